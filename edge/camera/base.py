@@ -1,0 +1,25 @@
+"""What every camera backend offers: an iterator of Frames, a skip counter, and close()."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..types import Frame
+
+
+class Camera:
+    """Base class: backends implement frames(); callers use it as a context manager."""
+
+    def __init__(self):
+        self.skipped = 0  # frames that could not be read (corrupt file, failed grab)
+
+    def frames(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,224 @@
+"""Firmware config: YAML -> pydantic, with errors that name the key and the YAML line.
+
+Every field has a description; unknown keys are refused (a typo must not silently fall back to
+a default on a robot). `${VAR}` in a string is replaced from the environment, for secrets.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any, List, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class SimWallConfig(_Strict):
+    width_px: int = Field(6000, gt=0, description="Wall width in pixels of the rendered wall image")
+    height_px: int = Field(3000, gt=0, description="Wall height in pixels")
+    mm_per_px: float = Field(0.5, gt=0, description="Wall pixel size in mm: 6000 px at 0.5 mm is a 3 m wall")
+    cracks: int = Field(8, ge=0, description="Number of cracks drawn on the wall")
+    kind: Literal["concrete", "masonry"] = Field("concrete", description="Surface texture")
+    seed: int = Field(0, description="Seed of the wall generator: the same seed gives the same wall")
+
+
+class SimCameraConfig(_Strict):
+    type: Literal["sim"] = Field(description="A simulated robot scanning a synthetic wall")
+    width: int = Field(1280, gt=0, description="Frame width in pixels")
+    height: int = Field(960, gt=0, description="Frame height in pixels")
+    fps: float = Field(10.0, gt=0, description="Frame rate; frame timestamps advance by 1/fps")
+    realtime: bool = Field(False, description="Sleep to keep the frame rate (false: as fast as possible)")
+    overlap: float = Field(0.25, ge=0, lt=0.9, description="Overlap of neighbouring frames, as a fraction")
+    wall: SimWallConfig = Field(default_factory=SimWallConfig, description="The synthetic wall scanned")
+
+
+class FolderCameraConfig(_Strict):
+    type: Literal["folder"] = Field(description="Frames read from image files in a folder, in name order")
+    path: str = Field(description="Folder holding .jpg/.png frames")
+    fps: float = Field(10.0, gt=0, description="Frame rate used for timestamps")
+    mm_per_px: Optional[float] = Field(None, gt=0, description="Scale of the frames; null: no wall positions")
+
+
+class OpenCVCameraConfig(_Strict):
+    type: Literal["opencv"] = Field(description="A camera through OpenCV: USB index, GStreamer pipeline or URL")
+    source: str = Field("0", description="USB camera index ('0'), a GStreamer pipeline string, or an rtsp:// URL")
+    gstreamer: bool = Field(False, description="Open `source` as a GStreamer pipeline (Jetson CSI cameras)")
+    width: int = Field(1920, gt=0, description="Requested frame width (USB cameras)")
+    height: int = Field(1080, gt=0, description="Requested frame height (USB cameras)")
+    max_failures: int = Field(10, ge=1, description="Failed grabs in a row before the camera is given up")
+
+
+CameraConfig = Union[SimCameraConfig, FolderCameraConfig, OpenCVCameraConfig]
+
+
+class ModelsConfig(_Strict):
+    classifier: str = Field("models/crack_classifier", description="Classifier bundle folder (relative to the working directory)")
+    threads: int = Field(2, ge=1, le=16, description="Interpreter threads")
+    threshold: Optional[float] = Field(None, ge=0, le=1, description="Crack probability threshold; null: the bundle's own")
+
+
+class TilingConfig(_Strict):
+    stride: Optional[int] = Field(None, gt=0, description="Tile stride in pixels; null: the bundle's tile stride")
+
+
+class MqttConfig(_Strict):
+    host: str = Field("127.0.0.1", description="Broker host")
+    port: int = Field(1883, ge=1, le=65535, description="Broker port")
+    topic_root: str = Field("crackbot", description="Topics are <topic_root>/<robot_id>/{status,events,telemetry}")
+    client_id: Optional[str] = Field(None, description="MQTT client id; null: crackbot-<robot_id>")
+    username: Optional[str] = Field(None, description="Broker user name; use ${ENV} rather than writing it here")
+    password: Optional[str] = Field(None, description="Broker password; use ${ENV}")
+    keepalive_s: int = Field(30, ge=5, description="MQTT keepalive; the last will fires after ~1.5x this")
+    reconnect_min_s: float = Field(1.0, gt=0, description="First reconnect delay; doubles up to reconnect_max_s")
+    reconnect_max_s: float = Field(30.0, gt=0, description="Longest reconnect delay")
+    max_inflight: int = Field(20, ge=1, description="Unacknowledged QoS 1 events in flight at once")
+    drain_timeout_s: float = Field(10.0, ge=0, description="At exit, how long to wait for the outbox to empty")
+
+
+class OutboxConfig(_Strict):
+    path: str = Field("out/outbox.sqlite", description="SQLite file where events wait until the broker acknowledges them")
+
+
+class TrackingConfig(_Strict):
+    merge_distance_mm: float = Field(60.0, ge=0, description="Detections closer than this on the wall are one crack")
+    end_after_frames: int = Field(3, ge=1, description="A crack unseen for this many frames has left the view: `end`")
+    update_min_mm: float = Field(20.0, ge=0, description="Extent growth that makes an `update` event")
+
+
+class TelemetryConfig(_Strict):
+    interval_s: float = Field(5.0, gt=0, description="Seconds between telemetry messages")
+
+
+class EdgeConfig(_Strict):
+    robot_id: str = Field(description="This robot's id, used in topics and events", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    camera: CameraConfig = Field(discriminator="type", description="Camera backend, chosen by its `type:`")
+    models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model bundles and interpreter")
+    tiling: TilingConfig = Field(default_factory=TilingConfig, description="How frames are cut into tiles")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection")
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Disk outbox of events")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="One id per physical crack")
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="Telemetry topic")
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${VAR} or ${VAR:-default}
+
+
+def _expand_env(value: Any, path: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def sub(m):
+            if m.group(1) in os.environ:
+                return os.environ[m.group(1)]
+            if m.group(2) is not None:
+                return m.group(2)
+            raise ConfigError(f"{path}: environment variable {m.group(1)} is not set")
+
+        return _ENV.sub(sub, value)
+    return value
+
+
+def _line_of(node, keys: List[str]) -> Optional[int]:
+    """1-based YAML line of the deepest key of `keys` that exists in the composed document."""
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for k, v in node.value:
+            if k.value == key:
+                line, node = k.start_mark.line + 1, v
+                break
+        else:
+            break
+    return line
+
+
+def _suggestion(keys: List[str]) -> str:
+    """' (did you mean ...?)' for an unknown key, from the fields of the section it sits in."""
+    model: Any = EdgeConfig
+    for key in keys[:-1]:
+        field = model.model_fields.get(key) if hasattr(model, "model_fields") else None
+        if field is None:
+            return ""
+        model = field.annotation
+        if key == "camera":
+            return ""  # which camera model applies depends on `type`; no single list of names
+        if getattr(model, "__origin__", None) is Union:  # Optional[X]
+            model = next(a for a in model.__args__ if a is not type(None))
+    names = list(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(keys[-1], names, n=1)
+    return f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(names)})"
+
+
+def apply_overrides(raw: dict, overrides: List[str]) -> dict:
+    """`a.b=v` strings set nested keys; v is parsed as YAML so numbers and booleans keep their type."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item}: expected key.path=value")
+        key, value = item.split("=", 1)
+        parts = key.strip().split(".")
+        target = raw
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"--set {item}: {part} is not a section")
+        target[parts[-1]] = yaml.safe_load(value) if value != "" else None
+    return raw
+
+
+def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
+    """Read, expand, override and validate a firmware config; ConfigError names key and line."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+        tree = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    try:
+        raw = _expand_env(raw, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    raw = apply_overrides(raw, overrides or [])
+    try:
+        return EdgeConfig.model_validate(raw)
+    except ValidationError as exc:
+        # An unknown key usually explains a missing one (a typo), so report it first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
+        keys = [str(p) for p in err["loc"]]
+        # Discriminated unions add the tag value ("sim") to the location; it is not a YAML key.
+        if len(keys) > 1 and keys[0] == "camera" and keys[1] in ("sim", "folder", "opencv"):
+            keys = keys[:1] + keys[2:]
+        if err["type"] == "union_tag_invalid":
+            keys.append("type")  # point at the `type:` line, not the section
+        key = ".".join(keys) or "(top level)"
+        overridden = [o.split("=", 1)[0].strip() for o in overrides or []]
+        if key in overridden:
+            where = f"{path} (--set {key})"
+        else:
+            line = _line_of(tree, keys)
+            where = f"{path}:{line}" if line else str(path)
+        got = err.get("input")
+        detail = f" (got {got!r})" if err["type"] not in ("missing",) and not isinstance(got, dict) else ""
+        if err["type"] == "extra_forbidden":
+            detail = _suggestion(keys)
+        extra = f"; {len(errors) - 1} more" if len(errors) > 1 else ""
+        raise ConfigError(f"{where}: {key}: {err['msg']}{detail}{extra}") from None

@@ -1,0 +1,41 @@
+"""One definition of how pixels become model input and model output becomes probabilities.
+
+train/ and convert/ import these too, so a model is fed the same way everywhere.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .bundle import ModelInfo, TensorInfo
+
+_DTYPES = {"int8": np.int8, "uint8": np.uint8, "float32": np.float32, "float16": np.float16}
+
+
+def normalize(pixels: np.ndarray, info: ModelInfo) -> np.ndarray:
+    """uint8 RGB pixels (..., 3) -> float32 model-space values: (pixel - mean) / std."""
+    x = pixels.astype(np.float32)
+    if info.color_order == "BGR":
+        x = x[..., ::-1]
+    mean = np.asarray(info.normalization.mean, np.float32)
+    std = np.asarray(info.normalization.std, np.float32)
+    return (x - mean) / std
+
+
+def quantize(x: np.ndarray, tensor: TensorInfo) -> np.ndarray:
+    """Float values -> the tensor's dtype, using its own scale and zero point."""
+    dtype = _DTYPES[tensor.dtype]
+    if tensor.dtype.startswith("float"):
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    q = np.round(x / tensor.scale) + tensor.zero_point
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def dequantize(q: np.ndarray, tensor: TensorInfo) -> np.ndarray:
+    if tensor.dtype.startswith("float"):
+        return q.astype(np.float32)
+    return (q.astype(np.float32) - tensor.zero_point) * tensor.scale
+
+
+def to_model_input(pixels: np.ndarray, info: ModelInfo) -> np.ndarray:
+    return quantize(normalize(pixels, info), info.input)

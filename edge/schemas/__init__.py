@@ -1,0 +1,23 @@
+"""JSON Schemas of every MQTT payload: the one definition publishers and subscribers share."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+_DIR = Path(__file__).parent
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    """`name` is event, status or telemetry."""
+    return json.loads((_DIR / f"{name}.schema.json").read_text())
+
+
+@lru_cache(maxsize=None)
+def validator(name: str):
+    import jsonschema
+
+    schema = load_schema(name)
+    return jsonschema.Draft202012Validator(schema)

@@ -1,0 +1,82 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.config import load_config
+from edge.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((ROOT / "firmware_configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_every_shipped_config_validates(path):
+    assert load_config(path).robot_id
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = """robot_id: r1
+camera:
+  type: sim
+  fps: 5
+models:
+  threads: 2
+"""
+
+
+def test_wrong_type_names_key_and_line(tmp_path):
+    path = _write(tmp_path, BASE.replace("fps: 5", "fps: fast"))
+    with pytest.raises(ConfigError, match=r"c\.yaml:4: camera\.fps: .*'fast'"):
+        load_config(path)
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path):
+    path = _write(tmp_path, BASE.replace("threads: 2", "thread: 2"))
+    with pytest.raises(ConfigError, match=r":6: models\.thread: .*did you mean threads\?"):
+        load_config(path)
+
+
+def test_unknown_camera_type(tmp_path):
+    path = _write(tmp_path, BASE.replace("type: sim", "type: webcam9"))
+    with pytest.raises(ConfigError, match=r":3: camera.type: .*webcam9"):
+        load_config(path)
+
+
+def test_overrides_are_typed_and_blamed_on_set(tmp_path):
+    path = _write(tmp_path, BASE)
+    cfg = load_config(path, ["mqtt.port=1884", "robot_id=r2", "camera.realtime=true"])
+    assert (cfg.mqtt.port, cfg.robot_id, cfg.camera.realtime) == (1884, "r2", True)
+    with pytest.raises(ConfigError, match=r"--set mqtt\.port"):
+        load_config(path, ["mqtt.port=abc"])
+
+
+def test_env_expansion(tmp_path, monkeypatch):
+    path = _write(tmp_path, BASE + "mqtt:\n  password: ${CRACKBOT_TEST_PW}\n")
+    monkeypatch.setenv("CRACKBOT_TEST_PW", "s3cret")
+    assert load_config(path).mqtt.password == "s3cret"
+    monkeypatch.delenv("CRACKBOT_TEST_PW")
+    with pytest.raises(ConfigError, match="CRACKBOT_TEST_PW is not set"):
+        load_config(path)
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    path = _write(tmp_path, BASE + "mqtt: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:\d+: not valid YAML"):
+        load_config(path)
+
+
+def test_check_config_cli_exit_2_one_line(tmp_path):
+    path = _write(tmp_path, BASE.replace("fps: 5", "fps: fast"))
+    proc = subprocess.run([sys.executable, "-m", "edge", "check-config", str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "camera.fps" in lines[0] and ":4:" in lines[0]
+    ok = subprocess.run([sys.executable, "-m", "edge", "check-config", str(CONFIGS[0])], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0, ok.stderr
