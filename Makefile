@@ -1,0 +1,59 @@
+# crackbot: `make demo` (the main job) and `make test` (the whole suite) work on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install -q --disable-pip-version-check
+# make train DATA="../shared/data/ozgenel_concrete_227 ../shared/data/brickwork_crackcv"
+DATA   ?=
+RUN    ?= crack_classifier
+EPOCHS ?=
+BUNDLE ?= models/crack_classifier
+
+.PHONY: help setup demo test train convert mosquitto clean
+
+help:
+	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
+	@echo "make test     install everything (venv, training extras, mosquitto via apt) and run the suite"
+	@echo "make setup    build .venv with every extra and install mosquitto where possible"
+	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
+	@echo "make convert  int8 TFLite bundle from runs/\$$RUN/best.keras into \$$BUNDLE"
+
+# The light venv: the device side and the embedded broker, no TensorFlow.
+$(VENV)/.device: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) -e ".[device,broker]"
+	touch $@
+
+# Everything: training (TensorFlow), device, broker and test tools.
+$(VENV)/.all: $(VENV)/.device
+	$(PIP) -e ".[device,broker,train,dev]"
+	touch $@
+
+# mosquitto where we may install it; otherwise tests and the demo use the embedded broker.
+mosquitto:
+	@if command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) \
+		|| echo "mosquitto could not be installed: using the embedded broker"; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) \
+		|| echo "mosquitto could not be installed: using the embedded broker"; \
+	else echo "mosquitto not installed (no root): using the embedded broker"; fi
+
+setup: $(VENV)/.all mosquitto
+
+demo: $(VENV)/.device
+	$(PY) -m monitor.demo
+
+test: $(VENV)/.all mosquitto
+	$(PY) -m pytest
+
+train: $(VENV)/.all
+	$(PY) -m train fit --name $(RUN) $(foreach d,$(DATA),--data $(d)) $(if $(EPOCHS),--epochs $(EPOCHS))
+
+convert: $(VENV)/.all
+	$(PY) -m convert --model runs/$(RUN)/best.keras --out $(BUNDLE) $(foreach d,$(DATA),--data $(d))
+
+clean:
+	rm -rf out runs build *.egg-info
