@@ -57,7 +57,7 @@ _BRICK_PALETTES = np.array(
 )
 _BRICK_PALETTE_P = np.array([0.3, 0.15, 0.15, 0.2, 0.1, 0.1])
 
-_PATCH_WALL_MARGIN_PX = 100  # cracks stay this far from the wall border
+_WALL_MARGIN_PX = 100  # cracks stay this far from the wall border
 _WALL_GAP_PX = 300  # and this far from each other's bbox
 _WALL_LENGTH_PX = (300.0, 1500.0)
 
@@ -151,7 +151,9 @@ def _noise(h: int, w: int, cell: float, rng: np.random.Generator) -> np.ndarray:
         small = big[oy : oy + hq, ox : ox + wq]
         out = cv2.resize(small, (wq * 4, hq * 4), interpolation=cv2.INTER_LINEAR)[:h, :w]
     else:
-        big = cv2.resize(grid, (int(round(gw * cell)), int(round(gh * cell))), interpolation=cv2.INTER_CUBIC)
+        # Fine grain looks the same with linear interpolation, which is about twice as fast.
+        interp = cv2.INTER_CUBIC if cell > 5 else cv2.INTER_LINEAR
+        big = cv2.resize(grid, (int(round(gw * cell)), int(round(gh * cell))), interpolation=interp)
         oy = int(rng.integers(0, max(1, int(cell)))) + int(round(cell))
         ox = int(rng.integers(0, max(1, int(cell)))) + int(round(cell))
         out = big[oy : oy + h, ox : ox + w]
@@ -186,39 +188,41 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
 
 
 def _concrete(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarray:
-    base = rng.uniform(0.48, 0.70)
+    base = rng.uniform(0.50, 0.72)
     lum = np.full((h, w), base, np.float32)
-    # Multi-scale mottling: large cloudy areas down to sand grain.
-    for cell_mm, amp in ((120.0, 0.045), (35.0, 0.035), (9.0, 0.025), (2.5, 0.02)):
-        lum += np.float32(amp * rng.uniform(0.6, 1.3)) * _noise(h, w, cell_mm * ppm, rng)
-    lum += np.float32(rng.uniform(0.015, 0.03)) * rng.standard_normal((h, w), dtype=np.float32)
-    # Aggregate: soft-edged flecks, some lighter and some darker than the paste.
-    agg_cell = rng.uniform(2.0, 4.5) * ppm
-    light = _smoothstep(_noise(h, w, agg_cell, rng), 1.2, 1.9)
-    lum += np.float32(rng.uniform(0.04, 0.10)) * light
-    dark = _smoothstep(_noise(h, w, agg_cell * 0.8, rng), 1.4, 2.1)
-    lum -= np.float32(rng.uniform(0.03, 0.08)) * dark
-    # Bug holes (small pores): dark pits with a soft rim.
+    # Multi-scale mottling: faint cloudy areas down to sand grain.
+    for cell_mm, amp in ((150.0, 0.015), (40.0, 0.011), (8.0, 0.012), (2.0, 0.018)):
+        lum += np.float32(amp * rng.uniform(0.6, 1.4)) * _noise(h, w, cell_mm * ppm, rng)
+    lum += np.float32(rng.uniform(0.018, 0.035)) * rng.standard_normal((h, w), dtype=np.float32)
+    # Aggregate and sand: ragged flecks (two scales mixed), some lighter, some darker than the paste.
+    agg_cell = rng.uniform(1.5, 3.5) * ppm
+    ragged = np.float32(0.6) * _noise(h, w, max(1.0, agg_cell * 0.35), rng)
+    light = _smoothstep(_noise(h, w, agg_cell, rng) + ragged, 1.5, 2.3)
+    lum += np.float32(rng.uniform(0.03, 0.07)) * light
+    dark = _smoothstep(_noise(h, w, agg_cell * 0.7, rng) - ragged, 1.7, 2.5)
+    lum -= np.float32(rng.uniform(0.03, 0.07)) * dark
+    del ragged, light, dark
+    # Bug holes (small pores): dark pits, a few bigger than the rest.
     n_pores = rng.poisson(h * w / (ppm * ppm) / 1500.0 * rng.uniform(0.2, 1.5))
     if n_pores:
         pores = np.zeros((h, w), np.uint8)
         xs = rng.uniform(0, w, n_pores)
         ys = rng.uniform(0, h, n_pores)
-        rs = np.maximum(0.6, rng.gamma(2.0, 0.5, n_pores) * ppm)
+        rs = np.maximum(0.6, rng.gamma(1.5, 0.6, n_pores) * ppm)
         for x, y, r in zip(xs, ys, rs):
             cv2.circle(pores, (int(x * _ONE), int(y * _ONE)), int(r * _ONE), 255, -1, cv2.LINE_AA, _SHIFT)
         pores = cv2.GaussianBlur(pores, (0, 0), 0.6)
-        lum -= np.float32(rng.uniform(0.18, 0.35) / 255.0) * pores.astype(np.float32)
+        lum -= np.float32(rng.uniform(0.15, 0.3) / 255.0) * pores.astype(np.float32)
     # Large faint stains (water, curing marks).
     if rng.random() < 0.6:
-        st = _smoothstep(_noise(h, w, 60.0 * ppm, rng), 0.5, 1.6)
-        lum -= np.float32(rng.uniform(0.02, 0.07)) * st
+        st = _smoothstep(_noise(h, w, 60.0 * ppm, rng), 0.6, 1.8)
+        lum -= np.float32(rng.uniform(0.015, 0.045)) * st
     lum *= _illumination(h, w, rng, 0.18)
-    # Concrete is grey with a slight warm or cool cast.
-    tint = np.array([1.0, 1.0, 1.0], np.float32) + rng.normal(0, 0.025, 3).astype(np.float32)
-    tint += np.float32(rng.uniform(-0.03, 0.04)) * np.array([1.0, 0.2, -1.0], np.float32)
+    # Concrete is near-neutral grey, from slightly cool to slightly warm (sandy).
+    tint = np.float32(1.0 + rng.normal(0, 0.004)) + np.float32(rng.uniform(-0.01, 0.045)) * np.array(
+        [1.0, 0.3, -0.9], np.float32)
     out = np.empty((h, w, 3), np.uint8)
-    chroma = _noise(h, w, 80.0 * ppm, rng) * np.float32(0.012)
+    chroma = _noise(h, w, 80.0 * ppm, rng) * np.float32(0.006)
     for c in range(3):
         sign = (1.0, 0.0, -1.0)[c]
         out[..., c] = _to_uint8(lum * (tint[c] + np.float32(sign) * chroma))
@@ -232,7 +236,7 @@ def _masonry(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarray
     # Hand-laid courses wander a little: warp the coordinates with low-frequency noise.
     ys = np.arange(h, dtype=np.float32)[:, None]
     xs = np.arange(w, dtype=np.float32)[None, :]
-    wob = np.float32(joint * 0.18)
+    wob = np.float32(joint * 0.1)
     yw = ys + wob * _noise(h, w, course * 3.0, rng) + np.float32(rng.uniform(0, course))
     row = np.floor(yw / np.float32(course)).astype(np.int32)
     fy = yw - row.astype(np.float32) * np.float32(course)
@@ -248,13 +252,16 @@ def _masonry(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarray
     n_b = n_rows * n_cols
     # Mortar: the band at the top of each course and at the start of each brick, soft-edged.
     j = np.float32(joint)
-    m_y = _smoothstep(j - fy, -0.7, 0.7)
-    m_x = _smoothstep(j - fx, -0.7, 0.7)
+    # Chipped arrises: the brick/mortar boundary is ragged at the scale of a few mm.
+    rough = np.float32(joint * rng.uniform(0.04, 0.1)) * _noise(h, w, max(2.0, 4.0 * ppm), rng)
+    m_y = _smoothstep(j - fy + rough, -0.7, 0.7)
+    m_x = _smoothstep(j - fx - rough, -0.7, 0.7)
+    del rough
     mortar = np.maximum(m_y, m_x)
     # Per-brick colour: one palette per wall, brick-to-brick variation, a few odd bricks.
     pal = _BRICK_PALETTES[rng.choice(len(_BRICK_PALETTES), p=_BRICK_PALETTE_P)]
     colours = pal[None, :] * rng.uniform(0.78, 1.18, (n_b, 1)).astype(np.float32)
-    colours += rng.normal(0, 0.025, (n_b, 3)).astype(np.float32)
+    colours *= np.float32(1.0) + rng.normal(0, 0.035, (n_b, 3)).astype(np.float32)
     odd = rng.random(n_b) < 0.06
     colours[odd] *= rng.uniform(0.55, 0.8, (int(odd.sum()), 1)).astype(np.float32)
     grad = rng.normal(0, 0.07, n_b).astype(np.float32)  # burn shading along each brick
@@ -267,12 +274,12 @@ def _masonry(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarray
     edge_d = np.minimum(fy - j, fx - j)
     blum -= np.float32(0.10) * (np.float32(1.0) - _smoothstep(edge_d, 0.0, 2.5 * ppm + 1.0))
     # Mortar surface: sandy grey; recessed, so shadowed just under the brick above.
-    mortar_base = rng.uniform(0.55, 0.78)
+    mortar_base = rng.uniform(0.45, 0.72)
     mlum = np.float32(mortar_base) + np.float32(0.05) * _noise(h, w, 1.5 * ppm, rng)
     mlum += np.float32(0.03) * rng.standard_normal((h, w), dtype=np.float32)
     recess = np.float32(rng.uniform(0.15, 0.45))
     mlum *= np.float32(1.0) - recess * (np.float32(1.0) - _smoothstep(fy, 0.0, float(j) * 0.7))
-    mcol = np.array([1.0, 0.97, 0.92], np.float32) * np.float32(rng.uniform(0.95, 1.05))
+    mcol = np.array([1.0, 0.97, 0.92], np.float32) + rng.normal(0, 0.015, 3).astype(np.float32)
     # Dirt, efflorescence and light over the whole wall.
     glob = np.float32(1.0) + np.float32(0.05) * _noise(h, w, 150.0 * ppm, rng)
     glob *= _illumination(h, w, rng, 0.18)
@@ -338,8 +345,9 @@ def _stain(rgb, rng, ppm):
     x0, y0, x1, y1 = box
     yy = (np.arange(y0, y1, dtype=np.float32)[:, None] - cy) / np.float32(ry)
     xx = (np.arange(x0, x1, dtype=np.float32)[None, :] - cx) / np.float32(rx)
-    d = np.sqrt(xx * xx + yy * yy) + np.float32(0.35) * _noise(y1 - y0, x1 - x0, max(2.0, r / 4), rng)
-    alpha = (np.float32(1.0) - _smoothstep(d, 0.5, 1.0)) * np.float32(rng.uniform(0.3, 0.85))
+    d = np.sqrt(xx * xx + yy * yy) + np.float32(0.2) * _noise(y1 - y0, x1 - x0, max(2.0, r / 2.5), rng)
+    d += np.float32(0.06) * _noise(y1 - y0, x1 - x0, max(1.5, r / 10), rng)
+    alpha = (np.float32(1.0) - _smoothstep(d, rng.uniform(0.1, 0.6), 1.0)) * np.float32(rng.uniform(0.25, 0.7))
     what = rng.choice(3, p=[0.6, 0.25, 0.15])
     if what == 0:  # dirt or damp: darker, slightly warm
         k = np.array([0.72, 0.70, 0.68], np.float32) * np.float32(rng.uniform(0.8, 1.1))
@@ -475,9 +483,9 @@ def _add_patch_distractors(rgb: np.ndarray, rng: np.random.Generator, kind: str,
 def _add_wall_distractors(rgb: np.ndarray, rng: np.random.Generator, kind: str, ppm: float) -> None:
     h, w = rgb.shape[:2]
     area_m2 = h * w / (ppm * ppm) / 1e6
-    for _ in range(rng.poisson(6.0 * area_m2)):
+    for _ in range(rng.poisson(2.0 * area_m2)):
         _stain(rgb, rng, ppm)
-    for _ in range(rng.poisson(4.0 * area_m2)):
+    for _ in range(rng.poisson(1.5 * area_m2)):
         _spots(rgb, rng, ppm)
     for _ in range(rng.poisson(3.0 * area_m2)):
         # Scratches act on a local window so a big wall stays cheap.
@@ -523,13 +531,17 @@ def _smooth_series(n: int, sigma_steps: float, rng: np.random.Generator) -> np.n
 
 def _walk(start, heading: float, length: float, rng: np.random.Generator, jag: float):
     """Jagged random walk of `length` px around a dominant heading (radians)."""
-    step = rng.uniform(2.5, 4.0)
+    step = rng.uniform(2.0, 3.5)
     n = max(2, int(math.ceil(length / step)))
     step = length / n
     bend = _smooth_series(n, n / 3.0, rng) * rng.uniform(0.1, 0.35)  # whole-crack curvature
-    meander = _smooth_series(n, rng.uniform(3, 10), rng) * 0.35 * jag  # aggregate-scale wandering
-    jitter = rng.standard_normal(n) * 0.35 * jag  # step-scale zigzag
-    ang = heading + np.clip(bend + meander, -1.0, 1.0) + jitter
+    meander = _smooth_series(n, rng.uniform(4, 12), rng) * 0.3 * jag  # slow wandering
+    # Kinks: the crack runs straight for a few steps, then turns around a grain of aggregate.
+    runs = np.cumsum(rng.geometric(1.0 / rng.uniform(3.0, 8.0), n))
+    kink_id = np.searchsorted(runs, np.arange(n), side="right")
+    kinks = rng.normal(0, 0.45 * jag, int(kink_id.max()) + 1)[kink_id]
+    jitter = rng.standard_normal(n) * 0.2 * jag  # step-scale roughness
+    ang = heading + np.clip(bend + meander, -1.0, 1.0) + kinks + jitter
     d = np.stack([np.cos(ang), np.sin(ang)], axis=1) * step
     pts = np.vstack([np.asarray(start, float)[None, :], np.asarray(start, float)[None, :] + np.cumsum(d, axis=0)])
     return pts
@@ -537,13 +549,15 @@ def _walk(start, heading: float, length: float, rng: np.random.Generator, jag: f
 
 def _width_profile(n: int, wmax: float, wmin: float, rng: np.random.Generator, tip_at_end: bool) -> np.ndarray:
     t = np.linspace(0.0, 1.0, n)
-    if tip_at_end:  # a branch: widest where it leaves the trunk, thinning to its tip
-        prof = 1.0 - (1.0 - rng.uniform(0.2, 0.6)) * t**1.2
+    if tip_at_end:  # a branch: widest where it leaves the trunk, thinning to a fine tip
+        prof = 1.0 - (1.0 - rng.uniform(0.05, 0.4)) * t ** rng.uniform(0.8, 1.5)
     else:  # a trunk: widest somewhere in the middle, tapering towards both ends
         t0 = rng.uniform(0.3, 0.7)
-        floor = rng.uniform(0.3, 0.8)
+        floor = rng.uniform(0.2, 0.7)
         prof = 1.0 - (1.0 - floor) * (np.abs(t - t0) / max(t0, 1.0 - t0)) ** 1.5
-    prof = prof * (1.0 + 0.12 * _smooth_series(n, 6.0, rng))
+        prof *= np.minimum(1.0, np.minimum(t, 1.0 - t) / 0.08) ** 0.7  # fine tips at both ends
+    # Ragged edges: the width changes from step to step and over longer stretches.
+    prof = prof * (1.0 + 0.15 * _smooth_series(n, 8.0, rng) + 0.12 * _smooth_series(n, 1.0, rng))
     return np.clip(wmax * prof, wmin, wmax)
 
 
@@ -603,8 +617,8 @@ def _render_polylines(rgb: np.ndarray, mask: np.ndarray, polylines: Sequence[Cra
     gx0, gy0, gx1, gy1 = _geometry_box(polylines, 3.0 * halo_sigma + 2.0)
     x0, y0, x1, y1 = max(0, gx0), max(0, gy0), min(w, gx1), min(h, gy1)
     # Draw the random choices before any early return, so the stream does not depend on clipping.
-    depth = rng.uniform(0.55, 0.85)
-    halo_amp = rng.uniform(0.12, 0.3)
+    depth = rng.uniform(0.45, 0.8)
+    halo_amp = rng.uniform(0.1, 0.25)
     var_cell = rng.uniform(4.0, 12.0)
     if x1 <= x0 or y1 <= y0:
         return None
@@ -635,7 +649,7 @@ def _render_polylines(rgb: np.ndarray, mask: np.ndarray, polylines: Sequence[Cra
     del hi
     local_mask = np.where((cov >= 0.5) | (centre > 0), np.uint8(255), np.uint8(0))
     # Shading: a dark core (depth varies along the crack) and a soft darker halo at the edges.
-    var = np.clip(np.float32(1.0) + np.float32(0.15) * _noise(bh, bw, var_cell, rng), 0.6, 1.2)
+    var = np.clip(np.float32(1.0) + np.float32(0.2) * _noise(bh, bw, var_cell, rng), 0.55, 1.25)
     core = cov * np.float32(depth) * var
     halo = cv2.GaussianBlur(cov, (0, 0), halo_sigma) * np.float32(halo_amp)
     keep = (np.float32(1.0) - np.clip(core, 0, 0.95)) * (np.float32(1.0) - halo)
@@ -702,12 +716,19 @@ def _patch_crack(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) ->
         inward = (0.0, 90.0, 180.0, 270.0)[side]  # from left, top, right, bottom edge
         along = rng.uniform(0.1, 0.9) * size
         out = rng.uniform(-0.1, 0.08) * size  # negative = starts outside the patch
+        spread = 40.0
+        if _attempt == 7:  # last try: straight at the middle, which always crosses it
+            along, spread = 0.5 * size, 10.0
         start = [(out, along), (along, out), (size - 1 - out, along), (along, size - 1 - out)][side]
-        direction = inward + rng.uniform(-40, 40)
+        direction = inward + rng.uniform(-spread, spread)
         length = rng.uniform(0.95, 1.5) * size
         draw_crack(rgb, mask, rng, start=start, direction_deg=direction, length_px=length)
         ys, xs = np.nonzero(mask)
-        if len(xs) >= 30 and max(xs.max() - xs.min(), ys.max() - ys.min()) + 1 >= 0.6 * size:
+        if len(xs) < 30 or max(xs.max() - xs.min(), ys.max() - ys.min()) + 1 < 0.6 * size:
+            continue
+        # It must also pass through the middle of the patch, not just hug an edge.
+        lo, hi = 0.2 * size, 0.8 * size
+        if np.any((xs >= lo) & (xs < hi) & (ys >= lo) & (ys < hi)):
             return
     logger.debug("patch crack kept after retries")
 
@@ -839,7 +860,7 @@ def render_wall(width_px: int = 6000, height_px: int = 3000, n_cracks: int = 8, 
         raise ValueError(f"width_range_px must be a (min, max) pair, got {width_range_px!r}") from None
     if not (0 < wlo <= whi <= 64):
         raise ValueError(f"width_range_px must satisfy 0 < min <= max <= 64, got {width_range_px!r}")
-    margin, gap = _PATCH_WALL_MARGIN_PX, _WALL_GAP_PX
+    margin, gap = _WALL_MARGIN_PX, _WALL_GAP_PX
     lmin, lmax = _WALL_LENGTH_PX
     if n_cracks and (width_px < 2 * margin + 2 * lmin / 3 or height_px < 2 * margin + 2 * lmin / 3):
         raise ValueError(f"a {width_px}x{height_px} px wall is too small for 300 px cracks; make it at least 400x400")
@@ -930,7 +951,7 @@ def save_wall(wall: SyntheticWall, out_dir) -> None:
             for c in wall.cracks
         ],
     }
-    (out / "cracks.json").write_text(json.dumps(doc, indent=1))
+    (out / "cracks.json").write_text(json.dumps(doc, separators=(",", ":")))
 
 
 # --------------------------------------------------------------------------------------------
