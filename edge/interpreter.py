@@ -1,7 +1,11 @@
 """Loads a TFLite interpreter: LiteRT first, tflite-runtime as the fallback for numpy<2 systems."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import tempfile
 from pathlib import Path
 
 from .errors import ModelError
@@ -27,6 +31,28 @@ def _interpreter_class():
         ) from None
 
 
+@contextlib.contextmanager
+def _native_stderr_to_log():
+    """The runtime's C++ code prints INFO lines straight to fd 2; keep only its warnings, via logging."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters): leave it alone
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            for line in tmp.read().decode(errors="replace").splitlines():
+                if line.strip() and not line.startswith("INFO:"):
+                    log.warning("runtime: %s", line)
+
+
 def load_interpreter(path, threads: int = 2):
     """An allocated interpreter for the .tflite file at `path`."""
     path = Path(path)
@@ -34,8 +60,9 @@ def load_interpreter(path, threads: int = 2):
         raise ModelError(f"{path}: model file not found")
     Interpreter = _interpreter_class()
     try:
-        interp = Interpreter(model_path=str(path), num_threads=threads)
-        interp.allocate_tensors()
+        with _native_stderr_to_log():
+            interp = Interpreter(model_path=str(path), num_threads=threads)
+            interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path}: not a loadable TFLite model ({msg})") from None

@@ -1,0 +1,46 @@
+"""Helpers for tests that run the real edge process against a real broker."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_CLASSIFIER = ROOT / "models" / "crack_classifier"
+
+SMALL_WALL = """robot_id: {robot_id}
+camera:
+  type: sim
+  width: 1000
+  height: 700
+  overlap: 0.25
+  wall: {{width_px: {width}, height_px: {height}, mm_per_px: 0.5, cracks: {cracks}, kind: concrete, seed: {seed}}}
+models:
+  classifier: {bundle}
+  threads: 2
+mqtt:
+  host: 127.0.0.1
+  port: {port}
+  reconnect_min_s: 1
+  reconnect_max_s: 2
+  drain_timeout_s: 20
+outbox:
+  path: {outbox}
+"""
+
+
+def write_sim_config(tmp_path: Path, port: int, bundle: Path, robot_id="sim-t1", width=2400, height=1400,
+                     cracks=3, seed=3) -> Path:
+    path = tmp_path / f"{robot_id}.yaml"
+    path.write_text(SMALL_WALL.format(robot_id=robot_id, width=width, height=height, cracks=cracks, seed=seed,
+                                      bundle=bundle, port=port, outbox=tmp_path / f"outbox-{robot_id}.sqlite"))
+    return path
+
+
+def edge_run(config: Path, summary: Path, *extra: str, **kw) -> subprocess.CompletedProcess:
+    """The robot as its own process, exactly as a user starts it."""
+    cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=240, **kw)
+
+
