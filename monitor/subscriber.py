@@ -1,0 +1,290 @@
+"""The MQTT subscriber: validate every crack event, drop duplicates, store the rest, track robot status.
+
+paho-mqtt runs callbacks on its network thread; the registry takes its own lock and the counters
+here take another, so callers may read ``summary()`` from any thread while messages arrive.
+A bad payload is logged (one line) and counted, never raised: the subscriber keeps running.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from monitor import MonitorError
+from monitor.registry import Registry
+
+log = logging.getLogger(__name__)
+
+TOPIC_ROOT = "crackbot"
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+EventHook = Callable[[dict, bool], None]
+
+
+class InvalidPayload(MonitorError):
+    """A message that is not a valid crackbot payload; the message says why."""
+
+
+def topic_parts(topic: str) -> tuple[str, str]:
+    """(robot_id, kind) of ``crackbot/<robot_id>/<kind>``; InvalidPayload for any other topic."""
+    parts = topic.split("/")
+    if len(parts) != 3 or parts[0] != TOPIC_ROOT or not parts[1]:
+        raise InvalidPayload(f"unexpected topic {topic!r}")
+    return parts[1], parts[2]
+
+
+def parse_payload(topic: str, payload: bytes, schema: str) -> dict[str, Any]:
+    """Parse and validate one message against the named schema (event or status).
+
+    Checks, in order: size (refused unparsed over MAX_PAYLOAD_BYTES), UTF-8 JSON, the JSON Schema,
+    and that the topic's robot id is the payload's robot_id.
+    """
+    from edge.schemas import validator
+
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise InvalidPayload(f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit")
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidPayload(f"not JSON: {exc}") from None
+    errors = sorted(validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InvalidPayload(f"{schema} schema: at {where}: {_shorten(err.message)}{more}")
+    robot, _ = topic_parts(topic)
+    if data["robot_id"] != robot:
+        raise InvalidPayload(f"robot_id {data['robot_id']!r} does not match the topic's {robot!r}")
+    return data
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class RobotStatus:
+    """The last status message of one robot. live is False for a retained message (an old state)."""
+
+    state: str
+    ts: float
+    live: bool
+    received_at: float
+
+
+class Subscriber:
+    """Subscribe to crackbot events and status, and keep the registry up to date.
+
+    robot_id: one robot, or None for every robot (``+``).
+    on_event(payload, is_new_crack): called on paho's thread after each new (not duplicate) event
+    is stored; is_new_crack is True the first time the registry sees that crack. Its exceptions
+    are logged, not raised.
+    """
+
+    def __init__(self, host: str, port: int, registry: Registry, robot_id: str | None = None, *,
+                 on_event: EventHook | None = None, client_id: str | None = None,
+                 clean_session: bool = True, keepalive: int = 30,
+                 reconnect_min_s: float = 0.5, reconnect_max_s: float = 15.0):
+        self.host, self.port = host, int(port)
+        self.registry = registry
+        self.robot_id = robot_id
+        self.on_event = on_event
+        self.client_id = client_id or f"crackbot-monitor-{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self._clean_session = clean_session
+        self._keepalive = keepalive
+        self._reconnect = (reconnect_min_s, reconnect_max_s)
+        self._client = None
+        self._lock = threading.RLock()
+        self._connected = threading.Event()
+        self._status_changed = threading.Condition(self._lock)
+        self._counts: Counter[str] = Counter()
+        self._events_by_type: Counter[str] = Counter()
+        self._session_cracks: set[tuple[str, str]] = set()
+        self._status: dict[str, RobotStatus] = {}
+        self._live_stopped: set[str] = set()
+        self._connects = 0
+        self.started_at: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def topics(self) -> list[tuple[str, int]]:
+        robot = self.robot_id or "+"
+        return [(f"{TOPIC_ROOT}/{robot}/events", 1), (f"{TOPIC_ROOT}/{robot}/status", 1)]
+
+    def start(self) -> "Subscriber":
+        """Connect in the background; paho retries with back-off until the broker is up."""
+        import paho.mqtt.client as mqtt
+
+        if self._client is not None:
+            return self
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                             clean_session=self._clean_session)
+        client.reconnect_delay_set(*self._reconnect)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        self._client = client
+        self.started_at = time.time()
+        try:
+            client.connect_async(self.host, self.port, keepalive=self._keepalive)
+        except (ValueError, OSError) as exc:
+            self._client = None
+            raise MonitorError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        client.loop_start()
+        return self
+
+    def stop(self) -> None:
+        """Disconnect cleanly and stop paho's thread."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        client.disconnect()
+        client.loop_stop()
+        self._connected.clear()
+
+    def __enter__(self) -> "Subscriber":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def ever_connected(self) -> bool:
+        """True once the broker accepted a connection (even if it is gone again)."""
+        return self._connects > 0
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        """True once connected and subscribed, so nothing published from now on is missed (False on timeout)."""
+        return self._connected.wait(timeout)
+
+    # -- status --------------------------------------------------------------------------------
+    def status(self) -> dict[str, RobotStatus]:
+        """The last status seen of each robot."""
+        with self._lock:
+            return dict(self._status)
+
+    def stopped_robots(self) -> set[str]:
+        """Robots that published a live (not retained) `stopped` while we listened."""
+        with self._lock:
+            return set(self._live_stopped)
+
+    def wait_until_stopped(self, robot_ids: list[str] | set[str] | None = None,
+                           timeout: float | None = None) -> bool:
+        """Block until a live `stopped` arrived from any robot (or from every robot in robot_ids).
+
+        Retained `stopped` messages are an earlier run's state and do not count. False on timeout.
+        """
+        wanted = set(robot_ids) if robot_ids else None
+
+        def done() -> bool:
+            return wanted <= self._live_stopped if wanted else bool(self._live_stopped)
+
+        with self._status_changed:
+            return self._status_changed.wait_for(done, timeout)
+
+    def session_robots(self) -> set[str]:
+        """Robots that sent at least one valid event while we listened."""
+        with self._lock:
+            return {robot for robot, _ in self._session_cracks}
+
+    # -- counts --------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """Counts of this session (duplicates and invalid messages are not in events_received)."""
+        with self._lock:
+            return {
+                "events_received": self._counts["events_received"],
+                "duplicates_dropped": self._counts["duplicates_dropped"],
+                "invalid": self._counts["invalid"],
+                "messages": self._counts["messages"],
+                "cracks": len(self._session_cracks),
+                "robots": sorted({r for r, _ in self._session_cracks} | set(self._status)),
+                "events_by_type": {t: self._events_by_type.get(t, 0) for t in ("new", "update", "end")},
+                "status": {r: {"state": s.state, "ts": s.ts, "live": s.live} for r, s in self._status.items()},
+                "stopped": sorted(self._live_stopped),
+                "connects": self._connects,
+            }
+
+    # -- paho callbacks (network thread) -------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker %s:%d refused the connection: %s", self.host, self.port, reason_code)
+            return
+        with self._lock:
+            self._connects += 1
+        # Subscribing here renews the subscriptions after every reconnect (e.g. a broker restart).
+        client.subscribe(self.topics)
+        log.info("connected to %s:%d", self.host, self.port)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if any(rc.is_failure for rc in reason_codes):
+            log.warning("broker refused a subscription: %s", [str(rc) for rc in reason_codes])
+        log.info("subscribed to %s", ", ".join(t for t, _ in self.topics))
+        self._connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected.clear()
+        if self._client is not None:  # not our own stop()
+            log.warning("lost the broker %s:%d (%s); reconnecting", self.host, self.port, reason_code)
+
+    def _on_message(self, client, userdata, msg) -> None:
+        # An exception escaping a paho callback would stop the network loop: never let one out.
+        try:
+            robot, kind = topic_parts(msg.topic)
+            if kind == "events":
+                self._handle_event(msg.topic, msg.payload)
+            elif kind == "status":
+                self._handle_status(msg.topic, msg.payload, bool(msg.retain))
+        except InvalidPayload as exc:
+            self._count_invalid(msg.topic, str(exc))
+        except Exception:
+            log.exception("error handling a message on %s", msg.topic)
+
+    def _count_invalid(self, topic: str, why: str) -> None:
+        with self._lock:
+            self._counts["invalid"] += 1
+        log.warning("invalid payload on %s: %s", topic, why)
+
+    def _handle_event(self, topic: str, payload: bytes) -> None:
+        with self._lock:
+            self._counts["messages"] += 1
+        event = parse_payload(topic, payload, "event")
+        key = (event["robot_id"], event["crack_id"])
+        with self._lock:
+            is_new_crack = self.registry.crack(*key) is None
+            if not self.registry.add_event(event):
+                self._counts["duplicates_dropped"] += 1
+                log.debug("duplicate event %s dropped", event["event_id"])
+                return
+            self._counts["events_received"] += 1
+            self._events_by_type[event["type"]] += 1
+            self._session_cracks.add(key)
+        if self.on_event is not None:
+            try:
+                self.on_event(event, is_new_crack)
+            except Exception:
+                log.exception("on_event hook failed for event %s", event["event_id"])
+
+    def _handle_status(self, topic: str, payload: bytes, retained: bool) -> None:
+        if not payload:  # an empty retained message clears the topic; nothing to record
+            return
+        status = parse_payload(topic, payload, "status")
+        robot, state = status["robot_id"], status["state"]
+        self.registry.set_status(robot, state, status["ts"])
+        with self._status_changed:
+            self._status[robot] = RobotStatus(state, float(status["ts"]), not retained, time.time())
+            if not retained and state == "stopped":
+                self._live_stopped.add(robot)
+            self._status_changed.notify_all()
+        log.info("robot %s is %s%s", robot, state, " (retained)" if retained else "")
