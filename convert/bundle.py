@@ -1,0 +1,243 @@
+"""Write a validated deployment bundle: model.tflite (int8) + model.json + MODEL_CARD.md.
+
+The int8 model is checked against the Keras model on held-out patches first, through the
+same edge.classifier.Classifier the device uses; a bundle that loses more than
+`max_drop_points` of accuracy is refused and nothing is written.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import yaml
+
+from edge.bundle import Bundle, ModelInfo, TileInfo, load_bundle, write_model_json
+from edge.errors import DataError, ModelError
+from train.data import PatchSet
+from train.evaluate import default_model_info, load_keras
+from train.fit import metrics_by_source, predict_probs
+from train.metrics import agreement
+
+from .model_card import license_line, render_model_card
+from .tflite import calibration_sample, to_tflite
+
+log = logging.getLogger(__name__)
+
+MAX_DROP_POINTS = 0.5  # refuse an int8 model whose accuracy falls further below the float model's
+
+
+@dataclass
+class VariantResult:
+    """One row of the comparison table."""
+
+    variant: str
+    size_bytes: int
+    metrics: Dict[str, Any]
+    agreement: float = 1.0  # share of decisions equal to the Keras model's
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+def read_run(keras_path) -> Dict[str, Any]:
+    """config.yaml and metrics.json of the training run beside best.keras ({} when absent)."""
+    run_dir = Path(keras_path).parent
+    run: Dict[str, Any] = {"dir": str(run_dir)}
+    for key, name, loader in (("config", "config.yaml", yaml.safe_load), ("metrics", "metrics.json", json.loads)):
+        path = run_dir / name
+        if path.is_file():
+            try:
+                run[key] = loader(path.read_text()) or {}
+            except (yaml.YAMLError, json.JSONDecodeError):
+                log.warning("%s: unreadable, ignored", path)
+    return run
+
+
+def _scalar_metrics(m: Dict[str, Any]) -> Dict[str, float]:
+    return {k: float(v) for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def evaluate_tflite(path: Path, val: PatchSet, threshold: float, info: Optional[ModelInfo] = None) -> np.ndarray:
+    """Probabilities of a .tflite on the held-out patches, through the edge classifier."""
+    from edge.classifier import Classifier
+
+    info = info or default_model_info(path, threshold=threshold)
+    classifier = Classifier(Bundle(Path(path).parent, info), threads=2)
+    return classifier.classify(val.images)
+
+
+def compare_variant(keras_model, variant: str, calib: np.ndarray, val: PatchSet, keras_probs: np.ndarray,
+                    threshold: float, workdir: Path) -> VariantResult:
+    """Convert to `variant`, run it through the edge classifier on `val`, compare with Keras."""
+    path = Path(workdir) / f"{variant}.tflite"
+    path.write_bytes(to_tflite(keras_model, variant, calib if variant == "int8" else None))
+    probs = evaluate_tflite(path, val, threshold)
+    return VariantResult(
+        variant, path.stat().st_size, metrics_by_source(val, probs, threshold), agreement(keras_probs, probs, threshold),
+        {"path": path, "probs": probs},
+    )
+
+
+def check_drop(keras_m: Dict[str, Any], int8_m: Dict[str, Any], agree: float, max_drop_points: float) -> float:
+    """Accuracy delta in points (int8 - float); ModelError with the numbers when it is too large."""
+    delta = 100.0 * (int8_m["accuracy"] - keras_m["accuracy"])
+    if -delta > max_drop_points:
+        raise ModelError(
+            f"int8 accuracy {int8_m['accuracy']:.4f} is {-delta:.2f} points below the float model's "
+            f"{keras_m['accuracy']:.4f} on {int8_m['n']} held-out patches (limit {max_drop_points} points; "
+            f"decisions agree on {100 * agree:.1f} %); bundle not written"
+        )
+    return delta
+
+
+def _training_info(
+    keras_model, run: Dict[str, Any], calib_n: int, val: PatchSet, train_command: Optional[str]
+) -> Dict[str, Any]:
+    """model.json `training`: data sets (with their terms), split, run facts and the resolved config."""
+    config = run.get("config", {})
+    metrics = run.get("metrics", {})
+    sources = dict(metrics.get("data", {}).get("sources", {}))
+    sources.update({k: v for k, v in val.info.items() if k not in sources})
+    info: Dict[str, Any] = {
+        "run": Path(run["dir"]).name,
+        "data": [
+            {
+                "name": name,
+                "path": src.get("path", ""),
+                "convention": src.get("convention", ""),
+                "license": "generated in this repository" if src.get("convention") == "synthetic"
+                else license_line(src.get("path", "")),
+                "train": metrics.get("data", {}).get("train", {}).get(name),
+                "val": metrics.get("data", {}).get("val", {}).get(name),
+            }
+            for name, src in sources.items()
+        ],
+        "validation_split": {
+            "val_fraction": config.get("val_fraction"),
+            "seed": config.get("seed"),
+            "split_block": config.get("split_block"),
+            "rule": "seeded, per source, by file (all patches of a file on one side)",
+        },
+        "epochs_run": metrics.get("epochs_run"),
+        "best_epoch": metrics.get("best_epoch"),
+        "train_seconds": metrics.get("train_seconds"),
+        "params": int(keras_model.count_params()),
+        "calibration_patches": int(calib_n),
+        "config": config,
+    }
+    if train_command or metrics.get("command"):
+        info["command"] = train_command or metrics.get("command")
+    return info
+
+
+def write_bundle(keras_path, out_dir, calib_images: np.ndarray, val: PatchSet, name: Optional[str] = None,
+                 **kw) -> ModelInfo:
+    """Convert `keras_path` to int8 with `calib_images` (uint8 patches from the training part),
+    validate it on the held-out `val` patches and write the bundle into `out_dir`.
+    Options as for build_bundle; returns the model.json content."""
+    return build_bundle(keras_path, out_dir, calib_images, val, name, **kw)[0]
+
+
+def build_bundle(
+    keras_path,
+    out_dir,
+    calib_images: np.ndarray,
+    val: PatchSet,
+    name: Optional[str] = None,
+    threshold: Optional[float] = None,
+    max_drop_points: float = MAX_DROP_POINTS,
+    commands: Optional[Dict[str, str]] = None,
+    compare: Sequence[str] = (),
+) -> Tuple[ModelInfo, List[VariantResult]]:
+    """write_bundle, also returning the comparison table (keras, any `compare` variants, int8).
+    `compare` adds other EXPORTERS variants to the table; only int8 goes into the bundle."""
+    if len(val) == 0:
+        raise DataError("no held-out patches to validate the int8 model on")
+    keras_path = Path(keras_path)
+    keras_model = load_keras(keras_path)
+    if len(keras_model.output_shape) == 4:
+        raise ModelError(f"{keras_path}: segmentation models are not supported yet (classification only)")
+    size = int(keras_model.input_shape[1])
+    if val.size != size:
+        raise DataError(f"held-out patches are {val.size} px, the model takes {size} px")
+    run = read_run(keras_path)
+    threshold = float(threshold if threshold is not None else run.get("config", {}).get("threshold", 0.5))
+    name = name or run.get("config", {}).get("model") or keras_model.name
+    commands = dict(commands or {})
+    if "train" not in commands and run.get("metrics", {}).get("command"):
+        commands["train"] = run["metrics"]["command"]
+
+    keras_probs = predict_probs(keras_model, val.images)
+    keras_m = metrics_by_source(val, keras_probs, threshold)
+    table = [VariantResult("keras", keras_path.stat().st_size, keras_m)]
+    with tempfile.TemporaryDirectory() as tmp:
+        int8 = compare_variant(keras_model, "int8", calib_images, val, keras_probs, threshold, Path(tmp))
+        for variant in compare:
+            if variant != "int8":
+                table.append(compare_variant(keras_model, variant, calib_images, val, keras_probs, threshold, Path(tmp)))
+        table.append(int8)
+        delta = check_drop(keras_m, int8.metrics, int8.agreement, max_drop_points)
+        log.info("int8 vs float: accuracy delta %+.2f points, decisions agree on %.2f %%", delta, 100 * int8.agreement)
+        tflite_bytes = int8.extra["path"].read_bytes()
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / "model.tflite"
+    model_path.write_bytes(tflite_bytes)
+    metrics: Dict[str, Dict[str, float]] = {
+        "keras": _scalar_metrics(keras_m),
+        "int8": {**_scalar_metrics(int8.metrics), "agreement": int8.agreement, "accuracy_delta_points": delta},
+    }
+    for source in val.source_names():
+        metrics[f"keras/{source}"] = _scalar_metrics(keras_m["per_source"][source])
+        metrics[f"int8/{source}"] = _scalar_metrics(int8.metrics["per_source"][source])
+    info = default_model_info(
+        model_path,
+        name=name,
+        architecture=str(run.get("config", {}).get("model") or keras_model.name),
+        threshold=threshold,
+        tile=TileInfo(size=size, stride=size),
+        training=_training_info(keras_model, run, len(calib_images), val, commands.get("train")),
+        metrics=metrics,
+        created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    )
+    write_model_json(out_dir, info)
+    (out_dir / "MODEL_CARD.md").write_text(render_model_card(info, table, commands))
+    load_bundle(out_dir)  # read back exactly as the device will
+    log.info("bundle written: %s (%d bytes int8)", out_dir, model_path.stat().st_size)
+    return info, table
+
+
+def data_for_conversion(keras_path, folders: Optional[Sequence] = None, synthetic: Optional[int] = None,
+                        calibration: int = 300):
+    """(calibration images, held-out PatchSet) rebuilt the way the training run split its data:
+    the run's config.yaml gives folders, synthetic count, seed and split; `folders`/`synthetic`
+    replace those. Without a run config: the defaults, on synthetic patches unless folders are given."""
+    from train.fit import prepare_data, resolve_config
+
+    run = read_run(keras_path)
+    config = dict(run.get("config") or {})
+    known = resolve_config()  # fills keys a run config may lack; validates the rest
+    config = {**known, **{k: v for k, v in config.items() if k in known}}
+    if folders:
+        config["data"] = [str(Path(f).expanduser().resolve()) for f in folders]
+    if synthetic is not None:
+        config["synthetic"] = int(synthetic)
+    elif not run.get("config"):
+        config["synthetic"] = 0 if folders else 1000
+    config["input_size"] = int(load_keras(keras_path).input_shape[1])  # the model decides, not the config
+    _, train, val = prepare_data(config)
+    calib = calibration_sample(train.images, calibration, config["seed"])
+    return calib, val
+
+
+def convert_run(keras_path, out_dir, folders: Optional[Sequence] = None, synthetic: Optional[int] = None,
+                name: Optional[str] = None, calibration: int = 300, **kw) -> ModelInfo:
+    """One call from a training run to a bundle: the run's data and split (or `folders` /
+    `synthetic` instead), calibration from its training part, validation on its held-out part."""
+    calib, val = data_for_conversion(keras_path, folders, synthetic, calibration)
+    return write_bundle(keras_path, out_dir, calib, val, name, **kw)

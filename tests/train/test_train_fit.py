@@ -1,0 +1,111 @@
+"""Config handling, a tiny training run through the CLI, and evaluate on its model."""
+import csv
+import json
+
+import pytest
+import yaml
+
+from edge.errors import ConfigError
+from train import cli
+from train.fit import DEFAULTS_PATH, TINY, defaults, parse_set, resolve_config
+
+
+def test_every_default_key_has_a_comment():
+    for line in DEFAULTS_PATH.read_text().splitlines():
+        if line and not line.startswith((" ", "#")):
+            assert "#" in line, f"no comment on: {line}"
+    assert set(defaults()) >= set(TINY)
+
+
+def test_config_typo_is_rejected_with_a_suggestion():
+    with pytest.raises(ConfigError, match="unknown config key 'epoch'.*did you mean 'epochs'"):
+        resolve_config(sets=["epoch=3"])
+    with pytest.raises(ConfigError, match="did you mean 'learning_rate'"):
+        resolve_config(overrides={"learning_rat": 0.1})
+
+
+def test_config_values_are_typed_and_checked():
+    assert parse_set("epochs=3") == {"epochs": 3}
+    assert resolve_config(sets=["learning_rate=1e-3"])["learning_rate"] == 1e-3
+    config = resolve_config(sets=["epochs=3", "augment=false", "width=1"])
+    assert config["epochs"] == 3 and config["augment"] is False and config["width"] == 1.0
+    with pytest.raises(ConfigError, match="epochs: expected an integer"):
+        resolve_config(sets=["epochs=many"])
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        resolve_config(sets=["lr_schedule=linear"])
+    with pytest.raises(ConfigError, match="val_fraction"):
+        resolve_config(sets=["val_fraction=1.5"])
+    with pytest.raises(ConfigError, match="expected key=value"):
+        resolve_config(sets=["epochs"])
+
+
+def test_config_file_and_cli_errors_are_one_line(tmp_path, capsys):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("epochs: 2\nbatchsize: 8\n")
+    assert cli.main(["fit", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "did you mean 'batch_size'" in err
+    assert cli.main(["fit", "--data", str(tmp_path / "missing")]) == 2
+    assert "data folder not found" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A tiny model trained through the CLI on synthetic patches (seconds)."""
+    out = tmp_path_factory.mktemp("runs")
+    argv = ["fit", "--out", str(out), "--name", "tiny", "--epochs", "2"]
+    for key, value in TINY.items():
+        if key != "epochs":
+            argv += ["--set", f"{key}={value}"]
+    assert cli.main(argv) == 0
+    return out / "tiny"
+
+
+def test_fit_writes_the_run_folder(run_dir):
+    for name in ("config.yaml", "best.keras", "history.csv", "curves.png", "metrics.json", "summary.txt"):
+        assert (run_dir / name).is_file(), name
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["input_size"] == TINY["input_size"] and config["epochs"] == 2
+    with open(run_dir / "history.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 and "val_loss" in rows[0]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"n", "accuracy", "precision", "recall", "f1"} <= set(metrics["val"])
+    assert "synthetic" in metrics["val"]["per_source"]
+    assert metrics["command"].startswith("python -m train fit")
+    assert "small_cnn_lean" in (run_dir / "summary.txt").read_text()
+    assert (run_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_cli_on_keras(run_dir, tmp_path, capsys):
+    from edge.synthetic import save_classification_folder
+
+    folder = tmp_path / "holdout"
+    save_classification_folder(folder, 12, size=TINY["input_size"], seed=9)
+    out = tmp_path / "eval.json"
+    assert cli.main(["evaluate", "--model", str(run_dir / "best.keras"), "--data", str(folder), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert {"n", "accuracy", "precision", "recall", "f1"} <= set(result)
+    assert result["n"] == 12 and 0.0 <= result["accuracy"] <= 1.0
+    assert "holdout" in result["per_source"]
+
+
+def test_evaluate_refuses_segmentation_models(tmp_path, capsys):
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    outputs = keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs)
+    path = tmp_path / "seg.keras"
+    keras.Model(inputs, outputs).save(path)
+    assert cli.main(["evaluate", "--model", str(path), "--synthetic", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not supported yet" in err and "\n" not in err
+
+
+def test_evaluate_errors_are_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"garbage")
+    assert cli.main(["evaluate", "--model", str(bad), "--synthetic", "4"]) == 2
+    assert "not a .keras model file" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--model", str(tmp_path / "none.keras"), "--synthetic", "4"]) == 2
+    assert "not found" in capsys.readouterr().err

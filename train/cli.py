@@ -1,0 +1,117 @@
+"""`python -m train fit|evaluate`: argument parsing only; the work is in fit.py and evaluate.py."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+from typing import List, Optional
+
+from edge.errors import CrackbotError
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m train",
+        description="Train and evaluate crackbot crack classifiers.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="{fit,evaluate}")
+    sub.required = True
+
+    fit = sub.add_parser(
+        "fit",
+        help="train a model into runs/<name>/",
+        description="Train a zoo model into --out/--name/. Keys and defaults: train/defaults.yaml. "
+        "Synthetic patches (key synthetic, default 4000) are mixed into the --data folders; "
+        "without --data they are the only data; --synthetic 0 leaves them out.",
+    )
+    fit.add_argument("--data", action="append", default=[], metavar="DIR",
+                     help="data folder, Positive/+Negative/ or images/+masks/ (repeatable)")
+    fit.add_argument("--model", help="zoo model name (config key model)")
+    fit.add_argument("--name", help="run name: the folder under --out (default: the model name)")
+    fit.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
+    fit.add_argument("--epochs", type=int, help="most epochs (config key epochs)")
+    fit.add_argument("--synthetic", type=int, metavar="N", help="synthetic patches to add (config key synthetic)")
+    fit.add_argument("--config", metavar="FILE", help="YAML of config overrides, e.g. a run's config.yaml")
+    fit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (repeatable)")
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="metrics of a .keras, .tflite or bundle on data folders",
+        description="Classification metrics (n, accuracy, precision, recall, f1) of a model on data folders. "
+        ".tflite files and bundles run through the edge classifier, exactly as on the device.",
+    )
+    ev.add_argument("--model", required=True, metavar="PATH", help=".keras file, .tflite file or bundle folder")
+    ev.add_argument("--data", action="append", default=[], metavar="DIR", help="data folder (repeatable)")
+    ev.add_argument("--synthetic", type=int, default=0, metavar="N", help="also evaluate on N synthetic patches")
+    ev.add_argument("--seed", type=int, default=0, help="seed for the synthetic patches")
+    ev.add_argument("--threshold", type=float, help="decision threshold (default: the model's own)")
+    ev.add_argument("--threads", type=int, default=2, help="TFLite interpreter threads")
+    ev.add_argument("--json", metavar="OUT.json", help="write the metrics here")
+    return parser
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter is noise on a CLI; real errors still come through.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _fit(args) -> int:
+    from .fit import fit, resolve_config
+
+    sets = list(args.set)
+    for key in ("model", "epochs", "synthetic"):
+        value = getattr(args, key)
+        if value is not None:
+            sets.insert(0, f"{key}={value}")
+    config = resolve_config(sets=sets, config_file=args.config, data=args.data)
+    result = fit(config, out=args.out, name=args.name, command=args.command_line)
+    v = result.metrics["val"]
+    print(f"validation accuracy {v['accuracy']:.4f}  f1 {v['f1']:.4f}  on {v['n']} patches")
+    for source, m in v["per_source"].items():
+        print(f"  {source:32s} accuracy {m['accuracy']:.4f}  n {m['n']}")
+    print(f"run folder: {result.run_dir}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .evaluate import run_evaluate
+
+    result = run_evaluate(
+        args.model, args.data, out_json=args.json, synthetic=args.synthetic, seed=args.seed,
+        threshold=args.threshold, threads=args.threads,
+    )
+    print(f"{'source':32s} {'n':>6s} {'accuracy':>9s} {'precision':>9s} {'recall':>7s} {'f1':>7s}")
+    rows = list(result["per_source"].items()) + [("all", result)]
+    for name, m in rows:
+        print(f"{name:32s} {m['n']:6d} {m['accuracy']:9.4f} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f}")
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.command_line = "python -m train " + shlex.join(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("tensorflow").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    _quiet_tensorflow()
+    try:
+        return _fit(args) if args.command == "fit" else _evaluate(args)
+    except CrackbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
