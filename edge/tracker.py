@@ -55,6 +55,10 @@ class Tracker:
         self.update_min = update_min
         self.id_prefix = id_prefix
         self.open: List[Track] = []
+        # Ended cracks stay matchable: a lawnmower path comes back to a crack on its next row,
+        # and that must be the same crack_id (it is reopened with an `update`).
+        self.ended: List[Track] = []
+        self.max_ended = 10000
         self.total = 0
         self._ids = itertools.count(1)
 
@@ -64,7 +68,7 @@ class Tracker:
 
     def _match(self, box: Box) -> Optional[Track]:
         best, best_overlap = None, 0.0
-        for track in self.open:
+        for track in self.open + self.ended:
             overlap = _overlap(_expand(track.box, self.merge_distance), box)
             if overlap > best_overlap:
                 best, best_overlap = track, overlap
@@ -88,6 +92,10 @@ class Tracker:
                 self.open.append(track)
                 events.append(self._event("new", track))
                 continue
+            if track in self.ended:
+                self.ended.remove(track)
+                self.open.append(track)
+                track.reported_box = (0.0, 0.0, 0.0, 0.0)  # force an `update`: the crack is back in view
             track.box = _union(track.box, box)
             track.confidence = max(track.confidence, crack.confidence)
             track.last, track.last_frame, track.frame_hw, track.ts = crack, frame_index, frame_hw, ts
@@ -95,12 +103,18 @@ class Tracker:
             if grown >= self.update_min or track.confidence >= track.reported_confidence + 0.1:
                 events.append(self._event("update", track))
         for track in [t for t in self.open if frame_index - t.last_frame >= self.end_after_frames]:
-            self.open.remove(track)
+            self._close(track)
             events.append(self._event("end", track))
         return events
+
+    def _close(self, track: Track) -> None:
+        self.open.remove(track)
+        self.ended.append(track)
+        del self.ended[: -self.max_ended]
 
     def finish(self) -> List[TrackEvent]:
         """End every open crack: the scan is over."""
         events = [self._event("end", t) for t in self.open]
-        self.open = []
+        for track in list(self.open):
+            self._close(track)
         return events

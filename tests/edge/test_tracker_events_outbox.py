@@ -64,3 +64,12 @@ def test_outbox_is_thread_safe(tmp_path):
     [th.start() for th in threads]
     [th.join() for th in threads]
     assert len(box) == 200
+
+
+def test_crack_seen_again_after_end_keeps_its_id():
+    t = Tracker(merge_distance=50, end_after_frames=1, update_min=20, id_prefix="r")
+    t.update([_crack(100, 100, 200, 200)], 0, (960, 1280), 0.0)
+    assert [e.type for e in t.update([], 1, (960, 1280), 0.1)] == ["end"]
+    ev = t.update([_crack(150, 120, 210, 190)], 5, (960, 1280), 0.5)  # the next lawnmower row
+    assert [(e.type, e.track.crack_id) for e in ev] == [("update", "r-0001")]
+    assert t.total == 1
