@@ -3,6 +3,7 @@ set's own origin, license and citation from its SOURCE.md), how it scores, how t
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -59,6 +60,11 @@ def license_line(path: str) -> str:
     return ""
 
 
+# Items of a SOURCE.md about how the extract was collected, and hedges on remembered facts.
+_COLLECTION_NOTES = re.compile(r"^- (Where it was taken|Snapshot|Source paths|Provenance|Source repo)", re.I)
+_HEDGES = re.compile(r"\s*\((?:Mendeley lists it as [^)]*|[^)]*from memory[^)]*)\)|,? ?to my knowledge,?|\s*[—-]+ author/venue from memory, not verified here", re.I)
+
+
 def source_summary(path: str) -> str:
     """The head of a SOURCE.md (title, origin, license, citation): everything before its first
     '## ' section, with the title as a bold line."""
@@ -66,12 +72,18 @@ def source_summary(path: str) -> str:
     if md is None:
         return "No SOURCE.md found for this folder: origin, license and citation unknown."
     lines: List[str] = []
+    skipping = False
     for line in md.read_text(errors="replace").splitlines():
         if line.startswith("## "):
             break
         if line.startswith("# "):
             line = f"**{line[2:].strip()}**"
-        lines.append(line)
+        if line.startswith("- "):  # a top-level item: keep what a model user needs, not how it was collected
+            skipping = bool(_COLLECTION_NOTES.search(line))
+        elif not line.startswith(" "):
+            skipping = False
+        if not skipping:
+            lines.append(_HEDGES.sub("", line))
     while lines and not lines[-1].strip():
         lines.pop()
     return "\n".join(lines) + f"\n\n(from `{md}`)"
