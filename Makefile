@@ -53,7 +53,7 @@ train: $(VENV)/.all
 	$(PY) -m train fit --name $(RUN) $(foreach d,$(DATA),--data $(d)) $(if $(EPOCHS),--epochs $(EPOCHS))
 
 convert: $(VENV)/.all
-	$(PY) -m convert --model runs/$(RUN)/best.keras --out $(BUNDLE) $(foreach d,$(DATA),--data $(d))
+	$(PY) -m convert --model runs/$(RUN)/best.keras --out $(BUNDLE) --name $(notdir $(BUNDLE)) $(foreach d,$(DATA),--data $(d))
 
 clean:
 	rm -rf out runs build *.egg-info

@@ -19,7 +19,7 @@ def test_tiles_cover_the_frame_with_mirrored_padding():
 
 
 def test_overlapping_stride():
-    rgb = np.zeros((227, 454, 3), np.uint8)
+    rgb = np.zeros((227, 453, 3), np.uint8)
     _, patches, grid = tile_frame(rgb, 227, 113)
     assert grid == (1, 3) and [p.x for p in patches] == [0, 113, 226]
 
