@@ -1,0 +1,38 @@
+"""Every payload the robot publishes (status, events, telemetry) validates against its JSON Schema."""
+import json
+import threading
+
+import paho.mqtt.client as mqtt
+
+from edge.schemas import validator
+from tests.integration.helpers import edge_run, write_sim_config
+
+
+def test_status_events_and_telemetry_match_their_schemas(tmp_path, shipped_bundle, mqtt_broker):
+    received = []
+    subscribed = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="schema-check")
+    client.on_connect = lambda c, *a: c.subscribe("crackbot/schema-bot/#", qos=1)
+    client.on_subscribe = lambda *a: subscribed.set()
+    client.on_message = lambda c, u, msg: received.append((msg.topic, msg.retain, json.loads(msg.payload)))
+    client.connect(mqtt_broker.host, mqtt_broker.port)
+    client.loop_start()
+    try:
+        assert subscribed.wait(10)
+        config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="schema-bot")
+        proc = edge_run(config, tmp_path / "s.json", "--set", "telemetry.interval_s=0.05")
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+    by_kind = {}
+    for topic, _retain, payload in received:
+        kind = topic.rsplit("/", 1)[-1]
+        by_kind.setdefault(kind, []).append(payload)
+        errors = [e.message for e in validator(kind if kind != "events" else "event").iter_errors(payload)]
+        assert errors == [], (topic, errors)
+    assert [p["state"] for p in by_kind["status"]] == ["online", "stopped"]
+    assert by_kind["events"] and by_kind["telemetry"]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert len(by_kind["events"]) == summary["events_published"]
