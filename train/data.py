@@ -183,6 +183,12 @@ def _warn_skipped(folder: Path, bad: List[str], what: str) -> None:
         log.warning("%s: skipped %d %s file(s), e.g. %s", folder, len(bad), what, bad[0])
 
 
+def _patch_set(images, labels, groups, name: str, info: dict) -> PatchSet:
+    """One folder's patches, all tagged with the folder's source name."""
+    return PatchSet(np.stack(images), np.asarray(labels, np.int64), np.full(len(images), name, dtype=object),
+                    np.asarray(groups, np.int64), {name: info})
+
+
 def read_classification_folder(folder, size: int = 227, split_block: int = 1) -> PatchSet:
     """One patch per file. Files are grouped for the split in blocks of `split_block`
     consecutive names per class: crops cut from one photo are usually numbered in a row,
@@ -206,21 +212,14 @@ def read_classification_folder(folder, size: int = 227, split_block: int = 1) ->
     _warn_skipped(folder, bad, "unreadable")
     if not images:
         raise DataError(f"{folder}: no readable images in Positive/ or Negative/")
-    n = len(images)
     info = {
         "path": str(folder),
         "convention": "classification",
-        "files": n + len(bad),
+        "files": len(images) + len(bad),
         "skipped": len(bad),
         "split_block": block,
     }
-    return PatchSet(
-        np.stack(images),
-        np.asarray(labels, np.int64),
-        np.full(n, name, dtype=object),
-        np.asarray(groups, np.int64),
-        {name: info},
-    )
+    return _patch_set(images, labels, groups, name, info)
 
 
 def _patches_of(image: np.ndarray, mask: np.ndarray, size: int) -> Iterable[Tuple[np.ndarray, np.ndarray]]:
@@ -273,7 +272,6 @@ def read_segmentation_folder(
         log.info("%s: left out %d patches with a crack only near their border", folder, ambiguous)
     if not images:
         raise DataError(f"{folder}: no usable image/mask pairs in images/ and masks/")
-    n = len(images)
     info = {
         "path": str(folder),
         "convention": "segmentation",
@@ -281,13 +279,7 @@ def read_segmentation_folder(
         "skipped": len(bad) + len(unpaired),
         "ambiguous": ambiguous,
     }
-    return PatchSet(
-        np.stack(images),
-        np.asarray(labels, np.int64),
-        np.full(n, name, dtype=object),
-        np.asarray(groups, np.int64),
-        {name: info},
-    )
+    return _patch_set(images, labels, groups, name, info)
 
 
 def read_folder(
