@@ -27,7 +27,6 @@ class Publisher:
         self.outbox = outbox
         root = f"{mqtt_cfg.topic_root}/{robot_id}"
         self.topics = {name: f"{root}/{name}" for name in ("status", "events", "telemetry")}
-        self.published = 0  # events handed to the broker (re-sends included)
         self.acked = 0  # events the broker acknowledged
         self._connected = threading.Event()
         self._lock = threading.Lock()
@@ -127,7 +126,6 @@ class Publisher:
                     self._early_acks.discard(info.mid)
                 else:
                     self._inflight[info.mid] = row_id
-            self.published += 1
             if acked_already:
                 self._ack(row_id)
 

@@ -1,7 +1,7 @@
 """The values that flow between pipeline stages."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Tuple
 
 import numpy as np
@@ -45,4 +45,3 @@ class Crack:
     width_max_mm: Optional[float] = None
     width_mean_mm: Optional[float] = None
     orientation_deg: Optional[float] = None
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
