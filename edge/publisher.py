@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 import paho.mqtt.client as mqtt
 
@@ -37,6 +37,7 @@ class Publisher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pump: Optional[threading.Thread] = None
+        self._handlers: Dict[str, Callable[[str, bytes], None]] = {}  # full topic -> handler
 
         client_id = mqtt_cfg.client_id or f"crackbot-{robot_id}"
         # A persistent session, so the broker keeps our QoS 1 state across short drop-outs.
@@ -49,6 +50,7 @@ class Publisher:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
+        self.client.on_message = self._on_message
 
     # paho callbacks run on its network thread
     def _on_connect(self, client, userdata, flags, reason_code, properties):
@@ -56,6 +58,8 @@ class Publisher:
             log.warning("broker refused the connection: %s", reason_code)
             return
         log.info("connected to %s:%s", self.cfg.host, self.cfg.port)
+        for topic in list(self._handlers):  # (re)subscribe: a persistent session may not hold them
+            client.subscribe(topic, qos=1)
         self._publish_status("online")
         self._connected.set()
         self._wake.set()
@@ -75,6 +79,24 @@ class Publisher:
                 self._early_acks.add(mid)
         if row_id is not None:
             self._ack(row_id)
+
+    def _on_message(self, client, userdata, message):
+        handler = self._handlers.get(message.topic)
+        if handler is None:
+            return
+        try:
+            handler(message.topic, message.payload)
+        except Exception:  # a bad incoming message must never stop the network thread
+            log.exception("handler for %s failed", message.topic)
+
+    def subscribe(self, suffix: str, handler: Callable[[str, bytes], None]) -> str:
+        """Call `handler(topic, payload)` for messages on <topic_root>/<robot_id>/<suffix>.
+        Handlers run on the network thread: keep them short. Returns the full topic."""
+        topic = f"{self.cfg.topic_root}/{self.robot_id}/{suffix}"
+        self._handlers[topic] = handler
+        if self._connected.is_set():
+            self.client.subscribe(topic, qos=1)
+        return topic
 
     def _publish_status(self, state: str):
         payload = json.dumps(status_payload(self.robot_id, state))
