@@ -9,13 +9,14 @@ RUN    ?= crack_classifier
 EPOCHS ?=
 BUNDLE ?= models/crack_classifier
 
-.PHONY: help setup demo test train convert mosquitto clean
+.PHONY: help setup demo test train convert bench mosquitto clean
 
 help:
 	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
 	@echo "make test     install everything (venv, training extras, mosquitto via apt) and run the suite"
 	@echo "make setup    build .venv with every extra and install mosquitto where possible"
 	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
+	@echo "make bench    speed and memory of the shipped models and the edge process (bench/results.json)"
 	@echo "make convert  int8 TFLite bundle from runs/\$$RUN/best.keras into \$$BUNDLE"
 
 # The light venv: the device side and the embedded broker, no TensorFlow.
@@ -54,6 +55,10 @@ train: $(VENV)/.all
 
 convert: $(VENV)/.all
 	$(PY) -m convert --model runs/$(RUN)/best.keras --out $(BUNDLE) --name $(notdir $(BUNDLE)) $(foreach d,$(DATA),--data $(d))
+
+# Speed and memory on this machine, in one run: prints a table, writes bench/results.json.
+bench: $(VENV)/.all mosquitto
+	$(PY) -m bench
 
 clean:
 	rm -rf out runs build *.egg-info
