@@ -2,20 +2,28 @@
 
 Events are sent in outbox order at QoS 1 and deleted from the outbox only in on_publish, i.e.
 when the broker acknowledged them. Within a process paho re-sends its unacknowledged messages
-after a reconnect; after a restart of the process the outbox sends every row it still holds.
+after a reconnect (persistent session, client id per robot); after a restart of the process the
+outbox sends every row it still holds, oldest first. Telemetry rides the same outbox at QoS 0:
+when the outbox is full it is the first to go (see edge/outbox.py).
+
+Security: TLS with a CA file and an optional client certificate (mqtt.tls), user name and
+password from the config, where they come from the environment as ${VAR}.
 """
 from __future__ import annotations
 
 import json
 import logging
+import ssl
+import sys
 import threading
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import paho.mqtt.client as mqtt
 
+from .errors import ConfigError
 from .events import status_payload
-from .outbox import Outbox
+from .outbox import EVENT, TELEMETRY, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +33,15 @@ class Publisher:
         self.cfg = mqtt_cfg
         self.robot_id = robot_id
         self.outbox = outbox
-        root = f"{mqtt_cfg.topic_root}/{robot_id}"
-        self.topics = {name: f"{root}/{name}" for name in ("status", "events", "telemetry")}
+        self.root = f"{mqtt_cfg.topic_root}/{robot_id}"
+        self.topics = {name: f"{self.root}/{name}" for name in ("status", "events", "telemetry")}
         self.acked = 0  # events the broker acknowledged
+        self.last_error: Optional[str] = None  # why the last connection attempt failed, for logs and tests
         self._connected = threading.Event()
         self._lock = threading.Lock()
-        self._inflight: Dict[int, int] = {}  # paho mid -> outbox row id
+        self._inflight: Dict[int, Tuple[int, str]] = {}  # paho mid -> (outbox row id, kind)
         self._early_acks: set = set()  # mids acknowledged before publish() returned to us
-        self._untracked_mids: set = set()  # status and telemetry messages, which are not outbox rows
+        self._untracked_mids: set = set()  # status and command-state messages, which are not outbox rows
         self._last_sent = 0  # highest outbox row id handed to paho by this process
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -44,19 +53,38 @@ class Publisher:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         if mqtt_cfg.username:
             self.client.username_pw_set(mqtt_cfg.username, mqtt_cfg.password)
+        if getattr(mqtt_cfg, "tls", None) is not None:
+            self._set_tls(mqtt_cfg.tls)
         self.client.will_set(self.topics["status"], json.dumps(status_payload(robot_id, "offline")), qos=1, retain=True)
-        self.client.reconnect_delay_set(min_delay=int(max(1, mqtt_cfg.reconnect_min_s)), max_delay=int(mqtt_cfg.reconnect_max_s))
+        # paho's back-off: the delay doubles from min to max after each failed attempt.
+        self.client.reconnect_delay_set(min_delay=mqtt_cfg.reconnect_min_s, max_delay=mqtt_cfg.reconnect_max_s)
         self.client.max_inflight_messages_set(mqtt_cfg.max_inflight)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
 
+    def _set_tls(self, tls) -> None:
+        """Verify the broker against tls.ca_certs; present a client certificate when one is configured."""
+        if bool(tls.certfile) != bool(tls.keyfile):
+            raise ConfigError("mqtt.tls: certfile and keyfile go together; give both or neither")
+        try:
+            self.client.tls_set(ca_certs=tls.ca_certs, certfile=tls.certfile, keyfile=tls.keyfile,
+                                cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"mqtt.tls: cannot read {exc.filename or exc}") from None
+        except (ssl.SSLError, ValueError, OSError) as exc:
+            raise ConfigError(f"mqtt.tls: unusable certificate or key ({exc})") from None
+        self.client.tls_insecure_set(tls.insecure)
+
     # paho callbacks run on its network thread
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
-            log.warning("broker refused the connection: %s", reason_code)
+            self.last_error = f"broker refused the connection: {reason_code}"
+            log.warning("%s", self.last_error)
             return
+        self.last_error = None
         log.info("connected to %s:%s", self.cfg.host, self.cfg.port)
         for topic in list(self._handlers):  # (re)subscribe: a persistent session may not hold them
             client.subscribe(topic, qos=1)
@@ -64,8 +92,23 @@ class Publisher:
         self._connected.set()
         self._wake.set()
 
+    def _on_connect_fail(self, client, userdata):
+        # paho calls this inside its `except OSError`, so the reason (refused, TLS verify failed) is at hand.
+        exc = sys.exc_info()[1]
+        reason = f"{type(exc).__name__}: {exc}" if exc else "unknown reason"
+        if reason != self.last_error:
+            log.warning("cannot connect to %s:%s (%s); retrying with back-off", self.cfg.host, self.cfg.port, reason)
+        self.last_error = reason
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self._connected.clear()
+        # QoS 0 telemetry not yet written is gone with the link: take it off the books (best effort by design).
+        with self._lock:
+            lost = [(mid, row) for mid, (row, kind) in self._inflight.items() if kind == TELEMETRY]
+            for mid, _ in lost:
+                del self._inflight[mid]
+        for _, row in lost:
+            self.outbox.ack(row)
         if not self._stop.is_set():
             log.warning("disconnected from broker (%s); will reconnect", reason_code)
 
@@ -74,11 +117,11 @@ class Publisher:
             if mid in self._untracked_mids:
                 self._untracked_mids.discard(mid)
                 return
-            row_id = self._inflight.pop(mid, None)
-            if row_id is None:
+            entry = self._inflight.pop(mid, None)
+            if entry is None:
                 self._early_acks.add(mid)
-        if row_id is not None:
-            self._ack(row_id)
+        if entry is not None:
+            self._ack(*entry)
 
     def _on_message(self, client, userdata, message):
         handler = self._handlers.get(message.topic)
@@ -92,18 +135,23 @@ class Publisher:
     def subscribe(self, suffix: str, handler: Callable[[str, bytes], None]) -> str:
         """Call `handler(topic, payload)` for messages on <topic_root>/<robot_id>/<suffix>.
         Handlers run on the network thread: keep them short. Returns the full topic."""
-        topic = f"{self.cfg.topic_root}/{self.robot_id}/{suffix}"
+        topic = f"{self.root}/{suffix}"
         self._handlers[topic] = handler
         if self._connected.is_set():
             self.client.subscribe(topic, qos=1)
         return topic
+
+    def publish_retained(self, suffix: str, payload: dict) -> None:
+        """A retained QoS 1 message on <topic_root>/<robot_id>/<suffix> (command states); paho queues it
+        while the link is down. Not an outbox row: the newest state is all that matters."""
+        self._publish_untracked(f"{self.root}/{suffix}", json.dumps(payload), qos=1, retain=True)
 
     def _publish_status(self, state: str):
         payload = json.dumps(status_payload(self.robot_id, state))
         return self._publish_untracked(self.topics["status"], payload, qos=1, retain=True)
 
     def _publish_untracked(self, topic: str, payload: str, qos: int, retain: bool = False):
-        """Status and telemetry: not outbox rows, so their acknowledgements must not be taken for rows'."""
+        """Status and states: not outbox rows, so their acknowledgements must not be taken for rows'."""
         # Never hold our lock across publish(): paho calls on_publish under its own lock (deadlock).
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
         with self._lock:
@@ -113,9 +161,10 @@ class Publisher:
                 self._untracked_mids.add(info.mid)
         return info
 
-    def _ack(self, row_id: int) -> None:
+    def _ack(self, row_id: int, kind: str) -> None:
         self.outbox.ack(row_id)
-        self.acked += 1
+        if kind == EVENT:
+            self.acked += 1
         self._wake.set()
 
     def start(self) -> None:
@@ -138,7 +187,7 @@ class Publisher:
             after = self._last_sent
         if room <= 0:
             return
-        for row_id, topic, payload, qos in self.outbox.pending(after, room):
+        for row_id, topic, payload, qos, kind in self.outbox.pending(after, room):
             # If the link dropped just now, paho keeps the QoS 1 message and sends it on reconnect.
             info = self.client.publish(topic, payload, qos=qos)
             with self._lock:
@@ -146,32 +195,37 @@ class Publisher:
                 acked_already = info.mid in self._early_acks
                 if acked_already:
                     self._early_acks.discard(info.mid)
+                elif qos == 0 and info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    acked_already = True  # QoS 0 refused by a dropped link: best effort, let it go
                 else:
-                    self._inflight[info.mid] = row_id
+                    self._inflight[info.mid] = (row_id, kind)
             if acked_already:
-                self._ack(row_id)
+                self._ack(row_id, kind)
 
     def publish_event(self, payload: dict) -> None:
         """Queue an event on disk first; the pump sends it when it can."""
-        self.outbox.put(self.topics["events"], json.dumps(payload, separators=(",", ":")).encode(), qos=1)
+        self.outbox.put(self.topics["events"], json.dumps(payload, separators=(",", ":")).encode(), qos=1, kind=EVENT)
         self._wake.set()
 
     def publish_telemetry(self, payload: dict) -> None:
-        """Telemetry is best effort (QoS 0) and never queued: a stale reading is worth nothing."""
-        if self._connected.is_set():
-            self._publish_untracked(self.topics["telemetry"], json.dumps(payload), qos=0)
+        """Telemetry goes through the outbox too (QoS 0), so a robot out of reach reports its history when
+        back; the outbox bound drops the oldest telemetry first."""
+        self.outbox.put(self.topics["telemetry"], json.dumps(payload, separators=(",", ":")).encode(), qos=0,
+                        kind=TELEMETRY)
+        self._wake.set()
 
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
 
     def drain(self, timeout: float) -> bool:
-        """Wait until the outbox is empty (every event acknowledged) or the timeout passes."""
+        """Wait until no event is left in the outbox (every one acknowledged) or the timeout passes.
+        Telemetry still queued does not hold the robot up."""
         deadline = time.monotonic() + timeout
-        while len(self.outbox) and time.monotonic() < deadline:
+        while self.outbox.count(EVENT) and time.monotonic() < deadline:
             self._wake.set()
             time.sleep(0.05)
-        return len(self.outbox) == 0
+        return self.outbox.count(EVENT) == 0
 
     def stop(self) -> None:
         """Publish the retained `stopped` status and disconnect cleanly (no last will then)."""

@@ -11,7 +11,7 @@ _DIR = Path(__file__).parent
 
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict:
-    """`name` is event, status or telemetry."""
+    """`name` is event, status, telemetry, pose, command_set or command_state (the file <name>.schema.json)."""
     return json.loads((_DIR / f"{name}.schema.json").read_text())
 
 
