@@ -69,10 +69,18 @@ class TilingConfig(_Strict):
     stride: Optional[int] = Field(None, gt=0, description="Tile stride in pixels; null: the bundle's tile stride")
 
 
+class MqttTlsConfig(_Strict):
+    ca_certs: str = Field(description="CA certificate (PEM) that signed the broker's certificate")
+    certfile: Optional[str] = Field(None, description="This robot's client certificate (PEM), for brokers that require one")
+    keyfile: Optional[str] = Field(None, description="Private key of certfile (PEM); keep it readable by the robot's user only")
+    insecure: bool = Field(False, description="Skip the host name check of the broker certificate (a test broker by IP only)")
+
+
 class MqttConfig(_Strict):
     host: str = Field("127.0.0.1", description="Broker host")
     port: int = Field(1883, ge=1, le=65535, description="Broker port")
-    topic_root: str = Field("crackbot", description="Topics are <topic_root>/<robot_id>/{status,events,telemetry}")
+    topic_root: str = Field("crackbot", pattern=r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$",
+                            description="Topics are <topic_root>/<robot_id>/...; no wildcards, no leading or trailing /")
     client_id: Optional[str] = Field(None, description="MQTT client id; null: crackbot-<robot_id>")
     username: Optional[str] = Field(None, description="Broker user name; use ${ENV} rather than writing it here")
     password: Optional[str] = Field(None, description="Broker password; use ${ENV}")
@@ -81,10 +89,13 @@ class MqttConfig(_Strict):
     reconnect_max_s: float = Field(30.0, gt=0, description="Longest reconnect delay")
     max_inflight: int = Field(20, ge=1, description="Unacknowledged QoS 1 events in flight at once")
     drain_timeout_s: float = Field(10.0, ge=0, description="At exit, how long to wait for the outbox to empty")
+    tls: Optional[MqttTlsConfig] = Field(None, description="TLS to the broker (CA, client certificate); null: plain TCP")
 
 
 class OutboxConfig(_Strict):
     path: str = Field("out/outbox.sqlite", description="SQLite file where events wait until the broker acknowledges them")
+    max_messages: int = Field(100_000, ge=10, description="Bound of the outbox: when full the oldest telemetry is "
+                              "dropped first; crack events are never dropped")
 
 
 class TrackingConfig(_Strict):
