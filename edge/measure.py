@@ -1,0 +1,237 @@
+"""Crack measurement on a binary mask: length along the skeleton, full width, orientation, box.
+
+Pure numpy + OpenCV (no contrib build, no scikit-image), so it runs on any device venv.
+Lengths count 1 for each horizontal/vertical skeleton step and sqrt(2) for each diagonal one;
+widths are the full width across the crack, 2*d - 1 from the Euclidean distance transform d
+at the skeleton (d is the distance from a skeleton pixel centre to the nearest background
+pixel centre; the crack edge lies half a pixel before it on either side).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+BELOW_RESOLUTION_PX = 2.0  # narrower than this, a width in pixels is a guess, not a measurement
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One connected crack in a mask; lengths and widths in mm (in px when no scale is given)."""
+
+    bbox_px: Tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in mask pixels
+    area_px: int
+    length_mm: float
+    width_max_mm: float
+    width_mean_mm: float
+    width_p95_mm: float
+    orientation_deg: float  # main direction, -90..90; 0 = along +x, positive turns towards +y (image down)
+    below_resolution: bool  # the widest part is under BELOW_RESOLUTION_PX pixels: widths are upper bounds
+    skeleton_px: int
+
+
+# Zhang-Suen neighbour order: P2 (north) clockwise to P9 (north-west).
+_OFFSETS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
+
+
+def _neighbours(img: np.ndarray) -> List[np.ndarray]:
+    p = np.pad(img, 1)
+    h, w = img.shape
+    return [p[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in _OFFSETS]
+
+
+def skeletonize(mask: np.ndarray) -> np.ndarray:
+    """One-pixel-wide 8-connected skeleton, as a bool array.
+
+    Zhang-Suen thinning with Lü and Wang's change (a pixel needs three neighbours, not two, to go),
+    which keeps two-pixel-thick diagonal lines that plain Zhang-Suen erases entirely.
+    """
+    img = (np.asarray(mask) > 0).astype(np.uint8)
+    if not img.any():
+        return img.astype(bool)
+    while True:
+        changed = False
+        for step in (0, 1):
+            n = _neighbours(img)
+            count = sum(n)
+            # Transitions 0 -> 1 going round the eight neighbours: exactly one keeps the pixel a line end or a bridge.
+            ring = n + [n[0]]
+            transitions = sum(((ring[i] == 0) & (ring[i + 1] == 1)).astype(np.uint8) for i in range(8))
+            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
+            if step == 0:
+                cond = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                cond = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            remove = (img == 1) & (count >= 3) & (count <= 6) & (transitions == 1) & cond
+            if remove.any():
+                img[remove] = 0
+                changed = True
+        if not changed:
+            break
+    return _thin_to_8(img.astype(bool))
+
+
+def _removable_table() -> np.ndarray:
+    """For each of the 256 neighbourhoods (bit i = neighbour i of _OFFSETS): may the centre go without
+    changing the shape? Yes when its neighbours are one 8-connected group of three or more, or
+    exactly two orthogonal ones (the corner of an L step). Two neighbours that are not both
+    orthogonal make a line's end, which must stay, or the line would erode from its tips."""
+    table = np.zeros(256, bool)
+    for code in range(256):
+        on = [_OFFSETS[i] for i in range(8) if code >> i & 1]
+        if len(on) < 2 or (len(on) == 2 and any(dy and dx for dy, dx in on)):
+            continue
+        seen, todo = {on[0]}, [on[0]]
+        while todo:
+            y, x = todo.pop()
+            for p in on:
+                if p not in seen and max(abs(p[0] - y), abs(p[1] - x)) == 1:
+                    seen.add(p)
+                    todo.append(p)
+        table[code] = len(seen) == len(on)
+    return table
+
+
+_REMOVABLE = None
+
+
+def _neighbour_code(img: np.ndarray) -> np.ndarray:
+    return sum(n.astype(np.int32) << i for i, n in enumerate(_neighbours(img.astype(np.uint8))))
+
+
+def _thin_to_8(skel: np.ndarray) -> np.ndarray:
+    """Remove the pixels a thinned line can lose and stay connected (L corners of staircases, 2x2
+    blocks), so diagonal runs are diagonal links of sqrt(2), not pairs of orthogonal ones."""
+    global _REMOVABLE
+    if _REMOVABLE is None:
+        _REMOVABLE = _removable_table()
+    skel = np.pad(skel.copy(), 1)
+    while True:
+        ys, xs = np.nonzero(skel & _REMOVABLE[_neighbour_code(skel)])
+        removed = 0
+        for y, x in zip(ys, xs):  # one at a time: each removal changes its neighbours' verdict
+            code = 0
+            for i, (dy, dx) in enumerate(_OFFSETS):
+                code |= int(skel[y + dy, x + dx]) << i
+            if _REMOVABLE[code]:
+                skel[y, x] = False
+                removed += 1
+        if not removed:
+            return skel[1:-1, 1:-1]
+
+
+def skeleton_length(skel: np.ndarray) -> float:
+    """Length of an 8-connected skeleton in pixels: orthogonal links count 1, diagonal links sqrt(2).
+
+    A diagonal link is skipped where an orthogonal path of two links already joins the same pixels
+    (an L corner), so no step is counted twice.
+    """
+    s = np.pad(np.asarray(skel, bool), 1)
+    c = s[1:-1, 1:-1]
+    right, down = s[1:-1, 2:], s[2:, 1:-1]
+    down_right, down_left = s[2:, 2:], s[2:, :-2]
+    left = s[1:-1, :-2]
+    ortho = np.count_nonzero(c & right) + np.count_nonzero(c & down)
+    diag_dr = c & down_right & ~right & ~down
+    diag_dl = c & down_left & ~left & ~down
+    return float(ortho + math.sqrt(2.0) * (np.count_nonzero(diag_dr) + np.count_nonzero(diag_dl)))
+
+
+def orientation_deg(ys: np.ndarray, xs: np.ndarray) -> float:
+    """Main direction of a set of pixels (principal axis), in -90..90 degrees."""
+    if len(xs) < 2:
+        return 0.0
+    x = xs - xs.mean()
+    y = ys - ys.mean()
+    cxx, cyy, cxy = float((x * x).mean()), float((y * y).mean()), float((x * y).mean())
+    angle = 0.5 * math.degrees(math.atan2(2 * cxy, cxx - cyy))
+    return 90.0 if angle <= -90.0 else angle
+
+
+def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tuple[int, int] = (0, 0)) -> Optional[Measurement]:
+    """Measure one connected crack given as a bool/uint8 mask; None if it is empty."""
+    comp = np.asarray(component) > 0
+    ys, xs = np.nonzero(comp)
+    if len(xs) == 0:
+        return None
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = comp[y0:y1, x0:x1]
+    padded = np.pad(crop, 1).astype(np.uint8)  # the background around the crack must exist for the transform
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    skel = skeletonize(crop)
+    if not skel.any():  # a blob thinned to nothing cannot happen, but never divide by zero
+        skel = crop.copy()
+    widths_px = local_widths(skel, dist)
+    sy, sx = np.nonzero(skel)
+    length_px = skeleton_length(skel)
+    # A skeleton stops half a width short of each tip; add it back at every free end.
+    ends = _endpoints(skel)
+    length_px += float(sum(max(0.0, dist[y, x] - 0.5) for y, x in ends))
+    wmax = float(widths_px.max())
+    return Measurement(
+        bbox_px=(int(x0 + offset[0]), int(y0 + offset[1]), int(x1 + offset[0]), int(y1 + offset[1])),
+        area_px=int(len(xs)),
+        length_mm=length_px * mm_per_px,
+        width_max_mm=wmax * mm_per_px,
+        width_mean_mm=float(widths_px.mean()) * mm_per_px,
+        width_p95_mm=float(np.percentile(widths_px, 95)) * mm_per_px,
+        orientation_deg=orientation_deg(sy.astype(float), sx.astype(float)),
+        below_resolution=wmax < BELOW_RESOLUTION_PX,
+        skeleton_px=int(len(sx)),
+    )
+
+
+WIDTH_WINDOW_PX = 5  # widths are averaged over the skeleton within this box: one ragged pixel is not the max
+
+
+def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Full width at each skeleton pixel (in np.nonzero order), from the distance transform.
+
+    The nearest background pixel centre lies beyond the crack edge by half a pixel's extent
+    along the normal: 0.5 across an axis-aligned crack, up to 0.71 across a diagonal one, so
+    the width is 2 * (d - that extent), with the local direction taken from nearby skeleton pixels.
+    """
+    s = skel.astype(np.float32)
+    h, w = skel.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    k = (7, 7)
+
+    def box(img):
+        return cv2.boxFilter(img, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
+
+    n = box(s)
+    mx, my = box(s * xx) / np.maximum(n, 1), box(s * yy) / np.maximum(n, 1)
+    cxx = box(s * xx * xx) / np.maximum(n, 1) - mx * mx
+    cyy = box(s * yy * yy) / np.maximum(n, 1) - my * my
+    cxy = box(s * xx * yy) / np.maximum(n, 1) - mx * my
+    theta = 0.5 * np.arctan2(2 * cxy, cxx - cyy)  # local direction of the line
+    extent = 0.5 * (np.abs(np.cos(theta)) + np.abs(np.sin(theta)))
+    width = np.where(skel, np.maximum(2.0 * (dist - extent), 1.0), 0).astype(np.float32)
+    win = (WIDTH_WINDOW_PX, WIDTH_WINDOW_PX)
+    summed = cv2.boxFilter(width, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    count = cv2.boxFilter(s, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return (summed / np.maximum(count, 1))[skel]
+
+
+def _endpoints(skel: np.ndarray) -> List[Tuple[int, int]]:
+    n = sum(x.astype(np.uint8) for x in _neighbours(skel.astype(np.uint8)))
+    ys, xs = np.nonzero(skel & (n == 1))
+    return list(zip(ys.tolist(), xs.tolist()))
+
+
+def measure_mask(mask: np.ndarray, mm_per_px: float = 1.0, min_area_px: int = 1) -> List[Measurement]:
+    """Every 8-connected crack in `mask` (non-zero = crack), measured; smallest areas dropped."""
+    binary = (np.asarray(mask) > 0).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    out = []
+    for label in range(1, count):
+        x, y, w, h, area = stats[label]
+        if area < min_area_px:
+            continue
+        m = measure_component(labels[y : y + h, x : x + w] == label, mm_per_px, offset=(int(x), int(y)))
+        if m is not None:
+            out.append(m)
+    return out
