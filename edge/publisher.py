@@ -37,6 +37,7 @@ class Publisher:
         self.topics = {name: f"{self.root}/{name}" for name in ("status", "events", "telemetry")}
         self.acked = 0  # events the broker acknowledged
         self.last_error: Optional[str] = None  # why the last connection attempt failed, for logs and tests
+        self._answered = False  # the broker sent a CONNACK on the current connection
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._inflight: Dict[int, Tuple[int, str]] = {}  # paho mid -> (outbox row id, kind)
@@ -80,6 +81,7 @@ class Publisher:
 
     # paho callbacks run on its network thread
     def _on_connect(self, client, userdata, flags, reason_code, properties):
+        self._answered = True  # a CONNACK came, good or bad
         if reason_code.is_failure:
             self.last_error = f"broker refused the connection: {reason_code}"
             log.warning("%s", self.last_error)
@@ -101,7 +103,9 @@ class Publisher:
         self.last_error = reason
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        was_connected, answered = self._connected.is_set(), self._answered
         self._connected.clear()
+        self._answered = False
         # QoS 0 telemetry not yet written is gone with the link: take it off the books (best effort by design).
         with self._lock:
             lost = [(mid, row) for mid, (row, kind) in self._inflight.items() if kind == TELEMETRY]
@@ -109,8 +113,15 @@ class Publisher:
                 del self._inflight[mid]
         for _, row in lost:
             self.outbox.ack(row)
-        if not self._stop.is_set():
+        if self._stop.is_set():
+            return
+        if was_connected:
             log.warning("disconnected from broker (%s); will reconnect", reason_code)
+        elif not answered:  # dropped before any CONNACK, e.g. a TLS client certificate it does not trust
+            reason = f"the broker closed the connection before accepting it ({reason_code})"
+            if reason != self.last_error:
+                log.warning("%s; retrying with back-off", reason)
+            self.last_error = reason
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         with self._lock:

@@ -31,15 +31,25 @@ class InvalidPayload(MonitorError):
     """A message that is not a valid crackbot payload; the message says why."""
 
 
-def topic_parts(topic: str) -> tuple[str, str]:
-    """(robot_id, kind) of ``crackbot/<robot_id>/<kind>``; InvalidPayload for any other topic."""
-    parts = topic.split("/")
-    if len(parts) != 3 or parts[0] != TOPIC_ROOT or not parts[1]:
+def topic_parts(topic: str, root: str = TOPIC_ROOT) -> tuple[str, str]:
+    """(robot_id, kind) of ``<root>/<robot_id>/<kind>``; InvalidPayload for any other topic."""
+    prefix = root + "/"
+    parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
+    if len(parts) != 2 or not parts[0]:
         raise InvalidPayload(f"unexpected topic {topic!r}")
-    return parts[1], parts[2]
+    return parts[0], parts[1]
 
 
-def parse_payload(topic: str, payload: bytes, schema: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TlsFiles:
+    """TLS to the broker: the CA that signed its certificate, and our own certificate where it wants one."""
+
+    ca_certs: str
+    certfile: str | None = None
+    keyfile: str | None = None
+
+
+def parse_payload(topic: str, payload: bytes, schema: str, root: str = TOPIC_ROOT) -> dict[str, Any]:
     """Parse and validate one message against the named schema (event or status).
 
     Checks, in order: size (refused unparsed over MAX_PAYLOAD_BYTES), UTF-8 JSON, the JSON Schema,
@@ -59,7 +69,7 @@ def parse_payload(topic: str, payload: bytes, schema: str) -> dict[str, Any]:
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise InvalidPayload(f"{schema} schema: at {where}: {_shorten(err.message)}{more}")
-    robot, _ = topic_parts(topic)
+    robot, _ = topic_parts(topic, root)
     if data["robot_id"] != robot:
         raise InvalidPayload(f"robot_id {data['robot_id']!r} does not match the topic's {robot!r}")
     return data
@@ -91,8 +101,14 @@ class Subscriber:
     def __init__(self, host: str, port: int, registry: Registry, robot_id: str | None = None, *,
                  on_event: EventHook | None = None, client_id: str | None = None,
                  clean_session: bool = True, keepalive: int = 30,
-                 reconnect_min_s: float = 0.5, reconnect_max_s: float = 15.0):
+                 reconnect_min_s: float = 0.5, reconnect_max_s: float = 15.0,
+                 topic_root: str = TOPIC_ROOT, username: str | None = None, password: str | None = None,
+                 tls: TlsFiles | None = None):
         self.host, self.port = host, int(port)
+        self.topic_root = topic_root
+        self._auth = (username, password)
+        self._tls = tls
+        self.last_error: str | None = None  # why the broker refused us, when it did
         self.registry = registry
         self.robot_id = robot_id
         self.on_event = on_event
@@ -116,7 +132,7 @@ class Subscriber:
     @property
     def topics(self) -> list[tuple[str, int]]:
         robot = self.robot_id or "+"
-        return [(f"{TOPIC_ROOT}/{robot}/events", 1), (f"{TOPIC_ROOT}/{robot}/status", 1)]
+        return [(f"{self.topic_root}/{robot}/events", 1), (f"{self.topic_root}/{robot}/status", 1)]
 
     def start(self) -> "Subscriber":
         """Connect in the background; paho retries with back-off until the broker is up."""
@@ -127,6 +143,16 @@ class Subscriber:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              clean_session=self._clean_session)
         client.reconnect_delay_set(*self._reconnect)
+        if self._auth[0]:
+            client.username_pw_set(*self._auth)
+        if self._tls is not None:
+            import ssl
+
+            try:
+                client.tls_set(ca_certs=self._tls.ca_certs, certfile=self._tls.certfile, keyfile=self._tls.keyfile,
+                               cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            except (OSError, ValueError) as exc:
+                raise MonitorError(f"cannot use the TLS files: {exc}") from None
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -219,6 +245,7 @@ class Subscriber:
     # -- paho callbacks (network thread) -------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
+            self.last_error = f"broker refused the connection: {reason_code}"
             log.warning("broker %s:%d refused the connection: %s", self.host, self.port, reason_code)
             return
         with self._lock:
@@ -241,7 +268,7 @@ class Subscriber:
     def _on_message(self, client, userdata, msg) -> None:
         # An exception escaping a paho callback would stop the network loop: never let one out.
         try:
-            robot, kind = topic_parts(msg.topic)
+            robot, kind = topic_parts(msg.topic, self.topic_root)
             if kind == "events":
                 self._handle_event(msg.topic, msg.payload)
             elif kind == "status":
@@ -259,7 +286,7 @@ class Subscriber:
     def _handle_event(self, topic: str, payload: bytes) -> None:
         with self._lock:
             self._counts["messages"] += 1
-        event = parse_payload(topic, payload, "event")
+        event = parse_payload(topic, payload, "event", self.topic_root)
         key = (event["robot_id"], event["crack_id"])
         with self._lock:
             is_new_crack = self.registry.crack(*key) is None
@@ -279,7 +306,7 @@ class Subscriber:
     def _handle_status(self, topic: str, payload: bytes, retained: bool) -> None:
         if not payload:  # an empty retained message clears the topic; nothing to record
             return
-        status = parse_payload(topic, payload, "status")
+        status = parse_payload(topic, payload, "status", self.topic_root)
         robot, state = status["robot_id"], status["state"]
         self.registry.set_status(robot, state, status["ts"])
         with self._status_changed:
