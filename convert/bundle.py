@@ -25,7 +25,9 @@ from train.fit import metrics_by_source, predict_probs
 from train.metrics import agreement
 
 from .model_card import license_line, render_model_card
-from .tflite import calibration_sample, to_tflite
+from .report import annotate_table, build_report, write_report
+from .tflite import EXPORTERS, calibration_sample, to_tflite
+from .validate import check_keras_task
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ def compare_variant(keras_model, variant: str, calib: np.ndarray, val: PatchSet,
                     threshold: float, workdir: Path) -> VariantResult:
     """Convert to `variant`, run it through the edge classifier on `val`, compare with Keras."""
     path = Path(workdir) / f"{variant}.tflite"
-    path.write_bytes(to_tflite(keras_model, variant, calib if variant == "int8" else None))
+    path.write_bytes(to_tflite(keras_model, variant, calib if EXPORTERS[variant]["int8"] else None))
     probs = evaluate_tflite(path, val, threshold)
     return VariantResult(
         variant, path.stat().st_size, metrics_by_source(val, probs, threshold), agreement(keras_probs, probs, threshold),
@@ -152,13 +154,18 @@ def build_bundle(
     max_drop_points: float = MAX_DROP_POINTS,
     commands: Optional[Dict[str, str]] = None,
     compare: Sequence[str] = (),
+    shipped: str = "int8",
+    latency_threads: Sequence[int] = (1, 2, 4),
 ) -> Tuple[ModelInfo, List[VariantResult]]:
     """write_bundle, also returning the comparison table (keras, any `compare` variants, int8).
-    `compare` adds other EXPORTERS variants to the table; only int8 goes into the bundle."""
+    `compare` adds other EXPORTERS variants to the table; only `shipped` (int8, or uint8 for
+    unsigned input and output) goes into the bundle. Every row is timed with LiteRT at
+    `latency_threads` and the whole table lands in the bundle's report.json."""
     if len(val) == 0:
         raise DataError("no held-out patches to validate the int8 model on")
     keras_path = Path(keras_path)
     keras_model = load_keras(keras_path)
+    check_keras_task(keras_model, keras_path)
     if len(keras_model.output_shape) == 4:
         raise ModelError(f"{keras_path}: segmentation models are not supported yet (classification only)")
     size = int(keras_model.input_shape[1])
@@ -175,11 +182,12 @@ def build_bundle(
     keras_m = metrics_by_source(val, keras_probs, threshold)
     table = [VariantResult("keras", keras_path.stat().st_size, keras_m)]
     with tempfile.TemporaryDirectory() as tmp:
-        int8 = compare_variant(keras_model, "int8", calib_images, val, keras_probs, threshold, Path(tmp))
+        int8 = compare_variant(keras_model, shipped, calib_images, val, keras_probs, threshold, Path(tmp))
         for variant in compare:
-            if variant != "int8":
+            if variant != shipped:
                 table.append(compare_variant(keras_model, variant, calib_images, val, keras_probs, threshold, Path(tmp)))
         table.append(int8)
+        annotate_table(table, keras_probs, threshold, latency_threads)
         delta = check_drop(keras_m, int8.metrics, int8.agreement, max_drop_points)
         log.info("int8 vs float: accuracy delta %+.2f points, decisions agree on %.2f %%", delta, 100 * int8.agreement)
         tflite_bytes = int8.extra["path"].read_bytes()
@@ -207,6 +215,8 @@ def build_bundle(
     )
     write_model_json(out_dir, info)
     (out_dir / "MODEL_CARD.md").write_text(render_model_card(info, table, commands))
+    write_report(out_dir, build_report(table, info.name, info.task, shipped, threshold,
+                                       {"accuracy_points": max_drop_points}, info.sha256))
     load_bundle(out_dir)  # read back exactly as the device will
     log.info("bundle written: %s (%d bytes int8)", out_dir, model_path.stat().st_size)
     return info, table

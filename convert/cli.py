@@ -31,13 +31,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"training patches used to calibrate int8 (default {DEFAULT_CALIBRATION})")
     parser.add_argument("--max-drop", type=float, default=0.5, metavar="POINTS",
                         help="refuse the bundle when int8 accuracy falls more than this many points (default 0.5)")
-    parser.add_argument("--compare", nargs="*", default=[], choices=[v for v in EXPORTERS if v != "int8"],
-                        help="also convert and score these variants for the table (not shipped)")
+    parser.add_argument("--compare", nargs="*", default=None, choices=list(EXPORTERS),
+                        help="variants converted, scored and timed for the table and report.json besides the "
+                        "shipped one (default: all; `--compare` alone: none)")
+    parser.add_argument("--io", choices=("int8", "uint8"), default="int8",
+                        help="input/output type of the shipped full-integer model (default int8)")
+    parser.add_argument("--latency-threads", type=int, nargs="*", default=[1, 2, 4], metavar="N",
+                        help="LiteRT thread counts to time every variant at (default 1 2 4; none: skip timing)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
 
-def print_table(table) -> None:
+def print_table(table, shipped: str = "int8") -> None:
+    from .report import build_rows, format_table
+
+    if any("deltas_points" in row.extra for row in table):  # annotated: the full variant table
+        for line in format_table(build_rows(table, shipped)):
+            print(line)
+        return
     base = table[0].metrics["accuracy"]
     print(f"{'variant':10s} {'size KB':>9s} {'accuracy':>9s} {'delta':>7s} {'agree':>7s}")
     for row in table:
@@ -60,7 +71,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         calib, val = data_for_conversion(args.model, args.data, args.synthetic, args.calibration)
         info, table = build_bundle(
             args.model, args.out, calib, val, name=args.name, threshold=args.threshold,
-            max_drop_points=args.max_drop, compare=args.compare,
+            max_drop_points=args.max_drop, compare=list(EXPORTERS) if args.compare is None else args.compare,
+            shipped=args.io, latency_threads=args.latency_threads,
             commands={"convert": "python -m convert " + shlex.join(argv)},
         )
     except CrackbotError as exc:
@@ -69,14 +81,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    print_table(table)
+    print_table(table, args.io)
     print(f"per source (float -> int8 accuracy):")
     for key, m in info.metrics.items():
         if key.startswith("int8/"):
             source = key.split("/", 1)[1]
             before = info.metrics["keras/" + source]["accuracy"]
             print(f"  {source:32s} {before:.4f} -> {m['accuracy']:.4f}  n {int(m['n'])}")
-    print(f"wrote {args.out}: model.tflite, model.json, MODEL_CARD.md")
+    print(f"wrote {args.out}: model.tflite ({args.io} I/O), model.json, MODEL_CARD.md, report.json")
     return 0
 
 

@@ -25,6 +25,9 @@ EXPORTERS: Dict[str, Dict[str, object]] = {
     "fp16": {"optimize": True, "fp16": True, "int8": False, "description": "float16 weights, float compute"},
     "dynamic": {"optimize": True, "fp16": False, "int8": False, "description": "int8 weights, float activations"},
     "int8": {"optimize": True, "fp16": False, "int8": True, "description": "full integer, int8 input and output"},
+    # for runtimes and cameras that want unsigned bytes in and out (e.g. some MCU and NPU toolchains)
+    "uint8": {"optimize": True, "fp16": False, "int8": True, "io": "uint8",
+              "description": "full integer, uint8 input and output"},
 }
 DEFAULT_CALIBRATION = 300  # representative patches: a few hundred settle the activation ranges
 
@@ -82,11 +85,12 @@ def to_tflite(keras_model, variant: str = "int8", representative_images: Optiona
         converter.target_spec.supported_types = [tf.float16]
     if opts["int8"]:
         if representative_images is None or len(representative_images) == 0:
-            raise ModelError("int8 conversion needs representative images for calibration")
+            raise ModelError(f"{variant} conversion needs representative images for calibration")
         converter.representative_dataset = representative_dataset(np.asarray(representative_images), info)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        io_type = tf.uint8 if opts.get("io") == "uint8" else tf.int8
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type
     chatter = io.StringIO()
     try:
         # The converter prints its saved-model listing to stdout; keep it for debug logs only.

@@ -15,10 +15,9 @@ from train.fit import TINY, fit, predict_probs, prepare_data, resolve_config
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """Train the tiny recipe (seconds) into a run folder."""
-    config = resolve_config(overrides=TINY)
-    return fit(config, out=tmp_path_factory.mktemp("runs"), name="tiny")
+def run(tiny_run):
+    """The tiny recipe (seconds), trained once per session (tests/convert/conftest.py)."""
+    return tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def bundle_dir(run, tmp_path_factory):
 
 
 def test_bundle_files_and_model_json(bundle_dir, run):
-    assert {p.name for p in bundle_dir.iterdir()} == {"model.tflite", "model.json", "MODEL_CARD.md"}
+    assert {p.name for p in bundle_dir.iterdir()} == {"model.tflite", "model.json", "MODEL_CARD.md", "report.json"}
     bundle = load_bundle(bundle_dir)  # checks the sha256 too
     info = bundle.info
     size = TINY["input_size"]

@@ -47,7 +47,7 @@ def test_int8_needs_calibration_and_variants_are_known(tiny_model):
         to_int8_tflite(tiny_model, np.zeros((0, 32, 32, 3), np.uint8))
     with pytest.raises(ModelError, match="unknown export variant"):
         to_tflite(tiny_model, "int4")
-    assert set(EXPORTERS) == {"fp32", "fp16", "dynamic", "int8"}
+    assert set(EXPORTERS) == {"fp32", "fp16", "dynamic", "int8", "uint8"}
 
 
 def test_calibration_sample_is_seeded_and_bounded():
