@@ -71,9 +71,15 @@ def _fit(args) -> int:
     config = resolve_config(sets=sets, config_file=args.config, data=args.data)
     result = fit(config, out=args.out, name=args.name, command=args.command_line)
     v = result.metrics["val"]
-    print(f"validation accuracy {v['accuracy']:.4f}  f1 {v['f1']:.4f}  on {v['n']} patches")
-    for source, m in v["per_source"].items():
-        print(f"  {source:32s} accuracy {m['accuracy']:.4f}  n {m['n']}")
+    if result.metrics.get("task") == "segmentation":
+        print(f"validation pixel f1 {v['f1']:.4f}  f1_tol2 {v['f1_tol2']:.4f}  ods {v['ods_f1']:.4f}  "
+              f"on {v['n']} images (threshold {result.metrics['threshold']:.2f})")
+        for source, m in v["per_source"].items():
+            print(f"  {source:32s} f1 {m['f1']:.4f}  f1_tol2 {m['f1_tol2']:.4f}  ods {m['ods_f1']:.4f}  n {m['n']}")
+    else:
+        print(f"validation accuracy {v['accuracy']:.4f}  f1 {v['f1']:.4f}  on {v['n']} patches")
+        for source, m in v["per_source"].items():
+            print(f"  {source:32s} accuracy {m['accuracy']:.4f}  n {m['n']}")
     print(f"run folder: {result.run_dir}")
     return 0
 

@@ -19,17 +19,20 @@ from edge.errors import ConfigError, DataError
 
 from .data import LABELS, PatchSet, load_data, split_by_file
 from .metrics import classification_metrics
-from .models import ZOO, build_model, suggest
+from .losses import LOSSES, get_loss
+from .models import ZOO, build_model, suggest, task_of
 
 log = logging.getLogger(__name__)
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
-CHOICES = {"model": tuple(ZOO), "lr_schedule": ("cosine", "constant"), "class_weight": ("balanced", "none")}
+CHOICES = {"model": tuple(ZOO), "lr_schedule": ("cosine", "constant"), "class_weight": ("balanced", "none"),
+           "loss": ("auto",) + tuple(LOSSES)}
 # Lower bounds (inclusive) for numeric keys; val_fraction also has an upper bound below.
 MINIMUM = {
     "synthetic": 0, "width": 0.01, "input_size": 16, "epochs": 1, "batch_size": 1, "learning_rate": 0.0,
     "patience": 0, "val_fraction": 0.0, "brightness": 0.0, "contrast": 0.0, "threshold": 0.0,
-    "center_fraction": 0.01, "min_crack_pixels": 1, "split_block": 1,
+    "center_fraction": 0.01, "min_crack_pixels": 1, "split_block": 1, "crop_size": 0, "samples_per_epoch": 0,
+    "rotate_deg": 0.0, "scale_jitter": 0.0, "colour": 0.0, "blur": 0.0, "noise": 0.0,
 }
 
 # Overrides for a tiny model that trains in seconds: tests and quick checks.
@@ -224,8 +227,9 @@ def metrics_by_source(ps: PatchSet, probs: np.ndarray, threshold: float) -> Dict
 # --- outputs -----------------------------------------------------------------------------------
 
 
-def plot_curves(history: Dict[str, list], path: Path, best_epoch: Optional[int] = None) -> None:
-    """Loss (log scale: the first epochs would flatten the rest) and accuracy per epoch."""
+def plot_curves(history: Dict[str, list], path: Path, best_epoch: Optional[int] = None,
+                metric: str = "accuracy") -> None:
+    """Loss (log scale: the first epochs would flatten the rest) and `metric` per epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,7 +237,7 @@ def plot_curves(history: Dict[str, list], path: Path, best_epoch: Optional[int] 
     from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", "accuracy")):
+    for ax, key in zip(axes, ("loss", metric)):
         for prefix, style in (("", "-"), ("val_", "--")):
             values = history.get(prefix + key)
             if values:
@@ -270,7 +274,8 @@ def _epoch_logger(total: int):
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            parts = [f"{k} {v:.4f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")]
+            keys = ("loss", "accuracy", "pixel_f1", "val_loss", "val_accuracy", "val_pixel_f1")
+            parts = [f"{k} {v:.4f}" for k, v in logs.items() if k in keys]
             log.info("epoch %d/%d: %s (%.0f s)", epoch + 1, total, ", ".join(parts), time.monotonic() - self._t0)
 
     return EpochLog()
@@ -316,6 +321,10 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
     name = name or config["model"]
     run_dir = Path(out) / name
     run_dir.mkdir(parents=True, exist_ok=True)
+    if task_of(config["model"]) == "segmentation":
+        from .segfit import fit_segmentation
+
+        return fit_segmentation(config, run_dir, data=data, command=command)
     keras.utils.set_random_seed(config["seed"])
 
     if data is None:
@@ -338,7 +347,7 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps * config["epochs"], alpha=0.02)
     model.compile(
         optimizer=keras.optimizers.Adam(lr),
-        loss=keras.losses.BinaryCrossentropy(),
+        loss=keras.losses.BinaryCrossentropy() if config["loss"] in ("auto", "bce") else get_loss(config["loss"]),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=config["threshold"])],
         jit_compile=False,  # XLA made these small convnets slower on CPU (measured: 0.27 vs 0.33-0.44 s/step)
     )

@@ -78,10 +78,24 @@ def small_cnn_lean(
     return keras.Model(inputs, outputs, name="small_cnn_lean")
 
 
-ZOO: Dict[str, Callable] = {
+def _segmenters() -> Dict[str, Callable]:
+    from . import segmodels
+
+    return {"unet": segmodels.unet, "mobilenet_unet": segmodels.mobilenet_unet, "fpn": segmodels.fpn,
+            "deepcrack": segmodels.deepcrack}
+
+
+CLASSIFIERS: Dict[str, Callable] = {
     "small_cnn": small_cnn,
     "small_cnn_lean": small_cnn_lean,
 }
+SEGMENTERS = ("unet", "mobilenet_unet", "fpn", "deepcrack")
+ZOO: Dict[str, Callable] = {**CLASSIFIERS, **_segmenters()}
+
+
+def task_of(name: str) -> str:
+    """'segmentation' for a per-pixel model, else 'classification'."""
+    return "segmentation" if name in SEGMENTERS else "classification"
 
 
 def suggest(word: str, choices) -> str:
