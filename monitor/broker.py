@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import getpass
 import logging
 import os
 import shutil
@@ -70,8 +71,12 @@ def resolve_kind(kind: str) -> str:
 class LocalBroker:
     """A broker child process on 127.0.0.1:port. Use :func:`start_broker` to get a started one."""
 
-    def __init__(self, kind: str, port: int, host: str = "127.0.0.1", start_timeout: float = 10.0):
+    def __init__(self, kind: str, port: int, host: str = "127.0.0.1", start_timeout: float = 10.0,
+                 persistent: bool = False):
         self.kind = resolve_kind(kind)
+        if persistent and self.kind != "mosquitto":
+            raise MonitorError("a persistent broker needs mosquitto (the embedded broker keeps no state on disk)")
+        self.persistent = persistent
         self.host = host
         self.port = int(port)
         self.start_timeout = start_timeout
@@ -146,10 +151,16 @@ class LocalBroker:
         env = dict(os.environ)
         if self.kind == "mosquitto":
             conf = self._tmp / "mosquitto.conf"
+            # persistent: sessions and queued messages are saved after every change, so a broker killed
+            # and restarted still knows a subscriber's persistent session (nothing published meanwhile is lost).
+            persistence = (f"persistence true\npersistence_location {self._tmp}/\n"
+                           "autosave_on_changes true\nautosave_interval 1\n"
+                           # started as root it would drop to user mosquitto, who cannot write our folder
+                           f"user {getpass.getuser()}\n") if self.persistent else "persistence false\n"
             conf.write_text(
                 f"listener {self.port} {self.host}\n"
                 "allow_anonymous true\n"
-                "persistence false\n"
+                f"{persistence}"
                 "log_dest stderr\n"
             )
             return [find_mosquitto(), "-c", str(conf)], env
@@ -189,14 +200,15 @@ class LocalBroker:
 
 
 def start_broker(port: int | None = None, kind: str = "auto", *, host: str = "127.0.0.1",
-                 start_timeout: float = 10.0) -> LocalBroker:
+                 start_timeout: float = 10.0, persistent: bool = False) -> LocalBroker:
     """Start a broker on host:port (a free port when None) and return it once it accepts connections.
 
     kind: "mosquitto", "embedded" (amqtt) or "auto" (mosquitto where installed).
+    persistent: mosquitto saves sessions to disk after every change (survives kill + restart).
     Raises MonitorError when it cannot start (with the broker's own error output).
     """
     broker = LocalBroker(kind, port if port is not None else free_port(host), host=host,
-                         start_timeout=start_timeout)
+                         start_timeout=start_timeout, persistent=persistent)
     try:
         return broker.start()
     except BaseException:
