@@ -1,0 +1,133 @@
+"""Commands to the robot: pause, resume, threshold on .../cmd/<name>/set, answered on .../cmd/<name>/state."""
+from __future__ import annotations
+
+import json
+import queue
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from edge.commands import CommandError, CommandHandler, RobotControls, parse_request
+from edge.config import MqttConfig
+from edge.outbox import Outbox
+from edge.publisher import Publisher
+from edge.schemas import validator
+
+
+@pytest.mark.parametrize("command, payload, reason", [
+    ("threshold", b'{"value": 1.5}', "greater than the maximum"),
+    ("threshold", b"-0.1", "less than the minimum"),
+    ("threshold", b"NaN", "not a number"),
+    ("threshold", b"", "needs a value"),
+    ("threshold", b'"0.5"', "JSON object or a number"),
+    ("threshold", b"true", "JSON object or a number"),
+    ("threshold", b"{not json", "not JSON"),
+    ("threshold", b'{"value": 0.5, "colour": "red"}', "Additional properties"),
+    ("pause", b'{"value": 1}', "takes no value"),
+    ("pause", b"x" * 5000, "byte limit"),
+    ("reboot", b"", "unknown command"),
+])
+def test_bad_requests_are_refused_with_a_reason(command, payload, reason):
+    with pytest.raises(CommandError, match=reason):
+        parse_request(command, payload)
+
+
+def test_good_requests():
+    assert parse_request("threshold", b"0.25").value == 0.25
+    request = parse_request("threshold", b'{"value": 1, "request_id": "op-7"}')
+    assert (request.value, request.request_id) == (1.0, "op-7")
+    assert parse_request("pause", b"").value is None
+    assert parse_request("resume", b'{"request_id": "r"}').request_id == "r"
+
+
+def test_controls_refuse_out_of_range_thresholds():
+    controls = RobotControls(0.5)
+    with pytest.raises(CommandError):
+        controls.set_threshold(1.01)
+    assert controls.threshold == 0.5
+    controls.pause()
+    assert not controls.wait_resumed(timeout=0.01)
+    controls.resume()
+    assert controls.wait_resumed(timeout=0.01)
+
+
+class _Operator:
+    """A paho client that sends requests and collects the robot's answers from the state topics."""
+
+    def __init__(self, broker, robot):
+        self.robot = robot
+        self.answers: queue.Queue = queue.Queue()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"operator-{robot}")
+        ready = queue.Queue()
+        self.client.on_message = lambda c, u, m: self.answers.put((m.topic, m.retain, json.loads(m.payload)))
+        self.client.on_subscribe = lambda *a: ready.put(True)
+        self.client.connect(broker.host, broker.port)
+        self.client.subscribe(f"crackbot/{robot}/cmd/+/state", qos=1)
+        self.client.loop_start()
+        ready.get(timeout=5)
+
+    def send(self, command, payload: bytes):
+        self.client.publish(f"crackbot/{self.robot}/cmd/{command}/set", payload, qos=1).wait_for_publish(5)
+        return self.next_live()
+
+    def next_live(self):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            topic, retained, answer = self.answers.get(timeout=10)
+            if not retained:
+                return topic, answer
+        raise AssertionError("no answer")
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_commands_over_a_real_broker(tmp_path, mqtt_broker):
+    cfg = MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port, reconnect_min_s=0.2, reconnect_max_s=1)
+    publisher = Publisher(cfg, "rb-c", Outbox(tmp_path / "o.sqlite"))
+    controls = RobotControls(threshold=0.5)
+    handler = CommandHandler(controls, publisher, "rb-c")
+    handler.attach()
+    publisher.start()
+    state_schema = validator("command_state")
+    deadline = time.monotonic() + 10
+    while not publisher.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    operator = _Operator(mqtt_broker, "rb-c")
+    try:
+        # The retained states tell a newcomer the current settings.
+        retained = {}
+        while len(retained) < 3:
+            topic, is_retained, answer = operator.answers.get(timeout=5)
+            assert is_retained
+            retained[topic.split("/")[-2]] = answer
+        assert retained["threshold"]["threshold"] == 0.5 and retained["pause"]["paused"] is False
+
+        topic, answer = operator.send("pause", b"")
+        assert topic == "crackbot/rb-c/cmd/pause/state"
+        assert answer["accepted"] and answer["paused"] and controls.paused
+
+        topic, answer = operator.send("threshold", b'{"value": 0.7, "request_id": "op-1"}')
+        assert topic == "crackbot/rb-c/cmd/threshold/state"
+        assert answer["accepted"] and answer["threshold"] == 0.7 and answer["request_id"] == "op-1"
+        assert controls.threshold == 0.7
+
+        topic, answer = operator.send("threshold", b'{"value": 3}')
+        assert not answer["accepted"] and "maximum" in answer["error"]
+        assert answer["threshold"] == 0.7 and controls.threshold == 0.7  # refused: nothing changed
+
+        topic, answer = operator.send("threshold", b"\xff\xfe garbage")
+        assert not answer["accepted"] and controls.threshold == 0.7
+
+        topic, answer = operator.send("resume", b"")
+        assert topic == "crackbot/rb-c/cmd/resume/state"
+        assert answer["accepted"] and not answer["paused"] and not controls.paused
+
+        for answer in [*retained.values(), answer]:
+            assert list(state_schema.iter_errors(answer)) == []
+        assert (handler.accepted, handler.refused) == (3, 2)
+    finally:
+        operator.close()
+        publisher.stop()
