@@ -37,6 +37,7 @@ class SimCameraConfig(_Strict):
     fps: float = Field(10.0, gt=0, description="Frame rate; frame timestamps advance by 1/fps")
     realtime: bool = Field(False, description="Sleep to keep the frame rate (false: as fast as possible)")
     overlap: float = Field(0.25, ge=0, lt=0.9, description="Overlap of neighbouring frames, as a fraction")
+    blur_every: int = Field(0, ge=0, description="Blur every n-th frame (a robot that jolts), to exercise the blur check; 0: never")
     wall: SimWallConfig = Field(default_factory=SimWallConfig, description="The synthetic wall scanned")
 
 
@@ -44,7 +45,41 @@ class FolderCameraConfig(_Strict):
     type: Literal["folder"] = Field(description="Frames read from image files in a folder, in name order")
     path: str = Field(description="Folder holding .jpg/.png frames")
     fps: float = Field(10.0, gt=0, description="Frame rate used for timestamps")
-    mm_per_px: Optional[float] = Field(None, gt=0, description="Scale of the frames; null: no wall positions")
+    mm_per_px: Optional[float] = Field(None, gt=0, description="Scale of the frames (deprecated here: use scale.mm_per_px)")
+
+
+class _Reopen(_Strict):
+    max_failures: int = Field(10, ge=1, description="Failed grabs in a row before the camera is closed and reopened")
+    reopen_min_s: float = Field(1.0, gt=0, description="First wait before reopening a failed camera; doubles each time")
+    reopen_max_s: float = Field(30.0, gt=0, description="Longest wait between reopen attempts")
+    max_reopens: Optional[int] = Field(None, ge=0, description="Reopen attempts in a row before giving up; null: never give up")
+
+
+class VideoCameraConfig(_Strict):
+    type: Literal["video"] = Field(description="Frames from a video file (mp4, avi, mkv...) through OpenCV")
+    path: str = Field(description="Video file")
+    fps: Optional[float] = Field(None, gt=0, description="Frame rate for timestamps; null: the file's own")
+    loop: bool = Field(False, description="Start again at the end (soak tests)")
+
+
+class Picamera2CameraConfig(_Reopen):
+    type: Literal["picamera2"] = Field(description="Raspberry Pi CSI camera through picamera2 (libcamera)")
+    camera_num: int = Field(0, ge=0, description="Which CSI camera")
+    main_size: List[int] = Field([2028, 1520], min_length=2, max_length=2,
+                                 description="Main stream [w, h], kept for evidence crops and measurement")
+    lores_size: List[int] = Field([1014, 760], min_length=2, max_length=2,
+                                  description="Low-resolution stream [w, h], sized to the model's tiling: it is what is analysed")
+    analyse: Literal["main", "lores"] = Field("lores", description="Which stream the models see")
+    fps: float = Field(10.0, gt=0, description="Frame rate requested from the sensor")
+    robot_speed_mm_s: float = Field(200.0, gt=0, description="Robot speed along the wall, for the exposure limit")
+    max_blur_px: float = Field(0.5, gt=0, description="Motion blur allowed during one exposure, in analysed pixels")
+    mm_per_px: Optional[float] = Field(None, gt=0, description="Scale of the analysed stream for the exposure limit; "
+                                       "null: taken from the scale section")
+
+
+class GStreamerCameraConfig(_Reopen):
+    type: Literal["gstreamer"] = Field(description="A GStreamer pipeline ending in appsink (Jetson CSI cameras), via OpenCV")
+    pipeline: str = Field(description="Pipeline string, e.g. nvarguscamerasrc ! ... ! video/x-raw,format=BGR ! appsink")
 
 
 class OpenCVCameraConfig(_Strict):
@@ -53,20 +88,32 @@ class OpenCVCameraConfig(_Strict):
     gstreamer: bool = Field(False, description="Open `source` as a GStreamer pipeline (Jetson CSI cameras)")
     width: int = Field(1920, gt=0, description="Requested frame width (USB cameras)")
     height: int = Field(1080, gt=0, description="Requested frame height (USB cameras)")
-    max_failures: int = Field(10, ge=1, description="Failed grabs in a row before the camera is given up")
+    max_failures: int = Field(10, ge=1, description="Failed grabs in a row before the camera is closed and reopened")
+    reopen_min_s: float = Field(1.0, gt=0, description="First wait before reopening a failed camera; doubles each time")
+    reopen_max_s: float = Field(30.0, gt=0, description="Longest wait between reopen attempts")
+    max_reopens: Optional[int] = Field(None, ge=0, description="Reopen attempts in a row before giving up; null: never give up")
 
 
-CameraConfig = Union[SimCameraConfig, FolderCameraConfig, OpenCVCameraConfig]
+CameraConfig = Union[SimCameraConfig, FolderCameraConfig, OpenCVCameraConfig, VideoCameraConfig,
+                     Picamera2CameraConfig, GStreamerCameraConfig]
+CAMERA_TYPES = ("sim", "folder", "opencv", "video", "picamera2", "gstreamer")
 
 
 class ModelsConfig(_Strict):
     classifier: str = Field("models/crack_classifier", description="Classifier bundle folder (relative to the working directory)")
     threads: int = Field(2, ge=1, le=16, description="Interpreter threads")
     threshold: Optional[float] = Field(None, ge=0, le=1, description="Crack probability threshold; null: the bundle's own")
+    segmenter: Optional[str] = Field(None, description="Segmenter bundle folder (task segmentation); null: cracks are "
+                                     "groups of crack tiles and carry no length or width")
+    segment: Literal["crack_tiles", "all"] = Field("crack_tiles", description="Segment only the tiles the classifier "
+                                                   "calls crack (fast), or every tile")
+    pixel_threshold: Optional[float] = Field(None, ge=0, le=1, description="Per-pixel crack threshold; null: the segmenter bundle's own")
 
 
 class TilingConfig(_Strict):
-    stride: Optional[int] = Field(None, gt=0, description="Tile stride in pixels; null: the bundle's tile stride")
+    stride: Optional[int] = Field(None, gt=0, description="Tile stride in pixels; null: from overlap, else the bundle's tile stride")
+    overlap: Optional[float] = Field(None, ge=0, lt=1, description="Overlap of neighbouring tiles as a fraction "
+                                     "(stride = size * (1 - overlap)); used when stride is null")
 
 
 class MqttTlsConfig(_Strict):
@@ -101,7 +148,48 @@ class OutboxConfig(_Strict):
 class TrackingConfig(_Strict):
     merge_distance_mm: float = Field(60.0, ge=0, description="Detections closer than this on the wall are one crack")
     end_after_frames: int = Field(3, ge=1, description="A crack unseen for this many frames has left the view: `end`")
-    update_min_mm: float = Field(20.0, ge=0, description="Extent growth that makes an `update` event")
+    update_min_mm: float = Field(20.0, ge=0, description="Extent or length change that makes an `update` event")
+    width_update_mm: float = Field(0.2, ge=0, description="Max width change that makes an `update` (or 10 %, the larger)")
+    votes_k: int = Field(1, ge=1, description="k of k-of-n voting: a crack is announced once detected in k frames ...")
+    votes_n: int = Field(1, ge=1, description="... of the first n frames after it appeared (flicker never becomes a crack)")
+
+
+class PoseConfig(_Strict):
+    source: Literal["camera", "mqtt", "csv", "none"] = Field("camera", description="camera: the camera's own (the "
+                                                             "simulator); mqtt: <root>/<robot_id>/pose; csv: a log file; none: no wall positions")
+    csv_path: Optional[str] = Field(None, description="CSV log with a header ts,x_mm,y_mm[,heading_deg][,standoff_mm]")
+    max_gap_s: float = Field(1.0, gt=0, description="A frame further than this from any pose sample gets no pose")
+    buffer: int = Field(2000, ge=2, description="Pose samples kept for matching frames by time")
+
+
+class ScaleConfig(_Strict):
+    mm_per_px: Optional[float] = Field(None, gt=0, description="Scale given directly; wins over the intrinsics")
+    focal_length_mm: Optional[float] = Field(None, gt=0, description="Lens focal length")
+    pixel_pitch_um: Optional[float] = Field(None, gt=0, description="Sensor pixel size")
+    binning: float = Field(1.0, gt=0, description="Sensor pixels per analysed pixel (2 for a half-size stream)")
+    standoff_mm: Optional[float] = Field(None, gt=0, description="Camera to wall distance; a pose's standoff_mm overrides it")
+
+
+class MeasureConfig(_Strict):
+    min_area_px: int = Field(20, ge=1, description="Mask components smaller than this are noise, not cracks")
+    severity_scale: str = Field("BRE-Digest-251", description="Named severity scale (edge/severity.py SCALES)")
+
+
+class BlurConfig(_Strict):
+    min_laplacian_var: float = Field(20.0, ge=0, description="Frames whose variance of the Laplacian is below this "
+                                     "are blurred: flagged, counted, not analysed; 0 turns the check off")
+
+
+class EvidenceConfig(_Strict):
+    dir: Optional[str] = Field(None, description="Folder for evidence crops (JPEG) of new and updated cracks; null: none")
+    max_mb: float = Field(200.0, gt=0, description="Disk cap of the folder: the oldest crops go first")
+    margin_px: int = Field(32, ge=0, description="Context kept around the crack box")
+
+
+class PipelineConfig(_Strict):
+    frame_queue: int = Field(4, ge=1, description="Frames waiting for inference; a live camera drops frames beyond it")
+    drop_when_late: Optional[bool] = Field(None, description="Drop frames when inference lags; null: yes for live "
+                                           "cameras, no for files and the non-realtime simulator")
 
 
 class TelemetryConfig(_Strict):
@@ -117,6 +205,12 @@ class EdgeConfig(_Strict):
     outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Disk outbox of events")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="One id per physical crack")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="Telemetry topic")
+    pose: PoseConfig = Field(default_factory=PoseConfig, description="Where each frame was taken on the wall")
+    scale: ScaleConfig = Field(default_factory=ScaleConfig, description="mm per pixel, direct or from intrinsics")
+    measure: MeasureConfig = Field(default_factory=MeasureConfig, description="Crack measurement and severity")
+    blur: BlurConfig = Field(default_factory=BlurConfig, description="Blurred frame check")
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence crops on disk")
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Threads and queues")
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${VAR} or ${VAR:-default}
@@ -216,7 +310,7 @@ def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
         err = errors[0]
         keys = [str(p) for p in err["loc"]]
         # Discriminated unions add the tag value ("sim") to the location; it is not a YAML key.
-        if len(keys) > 1 and keys[0] == "camera" and keys[1] in ("sim", "folder", "opencv"):
+        if len(keys) > 1 and keys[0] == "camera" and keys[1] in CAMERA_TYPES:
             keys = keys[:1] + keys[2:]
         if err["type"] == "union_tag_invalid":
             keys.append("type")  # point at the `type:` line, not the section

@@ -9,10 +9,14 @@ from .severity import classify_width
 from .tracker import TrackEvent
 
 
-def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: str) -> dict:
-    """A crack event; its event_id is made here once and travels with it through every re-send."""
+def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: str,
+                severity_scale: str = "BRE-Digest-251") -> dict:
+    """A crack event; its event_id is made here once and travels with it through every re-send.
+
+    Measurements are the whole crack's (stitched on the wall), not the latest frame's view."""
     track = ev.track
     crack = track.last
+    m = track.measure
     wall_box = [round(v, 1) for v in track.box] if crack.bbox_mm is not None else None
     center = [round((wall_box[0] + wall_box[2]) / 2, 1), round((wall_box[1] + wall_box[3]) / 2, 1)] if wall_box else None
     h, w = track.frame_hw
@@ -26,11 +30,13 @@ def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: st
         "ts": track.ts,
         "frame": {"index": track.last_frame, "bbox_px": list(crack.bbox_px), "width": w, "height": h},
         "wall": {"bbox_mm": wall_box, "center_mm": center},
-        "length_mm": crack.length_mm,
-        "width_max_mm": crack.width_max_mm,
-        "width_mean_mm": crack.width_mean_mm,
-        "orientation_deg": crack.orientation_deg,
-        "severity": classify_width(crack.width_max_mm),
+        "length_mm": m.length_mm if m else None,
+        "width_max_mm": m.width_max_mm if m else None,
+        "width_mean_mm": m.width_mean_mm if m else None,
+        "width_p95_mm": m.width_p95_mm if m else None,
+        "below_resolution": m.below_resolution if m else None,
+        "orientation_deg": m.orientation_deg if m else None,
+        "severity": classify_width(m.width_max_mm if m else None, severity_scale),
         "confidence": round(float(track.confidence), 4),
         "model": {"name": model_name, "sha256": model_sha256},
         "tiles": crack.tiles,

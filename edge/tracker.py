@@ -1,6 +1,9 @@
 """One identity per physical crack across overlapping frames, and its new/update/end lifecycle.
 
 Cracks are matched by position on the wall (mm) when frames have a pose, else in frame pixels.
+With a segmenter, each crack's mask is stitched on the wall (edge/wallmask.py) and measured
+there, so a crack cut by frame edges is measured whole. k-of-n voting keeps flicker out: a crack
+is announced (`new`) only once it was detected in k of the first n frames after it appeared.
 """
 from __future__ import annotations
 
@@ -8,9 +11,13 @@ import itertools
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from .types import Crack
+from .measure import Measurement
+from .severity import classify_width
+from .types import Crack, Pose
+from .wallmask import WallMask
 
 Box = Tuple[float, float, float, float]
+MAX_ENDED_WITH_MASK = 200  # ended cracks keep their stitched mask while recent; older ones keep their box only
 
 
 def _expand(box: Box, margin: float) -> Box:
@@ -27,6 +34,42 @@ def _union(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+@dataclass(frozen=True)
+class CrackMeasure:
+    """A crack's measurement in mm, from its stitched wall mask (or from one frame without a pose)."""
+
+    length_mm: float
+    width_max_mm: float
+    width_mean_mm: float
+    width_p95_mm: float
+    orientation_deg: float
+    below_resolution: bool
+
+    @staticmethod
+    def combine(parts: List[Measurement]) -> Optional["CrackMeasure"]:
+        """Parts of one crack (views with gaps between them): lengths add, widths weighted by length."""
+        if not parts:
+            return None
+        total = sum(p.length_mm for p in parts)
+        main = max(parts, key=lambda p: p.length_mm)
+        weight = total if total > 0 else 1.0
+        return CrackMeasure(
+            length_mm=round(total, 2),
+            width_max_mm=round(max(p.width_max_mm for p in parts), 3),
+            width_mean_mm=round(sum(p.width_mean_mm * p.length_mm for p in parts) / weight, 3),
+            width_p95_mm=round(max(p.width_p95_mm for p in parts), 3),
+            orientation_deg=round(main.orientation_deg, 1),
+            below_resolution=all(p.below_resolution for p in parts),
+        )
+
+    @staticmethod
+    def of_crack(crack: Crack) -> Optional["CrackMeasure"]:
+        if crack.length_mm is None:
+            return None
+        return CrackMeasure(crack.length_mm, crack.width_max_mm, crack.width_mean_mm, crack.width_p95_mm,
+                            crack.orientation_deg, bool(crack.below_resolution))
+
+
 @dataclass
 class Track:
     crack_id: str
@@ -37,8 +80,14 @@ class Track:
     frame_hw: Tuple[int, int]
     ts: float
     seq: int = 0
+    first_frame: int = 0
+    hits: int = 1
+    confirmed: bool = False
+    wall: Optional[WallMask] = None
+    measure: Optional[CrackMeasure] = None
     reported_box: Box = field(default=(0.0, 0.0, 0.0, 0.0))
     reported_confidence: float = 0.0
+    reported_measure: Optional[CrackMeasure] = None
 
 
 @dataclass(frozen=True)
@@ -49,17 +98,27 @@ class TrackEvent:
 
 
 class Tracker:
-    def __init__(self, merge_distance: float, end_after_frames: int, update_min: float, id_prefix: str):
+    def __init__(self, merge_distance: float, end_after_frames: int, update_min: float, id_prefix: str,
+                 votes_k: int = 1, votes_n: int = 1, width_update_mm: float = 0.2, severity_scale: str = "BRE-Digest-251",
+                 min_area_px: int = 20):
+        if not 1 <= votes_k <= votes_n:
+            raise ValueError(f"k-of-n voting needs 1 <= k <= n, got k={votes_k}, n={votes_n}")
         self.merge_distance = merge_distance
         self.end_after_frames = end_after_frames
         self.update_min = update_min
         self.id_prefix = id_prefix
+        self.votes_k, self.votes_n = votes_k, votes_n
+        self.width_update_mm = width_update_mm
+        self.severity_scale = severity_scale
+        self.min_area_px = min_area_px
         self.open: List[Track] = []
+        self.tentative: List[Track] = []  # seen, not yet voted in
         # Ended cracks stay matchable: a lawnmower path comes back to a crack on its next row,
         # and that must be the same crack_id (it is reopened with an `update`).
         self.ended: List[Track] = []
         self.max_ended = 10000
         self.total = 0
+        self.rejected = 0  # tentative cracks that lost the vote (flicker)
         self._ids = itertools.count(1)
 
     @staticmethod
@@ -68,7 +127,7 @@ class Tracker:
 
     def _match(self, box: Box) -> Optional[Track]:
         best, best_overlap = None, 0.0
-        for track in self.open + self.ended:
+        for track in self.open + self.tentative + self.ended:
             overlap = _overlap(_expand(track.box, self.merge_distance), box)
             if overlap > best_overlap:
                 best, best_overlap = track, overlap
@@ -78,30 +137,75 @@ class Tracker:
         event = TrackEvent(kind, track, track.seq)
         track.seq += 1
         track.reported_box, track.reported_confidence = track.box, track.confidence
+        track.reported_measure = track.measure
         return event
 
-    def update(self, cracks: List[Crack], frame_index: int, frame_hw: Tuple[int, int], ts: float) -> List[TrackEvent]:
+    def _absorb(self, track: Track, crack: Crack, pose: Optional[Pose], frame_hw) -> None:
+        """Add one detection to a track: stitch its mask on the wall and measure the whole crack again."""
+        if crack.mask is not None and pose is not None:
+            if track.wall is None:
+                track.wall = WallMask(pose.mm_per_px)
+            track.wall.paste(crack.mask, crack.bbox_px, pose, frame_hw)
+            track.measure = CrackMeasure.combine(track.wall.measure(self.min_area_px)) or track.measure
+            tight = track.wall.bbox_mm()
+            if tight is not None:
+                track.box = tight  # the stitched mask's extent, not the union of loose per-frame boxes
+        else:
+            own = CrackMeasure.of_crack(crack)
+            if own is not None and (track.measure is None or own.length_mm >= track.measure.length_mm):
+                track.measure = own  # without a pose the most complete single view stands for the crack
+
+    def _changed(self, track: Track) -> bool:
+        grown = max(abs(a - b) for a, b in zip(track.box, track.reported_box))
+        if grown >= self.update_min or track.confidence >= track.reported_confidence + 0.1:
+            return True
+        new, old = track.measure, track.reported_measure
+        if new is None:
+            return False
+        if old is None:
+            return True
+        if abs(new.length_mm - old.length_mm) >= self.update_min:
+            return True
+        if abs(new.width_max_mm - old.width_max_mm) >= max(self.width_update_mm, 0.1 * old.width_max_mm):
+            return True
+        return (classify_width(new.width_max_mm, self.severity_scale)["category"]
+                != classify_width(old.width_max_mm, self.severity_scale)["category"])
+
+    def update(self, cracks: List[Crack], frame_index: int, frame_hw: Tuple[int, int], ts: float,
+               pose: Optional[Pose] = None) -> List[TrackEvent]:
         events = []
         for crack in cracks:
             box = self._box_of(crack)
             track = self._match(box)
             if track is None:
-                self.total += 1
-                track = Track(crack_id=f"{self.id_prefix}-{next(self._ids):04d}", box=box, confidence=crack.confidence,
-                              last=crack, last_frame=frame_index, frame_hw=frame_hw, ts=ts)
-                self.open.append(track)
-                events.append(self._event("new", track))
+                track = Track(crack_id="", box=box, confidence=crack.confidence, last=crack, last_frame=frame_index,
+                              frame_hw=frame_hw, ts=ts, first_frame=frame_index)
+                self._absorb(track, crack, pose, frame_hw)
+                self.tentative.append(track)
                 continue
             if track in self.ended:
                 self.ended.remove(track)
                 self.open.append(track)
                 track.reported_box = (0.0, 0.0, 0.0, 0.0)  # force an `update`: the crack is back in view
+            if track.last_frame != frame_index:
+                track.hits += 1
             track.box = _union(track.box, box)
             track.confidence = max(track.confidence, crack.confidence)
             track.last, track.last_frame, track.frame_hw, track.ts = crack, frame_index, frame_hw, ts
-            grown = max(abs(a - b) for a, b in zip(track.box, track.reported_box))
-            if grown >= self.update_min or track.confidence >= track.reported_confidence + 0.1:
+            self._absorb(track, crack, pose, frame_hw)
+            if track.confirmed and self._changed(track):
                 events.append(self._event("update", track))
+        for track in list(self.tentative):
+            if track.hits >= self.votes_k:
+                self.tentative.remove(track)
+                self.total += 1
+                track.crack_id = f"{self.id_prefix}-{next(self._ids):04d}"
+                track.confirmed = True
+                self.open.append(track)
+                events.append(self._event("new", track))
+            elif frame_index - track.first_frame + 1 >= self.votes_n:
+                self.tentative.remove(track)  # lost the vote: flicker, never announced
+                self.rejected += 1
         for track in [t for t in self.open if frame_index - t.last_frame >= self.end_after_frames]:
             self._close(track)
             events.append(self._event("end", track))
@@ -111,9 +215,13 @@ class Tracker:
         self.open.remove(track)
         self.ended.append(track)
         del self.ended[: -self.max_ended]
+        for old in self.ended[:-MAX_ENDED_WITH_MASK]:
+            old.wall = None  # bound memory on long runs; the box still matches
 
     def finish(self) -> List[TrackEvent]:
-        """End every open crack: the scan is over."""
+        """End every open crack: the scan is over. Tentative ones that never won the vote are dropped."""
+        self.rejected += len(self.tentative)
+        self.tentative.clear()
         events = [self._event("end", t) for t in self.open]
         for track in list(self.open):
             self._close(track)

@@ -1,0 +1,127 @@
+"""One frame through the models: tiles -> classifier -> segmenter on crack tiles -> frame mask -> cracks.
+
+Without a segmenter the cracks are groups of crack tiles, as before; with one, every connected
+component of the stitched frame mask is a crack, measured in mm when the frame has a scale.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence
+
+import numpy as np
+
+from .detect import group_crack_tiles
+from .measure import measure_mask
+from .tiler import tile_frame
+from .types import Crack, Frame, Patch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    probs: np.ndarray  # (N,) crack probability per tile
+    patches: List[Patch]
+    grid: tuple
+    cracks: List[Crack]  # in frame pixels; the caller places them on the wall
+    segmented_tiles: int
+    mask: Optional[np.ndarray] = None  # (H, W) bool frame mask when segmented
+
+
+def stitch(prob_tiles: np.ndarray, patches: Sequence[Patch], frame_hw) -> np.ndarray:
+    """Mean probability over the segmented tiles covering each pixel (0 where none does)."""
+    h, w = frame_hw
+    size = prob_tiles.shape[1] if len(prob_tiles) else 0
+    rows = max([p.y + size for p in patches] + [h])
+    cols = max([p.x + size for p in patches] + [w])
+    total = np.zeros((rows, cols), np.float32)
+    count = np.zeros((rows, cols), np.uint16)
+    for prob, p in zip(prob_tiles, patches):
+        total[p.y : p.y + size, p.x : p.x + size] += prob
+        count[p.y : p.y + size, p.x : p.x + size] += 1
+    out = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    return out[:h, :w]  # the padded border is not part of the frame
+
+
+def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patch], threshold: float,
+                     mm_per_px: Optional[float], min_area_px: int) -> List[Crack]:
+    """Each connected component of `mask` a measured Crack; confidence from the tiles it touches."""
+    cracks = []
+    for m in measure_mask(mask, 1.0, min_area_px=min_area_px):
+        x0, y0, x1, y1 = m.bbox_px
+        touching = [probs[i] for i, p in enumerate(patches)
+                    if p.x < x1 and p.x + p.size > x0 and p.y < y1 and p.y + p.size > y0]
+        scale = mm_per_px
+        cracks.append(Crack(
+            bbox_px=m.bbox_px,
+            confidence=float(max(touching)) if touching else 0.0,
+            tiles=int(sum(1 for v in touching if v >= threshold)),
+            length_mm=round(m.length_mm * scale, 2) if scale else None,
+            width_max_mm=round(m.width_max_mm * scale, 3) if scale else None,
+            width_mean_mm=round(m.width_mean_mm * scale, 3) if scale else None,
+            width_p95_mm=round(m.width_p95_mm * scale, 3) if scale else None,
+            orientation_deg=round(m.orientation_deg, 1),
+            below_resolution=m.below_resolution,
+            mask=mask[y0:y1, x0:x1].copy(),
+        ))
+    return cracks
+
+
+class FrameAnalyzer:
+    """analyze(frame, threshold): the cascade for one frame.
+
+    segment_fn: (N, T, T, 3) tiles -> (N, T, T) probabilities, or None for tile-level cracks.
+    segment_all: run the segmenter on every tile, not only on the classifier's crack tiles.
+    oracle: instead of a segmenter, take the simulator's exact mask of the frame (frame.truth_mask)
+    inside the chosen tiles: checks measurement and tracking independently of any model.
+    """
+
+    def __init__(self, classify_fn: Callable[[np.ndarray], np.ndarray], tile_size: int, stride: int,
+                 segment_fn: Optional[Callable[[np.ndarray], np.ndarray]] = None, pixel_threshold: float = 0.5,
+                 segment_all: bool = False, min_area_px: int = 20, oracle: bool = False):
+        self.classify_fn = classify_fn
+        self.segment_fn = segment_fn
+        self.tile_size = tile_size
+        self.stride = stride
+        self.pixel_threshold = pixel_threshold
+        self.segment_all = segment_all
+        self.min_area_px = min_area_px
+        self.oracle = oracle
+
+    def tiles(self, frame: Frame):
+        return tile_frame(frame.rgb, self.tile_size, self.stride)
+
+    def analyze(self, frame: Frame, threshold: float, timer=None) -> FrameResult:
+        t0 = time.perf_counter()
+        tiles, patches, grid = self.tiles(frame)
+        t1 = time.perf_counter()
+        probs = self.classify_fn(tiles)
+        t2 = time.perf_counter()
+        if timer is not None:
+            timer.add("tile", t1 - t0)
+            timer.add("classify", t2 - t1)
+        hw = frame.rgb.shape[:2]
+        if self.segment_fn is None and not self.oracle:
+            return FrameResult(probs, patches, grid, group_crack_tiles(probs, patches, grid, threshold, hw), 0)
+        chosen = np.arange(len(tiles)) if self.segment_all else np.flatnonzero(probs >= threshold)
+        if len(chosen) == 0:
+            return FrameResult(probs, patches, grid, [], 0, np.zeros(hw, bool))
+        if self.oracle:
+            if frame.truth_mask is None:
+                raise ValueError("oracle segmentation needs frames with a truth mask (the sim camera)")
+            covered = stitch(np.ones((len(chosen), self.tile_size, self.tile_size), np.float32),
+                             [patches[i] for i in chosen], hw) > 0
+            mask = covered & (frame.truth_mask > 0)
+            t3 = time.perf_counter()
+        else:
+            seg = self.segment_fn(tiles[chosen])
+            t3 = time.perf_counter()
+            mask = stitch(seg, [patches[i] for i in chosen], hw) >= self.pixel_threshold
+        cracks = cracks_from_mask(mask, probs, patches, threshold, frame.scale, self.min_area_px)
+        if timer is not None:
+            timer.add("segment", t3 - t2)
+            timer.add("measure", time.perf_counter() - t3)
+        return FrameResult(probs, patches, grid, cracks, len(chosen), mask)
+

@@ -1,0 +1,73 @@
+"""Per-pixel crack probability for tiles, with a LiteRT interpreter, fed as model.json says.
+
+The bundle's tile.size is the tile cut from the frame; the model's input S x S comes from
+model.json too. A tile is resized to S, and the S x S probability map back to the tile size.
+"""
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from .bundle import Bundle
+from .classifier import _check_tensor
+from .errors import ModelError
+from .interpreter import load_interpreter
+from .preprocess import dequantize, to_model_input
+
+log = logging.getLogger(__name__)
+
+
+class Segmenter:
+    """segment(): resize, preprocess, invoke, dequantize, resize back; one tile at a time."""
+
+    def __init__(self, bundle: Bundle, threads: int = 2):
+        info = bundle.info
+        if info.task != "segmentation":
+            raise ModelError(f"{bundle.folder}: task is {info.task}, expected segmentation")
+        if len(info.input.shape) != 4 or info.input.shape[0] != 1 or info.input.shape[3] != 3:
+            raise ModelError(f"{bundle.folder}/model.json: input shape {info.input.shape} is not [1, S, S, 3]")
+        if len(info.output.shape) != 4 or info.output.shape[1:3] != info.input.shape[1:3] or info.output.shape[3] != 1:
+            raise ModelError(f"{bundle.folder}/model.json: output shape {info.output.shape} is not [1, S, S, 1] "
+                             f"for input {info.input.shape}")
+        self.info = info
+        self.name = info.name
+        self.sha256 = info.sha256
+        self.tile_size = info.tile.size
+        self.threshold = info.threshold
+        self._interp = load_interpreter(bundle.model_path, threads)
+        inp = self._interp.get_input_details()
+        out = self._interp.get_output_details()
+        if len(inp) != 1 or len(out) != 1:
+            raise ModelError(f"{bundle.model_path}: expected one input and one output tensor")
+        _check_tensor("input", inp[0], info.input, bundle.model_path)
+        _check_tensor("output", out[0], info.output, bundle.model_path)
+        self._in_index = inp[0]["index"]
+        self._out_index = out[0]["index"]
+
+    @property
+    def model_size(self) -> tuple:
+        return self.info.input.shape[1], self.info.input.shape[2]
+
+    def segment(self, tiles: np.ndarray) -> np.ndarray:
+        """(N, T, T, 3) uint8 RGB tiles -> (N, T, T) float32 crack probabilities (T = tile.size)."""
+        if tiles.ndim == 3:
+            tiles = tiles[None]
+        n, t = len(tiles), tiles.shape[1]
+        if tiles.shape[1:3] != (self.tile_size, self.tile_size):
+            raise ValueError(f"tiles are {tiles.shape[1:3]}, model.json tile.size is {self.tile_size}")
+        sh, sw = self.model_size
+        out = np.empty((n, t, t), np.float32)
+        for i in range(n):
+            tile = tiles[i]
+            if (sh, sw) != (t, t):
+                shrink = sh < t
+                tile = cv2.resize(tile, (sw, sh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            self._interp.set_tensor(self._in_index, to_model_input(tile[None], self.info))
+            self._interp.invoke()
+            prob = dequantize(self._interp.get_tensor(self._out_index)[0, :, :, 0], self.info.output)
+            if (sh, sw) != (t, t):
+                prob = cv2.resize(prob, (t, t), interpolation=cv2.INTER_LINEAR)
+            out[i] = prob
+        return out

@@ -1,0 +1,85 @@
+"""A crack's mask on the wall, stitched from every frame that saw part of it.
+
+A crack longer than the frame, or cut by a frame edge, is only whole on the wall: each frame's
+component mask is pasted into a canvas in wall pixels (the scale of the first frame), and the
+crack is measured there, once, instead of adding up overlapping partial views.
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from .measure import Measurement, measure_mask
+from .types import Pose
+
+
+class WallMask:
+    def __init__(self, mm_per_px: float):
+        self.res = float(mm_per_px)  # mm per canvas pixel
+        self.origin = (0, 0)  # wall pixel (x, y) of canvas[0, 0]
+        self.canvas: Optional[np.ndarray] = None
+
+    def _affine(self, bbox_px, pose: Pose, frame_hw) -> np.ndarray:
+        """Component pixel (c, r) -> wall pixel: rotate by the heading, scale, translate (pose = frame centre)."""
+        h, w = frame_hw
+        s = pose.mm_per_px / self.res
+        th = math.radians(pose.heading_deg)
+        cos, sin = math.cos(th), math.sin(th)
+        du, dv = bbox_px[0] - w / 2, bbox_px[1] - h / 2
+        tx = (pose.x_mm + pose.mm_per_px * (cos * du - sin * dv)) / self.res
+        ty = (pose.y_mm + pose.mm_per_px * (sin * du + cos * dv)) / self.res
+        return np.array([[s * cos, -s * sin, tx], [s * sin, s * cos, ty]], np.float64)
+
+    def _grow(self, x0: int, y0: int, x1: int, y1: int) -> None:
+        if self.canvas is None:
+            self.origin = (x0, y0)
+            self.canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            return
+        ox, oy = self.origin
+        ch, cw = self.canvas.shape
+        nx0, ny0 = min(ox, x0), min(oy, y0)
+        nx1, ny1 = max(ox + cw, x1), max(oy + ch, y1)
+        if (nx0, ny0, nx1, ny1) == (ox, oy, ox + cw, oy + ch):
+            return
+        grown = np.zeros((ny1 - ny0, nx1 - nx0), np.uint8)
+        grown[oy - ny0 : oy - ny0 + ch, ox - nx0 : ox - nx0 + cw] = self.canvas
+        self.canvas, self.origin = grown, (nx0, ny0)
+
+    def paste(self, mask: np.ndarray, bbox_px, pose: Pose, frame_hw) -> None:
+        """OR a frame component (bool mask of its bbox_px) into the canvas."""
+        a = self._affine(bbox_px, pose, frame_hw)
+        mh, mw = mask.shape
+        corners = np.array([[0, 0, 1], [mw, 0, 1], [0, mh, 1], [mw, mh, 1]], np.float64) @ a.T
+        x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 1
+        self._grow(int(x0), int(y0), int(x1), int(y1))
+        local = a.copy()
+        local[:, 2] -= (x0, y0)
+        src = mask.astype(np.uint8)
+        if np.allclose(local[:, :2], np.eye(2)) and np.allclose(local[:, 2], np.round(local[:, 2])):
+            # a pure whole-pixel shift (the usual case): copy, no resampling
+            dx, dy = int(round(local[0, 2])), int(round(local[1, 2]))
+            warped = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            warped[dy : dy + mh, dx : dx + mw] = src
+        else:
+            warped = cv2.warpAffine(src, local, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_NEAREST)
+        ox, oy = self.origin
+        region = self.canvas[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        np.maximum(region, warped, out=region)
+
+    def bbox_mm(self) -> Optional[Tuple[float, float, float, float]]:
+        if self.canvas is None or not self.canvas.any():
+            return None
+        ys, xs = np.nonzero(self.canvas)
+        ox, oy = self.origin
+        r = self.res
+        return ((ox + xs.min()) * r, (oy + ys.min()) * r, (ox + xs.max() + 1) * r, (oy + ys.max() + 1) * r)
+
+    def measure(self, min_area_px: int = 1) -> List[Measurement]:
+        """The crack's parts in mm (several when the views left gaps)."""
+        if self.canvas is None:
+            return []
+        return measure_mask(self.canvas, self.res, min_area_px=min_area_px)
