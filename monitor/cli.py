@@ -68,6 +68,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="crack map title")
     p.add_argument("--summary", metavar="OUT.json", type=Path, help="write the summary JSON here at the end")
     p.add_argument("--quiet", action="store_true", help="no line per event (the final summary is still printed)")
+    p.add_argument("--live", action="store_true",
+                   help="a table of cracks, worst first, redrawn every --live-interval seconds (instead of event lines)")
+    p.add_argument("--live-interval", metavar="S", type=_positive, default=1.0, help="live table refresh (default 1 s)")
+    out = p.add_argument_group("exports, written at the end")
+    out.add_argument("--csv", metavar="FILE", type=Path, help="one row per crack")
+    out.add_argument("--geojson", metavar="FILE", type=Path, help="cracks as polygons in wall mm (x right, y down)")
+    out.add_argument("--maps", metavar="DIR", type=Path, help="one crack map PNG per wall")
+    out.add_argument("--report", metavar="FILE", type=Path, help="HTML report with maps and evidence crops")
+    out.add_argument("--evidence-root", metavar="DIR", type=Path,
+                     help="folder that relative evidence paths in events are under (to embed the crops)")
+    sec = p.add_argument_group("broker connection")
+    sec.add_argument("--topic-root", default="crackbot", help="topics are ROOT/<robot_id>/... (default crackbot)")
+    sec.add_argument("--username", help="broker user name")
+    sec.add_argument("--password-env", metavar="VAR", default="CRACKBOT_MQTT_PASSWORD",
+                     help="environment variable holding the password (default CRACKBOT_MQTT_PASSWORD)")
+    sec.add_argument("--cafile", type=Path, help="CA certificate: connect with TLS and verify the broker against it")
+    sec.add_argument("--certfile", type=Path, help="client certificate for TLS (with --keyfile)")
+    sec.add_argument("--keyfile", type=Path, help="private key of --certfile")
+    sec.add_argument("--session", metavar="NAME",
+                     help="persistent session under this client id: the broker keeps events for us while we are away")
     p.add_argument("-v", "--verbose", action="store_true", help="log connections and status changes")
     return p
 
@@ -90,6 +110,22 @@ def _check_args(args: argparse.Namespace) -> tuple[float, float] | None:
         raise MonitorError("give both --wall-width-mm and --wall-height-mm, or neither")
     if args.map is not None:
         _check_writable(args.map, "map")
+    for path, what in ((args.csv, "CSV export"), (args.geojson, "GeoJSON export"), (args.report, "report")):
+        if path is not None:
+            _check_writable(path, what)
+    if args.maps is not None and args.maps.exists() and not args.maps.is_dir():
+        raise MonitorError(f"--maps {args.maps} is a file, not a folder")
+    if (args.certfile is None) != (args.keyfile is None):
+        raise MonitorError("give both --certfile and --keyfile, or neither")
+    if args.certfile is not None and args.cafile is None:
+        raise MonitorError("--certfile needs --cafile (the client certificate is for TLS)")
+    for path in (args.cafile, args.certfile, args.keyfile):
+        if path is not None and not path.is_file():
+            raise MonitorError(f"no such file: {path}")
+    if args.username and not os.environ.get(args.password_env):
+        raise MonitorError(f"--username {args.username} needs the password in ${args.password_env}")
+    if re.search(r"[#+]|^/|/$", args.topic_root) or not args.topic_root:
+        raise MonitorError(f"--topic-root {args.topic_root!r}: no wildcards, no leading or trailing /")
     if args.summary is not None:
         _check_writable(args.summary, "summary")
     if args.db != ":memory:":
@@ -146,8 +182,18 @@ def run(args: argparse.Namespace, wall_size: tuple[float, float] | None) -> int:
         if not args.quiet:
             print(event_line(event, is_new_crack), flush=True)
 
+    from monitor.live import CLEAR, render_table
+    from monitor.subscriber import TlsFiles
+
+    tls = TlsFiles(str(args.cafile), args.certfile and str(args.certfile),
+                   args.keyfile and str(args.keyfile)) if args.cafile else None
     registry = Registry(args.db)
-    sub = Subscriber(args.host, args.port, registry, robot_id=args.robot, on_event=on_event)
+    sub = Subscriber(args.host, args.port, registry, robot_id=args.robot, on_event=None if args.live else on_event,
+                     topic_root=args.topic_root, username=args.username,
+                     password=os.environ.get(args.password_env) if args.username else None, tls=tls,
+                     client_id=args.session, clean_session=args.session is None)
+    next_draw = 0.0
+    clear = CLEAR if sys.stdout.isatty() else ""
     stop = threading.Event()
     previous = _install_signals(stop)
     started = time.monotonic()
@@ -161,8 +207,12 @@ def run(args: argparse.Namespace, wall_size: tuple[float, float] | None) -> int:
             if deadline is not None and now >= deadline:
                 break
             if not warned and not sub.ever_connected and now - started > CONNECT_WARN_S:
-                log.warning("no answer yet from the broker at %s:%d; still trying", args.host, args.port)
+                log.warning("no answer yet from the broker at %s:%d; still trying (%s)", args.host, args.port,
+                            sub.last_error or "no reply")
                 warned = True
+            if args.live and now >= next_draw:
+                print(clear + render_table(registry.cracks(args.robot), sub.summary()), flush=True)
+                next_draw = now + args.live_interval
             if args.until_stopped:
                 if stopped_at is None:
                     wanted = [args.robot] if args.robot else _active_robots(sub)
@@ -187,12 +237,20 @@ def run(args: argparse.Namespace, wall_size: tuple[float, float] | None) -> int:
             from monitor.crackmap import draw_crack_map
 
             draw_crack_map(cracks, args.map, wall_size_mm=wall_size, title=args.title)
+        if any(x is not None for x in (args.csv, args.geojson, args.maps, args.report)):
+            from monitor.report import write_outputs
+
+            summary["exports"] = write_outputs(registry, args.robot, csv_path=args.csv, geojson_path=args.geojson,
+                                               maps_dir=args.maps, report_path=args.report, wall_size_mm=wall_size,
+                                               title=args.title, evidence_root=args.evidence_root)
         if args.summary is not None:
             _write_json(args.summary, summary)
     finally:
         registry.close()
 
-    extras = [f"map -> {args.map}" if args.map else "", f"summary -> {args.summary}" if args.summary else ""]
+    extras = [f"map -> {args.map}" if args.map else "", f"summary -> {args.summary}" if args.summary else "",
+              *(f"{kind} -> {path}" for kind, path in summary.get("exports", {}).items() if kind != "maps"),
+              f"maps -> {args.maps}" if args.maps else ""]
     robots = ", ".join(summary["robots"]) or "no robot"
     print(f"monitor: {summary['events_received']} events ({summary['duplicates_dropped']} duplicates dropped, "
           f"{summary['invalid']} invalid), {summary['cracks']} cracks from {robots} in {elapsed:.1f} s"

@@ -213,6 +213,8 @@ def _draw_cracks(cv: _Canvas, placed: list[tuple[dict, list[float]]]) -> None:
         centre = crack.get("center_mm") or [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]
         cv2.drawMarker(img, cv.px(*centre), colour, cv2.MARKER_CROSS, 12, 2, cv2.LINE_AA)
         text = str(crack.get("crack_id", "?"))
+        if crack.get("width_max_mm") is not None:  # the width that set the colour, to read off the map
+            text += f" {crack['width_max_mm']:.2g} mm"
         w, h = _text_size(text, 0.45)
         candidates = [(x1 + 5, y0 + h), (x1 + 5, y1), (x0, y0 - 6), (x0, y1 + h + 5), (x0 - w - 5, y0 + h)]
         right, bottom = cv.left + cv.plot_w, cv.bottom
@@ -239,9 +241,11 @@ def _draw_legend(cv: _Canvas, cracks: Sequence[dict]) -> None:
     labels: dict[int, str] = dict(SCALE_LABELS.get(scale_name, {}))
     for c in cracks:
         if c.get("severity_category") is not None and c.get("severity_label"):
-            labels[int(c["severity_category"])] = str(c["severity_label"])
+            labels[int(c["severity_category"])] = strip_category(str(c["severity_label"]))
+    bands = width_bands(scale_name)
+    labels = {cat: f"{text} {bands[cat]}" if cat in bands else text for cat, text in labels.items()}
     categories = sorted(set(SEVERITY_COLOURS) | set(labels))
-    _text(img, f"Severity ({scale_name})", (cv.left, y + 12), 0.5, INK, 1)
+    _text(img, f"Severity by crack width ({scale_name})", (cv.left, y + 12), 0.5, INK, 1)
     x = cv.left
     y += 26
     for cat in categories:
@@ -265,6 +269,31 @@ def _draw_legend(cv: _Canvas, cracks: Sequence[dict]) -> None:
     cv2.drawMarker(img, (cv.left + 8, y - 4), INK, cv2.MARKER_CROSS, 12, 2, cv2.LINE_AA)
     _text(img, "centre of the crack     thin box: open     thick box: ended (out of view)", (cv.left + 24, y),
           0.45, FAINT_INK)
+
+
+def strip_category(label: str) -> str:
+    """'1 very slight' -> 'very slight': the legend puts the category number in front itself."""
+    head, _, rest = label.partition(" ")
+    return rest if head.isdigit() and rest else label
+
+
+def width_bands(scale_name: str) -> dict[int, str]:
+    """Category -> its crack width band, e.g. {1: '0.1-1 mm'}, for scales the edge knows ({} otherwise)."""
+    from edge.severity import SCALES
+
+    table = SCALES.get(scale_name)
+    if not table:
+        return {}
+    bands, lower = {}, None
+    for category, (upper, _) in enumerate(table):
+        if lower is None:
+            bands[category] = f"<{upper:g} mm"
+        elif upper == float("inf"):
+            bands[category] = f">{lower:g} mm"
+        else:
+            bands[category] = f"{lower:g}-{upper:g} mm"
+        lower = upper
+    return bands
 
 
 def _note_lines(unplaced: list[dict]) -> list[str]:
@@ -340,3 +369,29 @@ def draw_crack_map(cracks: Sequence[dict], out_png: str | Path, wall_size_mm: Se
     except OSError as exc:
         raise MonitorError(f"cannot write the crack map {out}: {exc.strerror or exc}") from exc
     return out
+
+
+UNNAMED_WALL = "wall"  # the map name of cracks whose events name no wall
+
+
+def cracks_by_wall(cracks: Sequence[dict]) -> dict[str, list[dict]]:
+    """Cracks grouped by wall_id (UNNAMED_WALL where events name none), walls in name order."""
+    groups: dict[str, list[dict]] = {}
+    for crack in cracks:
+        groups.setdefault(crack.get("wall_id") or UNNAMED_WALL, []).append(crack)
+    return dict(sorted(groups.items()))
+
+
+def draw_wall_maps(cracks: Sequence[dict], out_dir: str | Path, wall_size_mm: Sequence[float] | None = None,
+                   title: str | None = None) -> dict[str, Path]:
+    """One crack map per wall, out_dir/crack_map_<wall>.png; returns {wall: path}. No cracks: one empty map."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MonitorError(f"cannot create the map folder {out}: {exc.strerror or exc}") from exc
+    groups = cracks_by_wall(cracks) or {UNNAMED_WALL: []}
+    return {wall: draw_crack_map(group, out / f"crack_map_{wall}.png", wall_size_mm=wall_size_mm,
+                                 title=f"{title or 'crackbot crack map'}: {wall}" if len(groups) > 1 or wall != UNNAMED_WALL
+                                 else title)
+            for wall, group in groups.items()}

@@ -60,6 +60,9 @@ CREATE TABLE IF NOT EXISTS cracks (
     model_name        TEXT,
     model_sha256      TEXT,
     n_events          INTEGER NOT NULL,
+    wall_id           TEXT,     -- which wall (optional in events); one map per wall
+    evidence          TEXT,     -- URL or robot path of the newest evidence crop
+    width_p95_mm      REAL,
     PRIMARY KEY (robot_id, crack_id)
 );
 """
@@ -68,7 +71,9 @@ _STATE_OF_TYPE = {"new": "new", "update": "updated", "end": "ended"}
 # Measurements that only ever improve: a null in a newer event keeps the old value.
 _KEEP_IF_NULL = ("wall_x0", "wall_y0", "wall_x1", "wall_y1", "center_x_mm", "center_y_mm",
                  "length_mm", "width_max_mm", "width_mean_mm", "orientation_deg",
-                 "severity_category", "severity_label")
+                 "severity_category", "severity_label", "wall_id", "evidence", "width_p95_mm")
+# Columns added after the first release: an older registry file gets them on open.
+_ADDED_COLUMNS = {"wall_id": "TEXT", "evidence": "TEXT", "width_p95_mm": "REAL"}
 # Always taken from the newest event (they are never null in a valid event).
 _TAKE_NEWEST = ("frame_index", "frame_x0", "frame_y0", "frame_x1", "frame_y1", "frame_width",
                 "frame_height", "confidence", "severity_scale", "model_name", "model_sha256")
@@ -98,6 +103,7 @@ def _crack_columns(p: dict[str, Any]) -> dict[str, Any]:
         "severity_scale": sev.get("scale"), "severity_category": sev.get("category"),
         "severity_label": sev.get("label"),
         "model_name": model.get("name"), "model_sha256": model.get("sha256"),
+        "wall_id": wall.get("id"), "evidence": p.get("evidence"), "width_p95_mm": p.get("width_p95_mm"),
     }
 
 
@@ -123,6 +129,7 @@ def _crack_dict(row: sqlite3.Row) -> dict[str, Any]:
         "severity_scale": r["severity_scale"], "severity_category": r["severity_category"],
         "severity_label": r["severity_label"],
         "model_name": r["model_name"], "model_sha256": r["model_sha256"],
+        "wall_id": r["wall_id"], "evidence": r["evidence"], "width_p95_mm": r["width_p95_mm"],
     }
 
 
@@ -146,6 +153,10 @@ class Registry:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(cracks)")}
+            for name, sql_type in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE cracks ADD COLUMN {name} {sql_type}")
         except sqlite3.Error as exc:
             raise MonitorError(f"cannot open registry {self.path}: {exc}") from exc
         self._lock = threading.RLock()

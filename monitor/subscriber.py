@@ -28,7 +28,11 @@ EventHook = Callable[[dict, bool], None]
 
 
 class InvalidPayload(MonitorError):
-    """A message that is not a valid crackbot payload; the message says why."""
+    """A message that is not a valid crackbot payload; the message says why, `reason` names the kind."""
+
+    def __init__(self, message: str, reason: str = "other"):
+        super().__init__(message)
+        self.reason = reason  # too_large, not_json, schema, wrong_robot, topic
 
 
 def topic_parts(topic: str, root: str = TOPIC_ROOT) -> tuple[str, str]:
@@ -36,7 +40,7 @@ def topic_parts(topic: str, root: str = TOPIC_ROOT) -> tuple[str, str]:
     prefix = root + "/"
     parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
     if len(parts) != 2 or not parts[0]:
-        raise InvalidPayload(f"unexpected topic {topic!r}")
+        raise InvalidPayload(f"unexpected topic {topic!r}", "topic")
     return parts[0], parts[1]
 
 
@@ -58,20 +62,20 @@ def parse_payload(topic: str, payload: bytes, schema: str, root: str = TOPIC_ROO
     from edge.schemas import validator
 
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise InvalidPayload(f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit")
+        raise InvalidPayload(f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit", "too_large")
     try:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidPayload(f"not JSON: {exc}") from None
+        raise InvalidPayload(f"not JSON: {exc}", "not_json") from None
     errors = sorted(validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise InvalidPayload(f"{schema} schema: at {where}: {_shorten(err.message)}{more}")
+        raise InvalidPayload(f"{schema} schema: at {where}: {_shorten(err.message)}{more}", "schema")
     robot, _ = topic_parts(topic, root)
     if data["robot_id"] != robot:
-        raise InvalidPayload(f"robot_id {data['robot_id']!r} does not match the topic's {robot!r}")
+        raise InvalidPayload(f"robot_id {data['robot_id']!r} does not match the topic's {robot!r}", "wrong_robot")
     return data
 
 
@@ -122,6 +126,7 @@ class Subscriber:
         self._status_changed = threading.Condition(self._lock)
         self._counts: Counter[str] = Counter()
         self._events_by_type: Counter[str] = Counter()
+        self._invalid_by_reason: Counter[str] = Counter()
         self._session_cracks: set[tuple[str, str]] = set()
         self._status: dict[str, RobotStatus] = {}
         self._live_stopped: set[str] = set()
@@ -233,6 +238,7 @@ class Subscriber:
                 "events_received": self._counts["events_received"],
                 "duplicates_dropped": self._counts["duplicates_dropped"],
                 "invalid": self._counts["invalid"],
+                "invalid_by_reason": dict(sorted(self._invalid_by_reason.items())),
                 "messages": self._counts["messages"],
                 "cracks": len(self._session_cracks),
                 "robots": sorted({r for r, _ in self._session_cracks} | set(self._status)),
@@ -274,13 +280,14 @@ class Subscriber:
             elif kind == "status":
                 self._handle_status(msg.topic, msg.payload, bool(msg.retain))
         except InvalidPayload as exc:
-            self._count_invalid(msg.topic, str(exc))
+            self._count_invalid(msg.topic, str(exc), exc.reason)
         except Exception:
             log.exception("error handling a message on %s", msg.topic)
 
-    def _count_invalid(self, topic: str, why: str) -> None:
+    def _count_invalid(self, topic: str, why: str, reason: str = "other") -> None:
         with self._lock:
             self._counts["invalid"] += 1
+            self._invalid_by_reason[reason] += 1
         log.warning("invalid payload on %s: %s", topic, why)
 
     def _handle_event(self, topic: str, payload: bytes) -> None:

@@ -1,0 +1,49 @@
+"""The live crack table for a terminal: worst cracks first, redrawn in place every second or so."""
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+from monitor.crackmap import strip_category
+from monitor.report import worst_first
+
+CLEAR = "\x1b[H\x1b[2J"  # cursor home + clear screen (ANSI); only used on a terminal
+_COLUMNS = [("robot", 10), ("crack", 20), ("wall", 8), ("state", 7), ("severity", 16), ("width mm", 8),
+            ("length mm", 9), ("x, y mm", 13), ("conf", 4), ("seen", 8)]
+
+
+def _cell(text: Any, width: int, right: bool = False) -> str:
+    text = str(text)
+    if len(text) > width:
+        text = text[: width - 1] + "~"
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render_table(cracks: Sequence[dict], summary: dict | None = None, max_rows: int = 30) -> str:
+    """The table as text: a header line of counts, then one line per crack (worst first)."""
+    lines = []
+    if summary is not None:
+        robots = ", ".join(f"{r} {s['state']}" for r, s in sorted(summary.get("status", {}).items())) or "none yet"
+        lines.append(f"crackbot monitor  {time.strftime('%H:%M:%S')}  events {summary.get('events_received', 0)}"
+                     f"  duplicates {summary.get('duplicates_dropped', 0)}  invalid {summary.get('invalid', 0)}"
+                     f"  robots: {robots}")
+    lines.append(" ".join(_cell(name, w, i >= 5) for i, (name, w) in enumerate(_COLUMNS)))
+    ordered = worst_first(cracks)
+    for c in ordered[:max_rows]:
+        sev = c.get("severity_category")
+        severity = f"{sev} {strip_category(c.get('severity_label') or '')}" if sev is not None else "unmeasured"
+        centre = c.get("center_mm")
+        cells = [c["robot_id"], c["crack_id"], c.get("wall_id") or "-", c.get("state") or "-", severity,
+                 _fmt(c.get("width_max_mm"), 2), _fmt(c.get("length_mm"), 0),
+                 f"{centre[0]:.0f}, {centre[1]:.0f}" if centre else "-", _fmt(c.get("confidence"), 2),
+                 time.strftime("%H:%M:%S", time.localtime(c["last_ts"])) if c.get("last_ts") else "-"]
+        lines.append(" ".join(_cell(v, w, i >= 5) for i, (v, (_, w)) in enumerate(zip(cells, _COLUMNS))))
+    if len(ordered) > max_rows:
+        lines.append(f"... and {len(ordered) - max_rows} more cracks")
+    if not ordered:
+        lines.append("(no cracks yet)")
+    return "\n".join(lines)
