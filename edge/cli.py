@@ -24,7 +24,29 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     r.add_argument("--summary", default=None, metavar="OUT.json", help="write the run summary here")
     r.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    s = sub.add_parser("scan-check", help="run offline over the simulator's wall and score cracks against the known ones")
+    s.add_argument("--config", required=True, help="firmware config YAML with camera.type sim")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. camera.overlap=0.5")
+    s.add_argument("--oracle", action="store_true", help="measure the exact masks instead of the segmenter's")
+    s.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    s.add_argument("--json", default=None, metavar="OUT.json", help="write the full result here")
     return p
+
+
+def _print_scan_check(result: dict) -> None:
+    print(f"scan-check ({result['mode']}): {result['run']['frames']} frames, {result['reports']} cracks reported")
+    print(f"{'known':>5} {'len mm':>8} {'meas':>8} {'err %':>6} {'wmax mm':>8} {'meas':>6} {'err':>6} {'pos mm':>6}  ids  pass")
+    for r in result["cracks"]:
+        rep = r.get("reported") or {}
+        def fmt(v, f):
+            return format(v, f) if v is not None else "-"
+        print(f"{r['known_id']:>5} {r['length_mm']:>8.1f} {fmt(rep.get('length_mm'), '8.1f'):>8} "
+              f"{fmt(r.get('length_error_rel') and 100 * r['length_error_rel'], '6.1f'):>6} {r['width_max_mm']:>8.2f} "
+              f"{fmt(rep.get('width_max_mm'), '6.2f'):>6} {fmt(r.get('width_error_mm'), '+6.2f'):>6} "
+              f"{fmt(r.get('position_error_mm'), '6.1f'):>6}  {len(r['crack_ids']):>3}  {'yes' if r['pass'] else 'NO'}")
+    print(f"cracks wider than 1 mm: {result['found_wider_than_1mm']}/{result['known_wider_than_1mm']} found, "
+          f"{result['passed_wider_than_1mm']} within every tolerance; one crack_id each: {result['one_id_each']}; "
+          f"reports on no known crack: {len(result['reports_on_no_known_crack'])}")
 
 
 def main(argv=None) -> int:
@@ -35,6 +57,16 @@ def main(argv=None) -> int:
         cfg = load_config(args.file if args.command == "check-config" else args.config, args.set)
         if args.command == "check-config":
             print(f"ok: {args.file} (robot {cfg.robot_id}, camera {cfg.camera.type})")
+            return 0
+        if args.command == "scan-check":
+            logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+            from .scancheck import scan_check
+
+            result = scan_check(cfg, oracle=args.oracle, max_frames=args.max_frames)
+            if args.json:
+                Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+            _print_scan_check(result)
             return 0
         logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         from .runner import run

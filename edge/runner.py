@@ -1,141 +1,202 @@
-"""The edge loop: frames -> tiles -> classifier -> cracks on the wall -> tracked events -> outbox/MQTT."""
+"""The edge run: models and camera from the config, the threaded pipeline, events through outbox/MQTT."""
 from __future__ import annotations
 
 import logging
 import threading
 import time
 import uuid
-from collections import defaultdict
-from typing import Optional
+from typing import Callable, Optional
 
 from .bundle import load_bundle
 from .camera import open_camera
+from .cascade import FrameAnalyzer
 from .classifier import Classifier
+from .commands import CommandHandler, RobotControls
 from .config import EdgeConfig
-from .detect import group_crack_tiles
-from .errors import ModelError
+from .errors import ConfigError, ModelError
 from .events import crack_event
-from .localize import place_on_wall
+from .evidence import EvidenceStore
 from .outbox import Outbox
+from .pipeline import Pipeline, PoseAttacher, StageTimer  # noqa: F401  (StageTimer: kept importable here)
+from .pose import MqttPoseListener, PoseBuffer, load_pose_csv
 from .publisher import Publisher
+from .scale import check_scale
 from .schemas import SCHEMA_VERSION
-from .tiler import tile_frame
+from .severity import SCALES
 from .tracker import Tracker
 
 log = logging.getLogger(__name__)
 
 
-class StageTimer:
-    """Mean milliseconds per stage since the last reset, for telemetry."""
-
-    def __init__(self):
-        self.total = defaultdict(float)
-        self.count = defaultdict(int)
-
-    def add(self, stage: str, seconds: float) -> None:
-        self.total[stage] += seconds
-        self.count[stage] += 1
-
-    def means_ms(self) -> dict:
-        return {k: round(1000 * self.total[k] / self.count[k], 3) for k in self.total}
-
-    def reset(self) -> None:
-        self.total.clear()
-        self.count.clear()
+def _stride(cfg: EdgeConfig, size: int, bundle_stride: int) -> int:
+    if cfg.tiling.stride:
+        return cfg.tiling.stride
+    if cfg.tiling.overlap is not None:
+        return max(1, int(round(size * (1.0 - cfg.tiling.overlap))))
+    return bundle_stride
 
 
-def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[threading.Event] = None) -> dict:
-    """Run until the camera ends, `max_frames` frames were processed or `stop` is set; return the summary."""
+class OfflineSink:
+    """Stands in for the MQTT publisher in offline checks (`python -m edge scan-check`): events are
+    handed to a callback instead of the outbox and the broker; nothing is subscribed."""
+
+    def __init__(self, on_event: Callable[[dict], None]):
+        self.on_event = on_event
+        self.acked = 0
+
+    def subscribe(self, suffix, handler):
+        return suffix
+
+    def publish_retained(self, suffix, payload):
+        pass
+
+    def start(self):
+        pass
+
+    def publish_event(self, payload: dict) -> None:
+        self.on_event(payload)
+
+    def publish_telemetry(self, payload: dict) -> None:
+        pass
+
+    def drain(self, timeout: float) -> bool:
+        return True
+
+    def stop(self):
+        pass
+
+
+def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[threading.Event] = None,
+        oracle: bool = False, offline: Optional[Callable[[dict], None]] = None) -> dict:
+    """Run until the camera ends, `max_frames` frames were analysed or `stop` is set; return the summary.
+
+    oracle: measure the simulator's exact crack masks instead of a segmenter's (a check of
+    measurement and tracking on their own; needs camera.type sim).
+    offline: a callback that receives every event instead of the outbox and MQTT."""
     stop = stop or threading.Event()
+    if cfg.measure.severity_scale not in SCALES:
+        raise ConfigError(f"measure.severity_scale {cfg.measure.severity_scale!r}: unknown (known: {', '.join(SCALES)})")
+    check_scale(cfg.scale)
+    if oracle and cfg.camera.type != "sim":
+        raise ConfigError("the oracle check needs camera.type sim (only the simulator knows the true masks)")
     bundle = load_bundle(cfg.models.classifier)  # refuses a missing or mismatched model before anything starts
     classifier = Classifier(bundle, threads=cfg.models.threads)
     threshold = cfg.models.threshold if cfg.models.threshold is not None else bundle.info.threshold
     size = bundle.info.tile.size
-    stride = cfg.tiling.stride or bundle.info.tile.stride
+    stride = _stride(cfg, size, bundle.info.tile.stride)
     if (size, size) != classifier.input_size:
         raise ModelError(f"{bundle.folder}: tile size {size} differs from the model input {classifier.input_size}")
+    segmenter = None
+    if cfg.models.segmenter and not oracle:
+        from .segmenter import Segmenter
+
+        seg_bundle = load_bundle(cfg.models.segmenter)
+        segmenter = Segmenter(seg_bundle, threads=cfg.models.threads)
+        if segmenter.tile_size != size:
+            raise ModelError(f"{seg_bundle.folder}: tile.size {segmenter.tile_size} differs from the classifier's {size}")
+    pixel_threshold = cfg.models.pixel_threshold
+    if pixel_threshold is None:
+        pixel_threshold = segmenter.threshold if segmenter else 0.5
+    analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segmenter.segment if segmenter else None,
+                             pixel_threshold=pixel_threshold, segment_all=cfg.models.segment == "all",
+                             min_area_px=cfg.measure.min_area_px, oracle=oracle)
+
+    pose_buffer = None
+    if cfg.pose.source in ("mqtt", "csv"):
+        pose_buffer = PoseBuffer(cfg.pose.max_gap_s, cfg.pose.buffer)
+        if cfg.pose.source == "csv":
+            if not cfg.pose.csv_path:
+                raise ConfigError("pose.source csv needs pose.csv_path")
+            load_pose_csv(cfg.pose.csv_path, pose_buffer)
+    attach_pose = PoseAttacher(cfg.pose, cfg.scale, pose_buffer)
+    evidence = EvidenceStore(cfg.evidence.dir, cfg.evidence.max_mb, cfg.evidence.margin_px) if cfg.evidence.dir else None
 
     camera = open_camera(cfg.camera)
-    outbox = Outbox(cfg.outbox.path)
+    outbox = Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages) if offline is None else []
     backlog_at_start = len(outbox)
     if backlog_at_start:
         log.info("outbox holds %d unacknowledged events from an earlier run; they go first", backlog_at_start)
-    publisher = Publisher(cfg.mqtt, cfg.robot_id, outbox)
+    publisher = Publisher(cfg.mqtt, cfg.robot_id, outbox) if offline is None else OfflineSink(offline)
+    controls = RobotControls(threshold)
+    commands = CommandHandler(controls, publisher, cfg.robot_id)
+    commands.attach()  # pause, resume and threshold over MQTT
+    if cfg.pose.source == "mqtt":
+        MqttPoseListener(pose_buffer, cfg.robot_id).attach(publisher)
     publisher.start()
     # Crack ids carry a token of this run so a restarted robot never reuses one.
     tracker = Tracker(cfg.tracking.merge_distance_mm, cfg.tracking.end_after_frames, cfg.tracking.update_min_mm,
-                      id_prefix=f"{cfg.robot_id}-{uuid.uuid4().hex[:6]}")
-    timer = StageTimer()
-    counts = defaultdict(int)
-    started = time.monotonic()
-    last_telemetry = started
+                      id_prefix=f"{cfg.robot_id}-{uuid.uuid4().hex[:6]}", votes_k=cfg.tracking.votes_k,
+                      votes_n=cfg.tracking.votes_n, width_update_mm=cfg.tracking.width_update_mm,
+                      severity_scale=cfg.measure.severity_scale, min_area_px=cfg.measure.min_area_px)
+    model_name = bundle.info.name if segmenter is None else f"{bundle.info.name}+{segmenter.name}"
+    model_sha = bundle.info.sha256 if segmenter is None else segmenter.sha256
 
-    def emit(track_events):
+    def handle_events(frame, track_events):
+        payloads = []
         for ev in track_events:
-            publisher.publish_event(crack_event(cfg.robot_id, ev, bundle.info.name, bundle.info.sha256))
-            counts["events_published"] += 1
-            counts[f"events_{ev.type}"] += 1
+            payload = crack_event(cfg.robot_id, ev, model_name, model_sha, cfg.measure.severity_scale)
+            if evidence is not None and frame is not None and ev.type != "end" and ev.track.last_frame == frame.index:
+                path = evidence.save(frame.rgb, ev.track.last.bbox_px, f"{ev.track.crack_id}-{ev.seq:03d}")
+                if path is not None:
+                    payload["evidence"] = str(path)
+            payloads.append(payload)
+        return payloads
 
+    live = getattr(camera, "live", False)
+    drop = cfg.pipeline.drop_when_late if cfg.pipeline.drop_when_late is not None else live
+    started = time.monotonic()
+    pipeline = None
+
+    def telemetry():
+        elapsed = time.monotonic() - started
+        c = pipeline.counts
+        publisher.publish_telemetry({
+            "schema_version": SCHEMA_VERSION, "robot_id": cfg.robot_id, "ts": time.time(),
+            "fps": round(c["frames"] / elapsed, 3) if elapsed > 0 else 0.0,
+            "frames": c["frames"], "frames_dropped": c["frames_dropped"],
+            "latency_ms": pipeline.timer.means_ms(), "outbox_backlog": len(outbox),
+        })
+
+    pipeline = Pipeline(camera, analyzer, tracker, attach_pose, lambda: controls.threshold, handle_events,
+                        publisher.publish_event, telemetry, cfg.telemetry.interval_s, cfg.pipeline.frame_queue, drop,
+                        cfg.blur.min_laplacian_var, max_frames=max_frames, stop=stop, paused_fn=lambda: controls.paused)
     try:
         with camera:
-            for frame in camera.frames():
-                if stop.is_set() or (max_frames is not None and counts["frames"] >= max_frames):
-                    break
-                t0 = time.perf_counter()
-                tiles, patches, grid = tile_frame(frame.rgb, size, stride)
-                t1 = time.perf_counter()
-                probs = classifier.classify(tiles)
-                t2 = time.perf_counter()
-                hw = frame.rgb.shape[:2]
-                cracks = [place_on_wall(c, frame.pose, hw) for c in group_crack_tiles(probs, patches, grid, threshold, hw)]
-                emit(tracker.update(cracks, frame.index, hw, frame.ts))
-                t3 = time.perf_counter()
-                timer.add("tile", t1 - t0)
-                timer.add("classify", t2 - t1)
-                timer.add("track_publish", t3 - t2)
-                counts["frames"] += 1
-                counts["tiles"] += len(tiles)
-                counts["crack_tiles"] += int((probs >= threshold).sum())
-                now = time.monotonic()
-                if now - last_telemetry >= cfg.telemetry.interval_s:
-                    publisher.publish_telemetry(_telemetry(cfg.robot_id, counts, camera.skipped, timer, now - started, len(outbox)))
-                    timer.reset()
-                    last_telemetry = now
-        emit(tracker.finish())
+            counts = pipeline.run()
+        latency = pipeline.timer.means_ms()
         drained = publisher.drain(cfg.mqtt.drain_timeout_s)
         if not drained:
             log.warning("%d events still in the outbox at exit; they are sent on the next start", len(outbox))
     finally:
-        publisher.stop()
+        publisher.stop()  # retained `stopped`, clean disconnect
         backlog = len(outbox)
-        outbox.close()
+        if offline is None:
+            outbox.close()
+    if pipeline.errors:
+        raise pipeline.errors[0]
     elapsed = time.monotonic() - started
     return {
-        "frames": counts["frames"],
-        "frames_dropped": 0,  # the loop is synchronous: no frame is dropped for lag
+        "frames": counts.get("frames", 0),
+        "frames_dropped": counts.get("frames_dropped", 0),
         "frames_skipped": camera.skipped,
-        "tiles": counts["tiles"],
-        "crack_tiles": counts["crack_tiles"],
+        "frames_blurred": counts.get("frames_blurred", 0),
+        "frames_paused": counts.get("frames_paused", 0),
+        "frames_without_pose": attach_pose.missing,
+        "tiles": counts.get("tiles", 0),
+        "crack_tiles": counts.get("crack_tiles", 0),
+        "segmented_tiles": counts.get("segmented_tiles", 0),
         "cracks": tracker.total,
-        "events_published": counts["events_published"],
-        "events_by_type": {t: counts[f"events_{t}"] for t in ("new", "update", "end")},
+        "cracks_rejected_by_vote": tracker.rejected,
+        "events_published": counts.get("events_published", 0),
+        "events_by_type": {t: counts.get(f"events_{t}", 0) for t in ("new", "update", "end")},
         "events_acked": publisher.acked,
         "outbox_backlog_at_start": backlog_at_start,
         "outbox_backlog": backlog,
+        "evidence_saved": evidence.saved if evidence else 0,
+        "pose_messages": pose_buffer.received if pose_buffer else 0,
+        "latency_ms": latency,
         "duration_s": round(elapsed, 3),
-        "fps": round(counts["frames"] / elapsed, 2) if elapsed > 0 else 0.0,
-        "model": {"name": bundle.info.name, "sha256": bundle.info.sha256},
-    }
-
-
-def _telemetry(robot_id, counts, skipped, timer, elapsed, backlog) -> dict:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "robot_id": robot_id,
-        "ts": time.time(),
-        "fps": round(counts["frames"] / elapsed, 3) if elapsed > 0 else 0.0,
-        "frames": counts["frames"],
-        "frames_dropped": skipped,
-        "latency_ms": timer.means_ms(),
-        "outbox_backlog": backlog,
+        "fps": round(counts.get("frames", 0) / elapsed, 2) if elapsed > 0 else 0.0,
+        "model": {"name": model_name, "sha256": model_sha},
+        "oracle": oracle,
     }

@@ -9,6 +9,8 @@ import logging
 import time
 from typing import Iterator, List, Tuple
 
+import cv2
+
 from .. import synthetic
 from ..types import Frame, Pose
 from .base import Camera
@@ -50,6 +52,7 @@ class SimCamera(Camera):
         self.frame_w = min(cfg.width, w.width_px)
         self.frame_h = min(cfg.height, w.height_px)
         self.path = lawnmower_path(w.width_px, w.height_px, self.frame_w, self.frame_h, cfg.overlap)
+        self.live = cfg.realtime  # a real-time simulator behaves like a camera: late frames are dropped
 
     def frames(self) -> Iterator[Frame]:
         mm = self.cfg.wall.mm_per_px
@@ -59,5 +62,8 @@ class SimCamera(Camera):
             if self.cfg.realtime:
                 time.sleep(max(0.0, ts - time.time()))
             crop = self.wall.rgb[y : y + self.frame_h, x : x + self.frame_w].copy()
+            if self.cfg.blur_every and index % self.cfg.blur_every == self.cfg.blur_every - 1:
+                crop = cv2.blur(crop, (25, 1))  # a jolt: motion blur along the path
             pose = Pose(x_mm=(x + self.frame_w / 2) * mm, y_mm=(y + self.frame_h / 2) * mm, mm_per_px=mm)
-            yield Frame(rgb=crop, ts=ts, index=index, pose=pose)
+            truth = self.wall.mask[y : y + self.frame_h, x : x + self.frame_w]
+            yield Frame(rgb=crop, ts=ts, index=index, pose=pose, mm_per_px=mm, truth_mask=truth)

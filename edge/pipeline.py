@@ -1,0 +1,219 @@
+"""The threaded robot loop: capture -> inference -> publishing, joined by bounded queues.
+
+- capture: reads the camera, attaches the pose; a live camera never waits for inference: when the
+  frame queue is full the frame is dropped and counted (files and the non-realtime simulator wait
+  instead, since nothing is lost by waiting for them);
+- inference: blur check, the model cascade, placement on the wall, tracking; crack events go to
+  an unbounded queue: events are never dropped;
+- publishing (the calling thread): events into the disk outbox, telemetry every interval.
+`stop` (SIGTERM) ends capture; the frames already queued are analysed, open cracks get `end`,
+and every event is handed to the publisher before run() returns.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import replace
+from typing import Callable, List, Optional
+
+from .blur import sharpness
+from .localize import place_on_wall
+from .scale import mm_per_px
+from .types import Frame, Pose
+
+log = logging.getLogger(__name__)
+
+_END = object()  # end of a queue's stream
+
+
+class StageTimer:
+    """Mean milliseconds per stage since the last reset, for telemetry; thread-safe."""
+
+    def __init__(self):
+        self.total = defaultdict(float)
+        self.count = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.total[stage] += seconds
+            self.count[stage] += 1
+
+    def means_ms(self) -> dict:
+        with self._lock:
+            return {k: round(1000 * self.total[k] / self.count[k], 3) for k in self.total}
+
+    def reset(self) -> None:
+        with self._lock:
+            self.total.clear()
+            self.count.clear()
+
+
+class PoseAttacher:
+    """Gives each frame its wall pose per config: the camera's own, a PoseBuffer's, or none (scale only)."""
+
+    def __init__(self, pose_cfg, scale_cfg, buffer=None):
+        self.source = pose_cfg.source
+        self.scale_cfg = scale_cfg
+        self.buffer = buffer
+        self.missing = 0  # frames that needed a pose and got none
+
+    def __call__(self, frame: Frame) -> Frame:
+        if self.source == "camera":
+            if frame.pose is None and frame.mm_per_px is None:
+                return replace(frame, mm_per_px=mm_per_px(self.scale_cfg))
+            return frame
+        if self.source == "none":
+            return replace(frame, pose=None, mm_per_px=frame.scale or mm_per_px(self.scale_cfg))
+        sample = self.buffer.at(frame.ts) if self.buffer is not None else None
+        if sample is None:
+            self.missing += 1
+            return replace(frame, pose=None, mm_per_px=mm_per_px(self.scale_cfg))
+        scale = mm_per_px(self.scale_cfg, sample.standoff_mm)
+        if scale is None:
+            self.missing += 1
+            return replace(frame, pose=None, mm_per_px=None)
+        return replace(frame, pose=Pose(sample.x_mm, sample.y_mm, scale, sample.heading_deg or 0.0), mm_per_px=scale)
+
+
+class Pipeline:
+    """Wires the stages; `handle_events(frame, events)` turns track events into payloads (runner)."""
+
+    def __init__(self, camera, analyzer, tracker, attach_pose: Callable[[Frame], Frame], threshold_fn: Callable[[], float],
+                 handle_events: Callable, publish: Callable[[dict], None], telemetry: Callable[[], None],
+                 telemetry_interval_s: float, frame_queue: int, drop_when_late: bool, min_laplacian_var: float,
+                 max_frames: Optional[int] = None, stop: Optional[threading.Event] = None,
+                 paused_fn: Callable[[], bool] = lambda: False):
+        self.camera = camera
+        self.analyzer = analyzer
+        self.tracker = tracker
+        self.attach_pose = attach_pose
+        self.threshold_fn = threshold_fn
+        self.handle_events = handle_events
+        self.publish = publish
+        self.telemetry = telemetry
+        self.telemetry_interval_s = telemetry_interval_s
+        self.frames: "queue.Queue" = queue.Queue(maxsize=frame_queue)
+        self.events: "queue.Queue" = queue.Queue()  # unbounded: an event is never dropped
+        self.drop_when_late = drop_when_late
+        self.min_laplacian_var = min_laplacian_var
+        self.max_frames = max_frames
+        self.stop = stop or threading.Event()
+        self.paused_fn = paused_fn
+        self.timer = StageTimer()
+        self.counts = defaultdict(int)
+        self.errors: List[BaseException] = []
+        self._capture_done = threading.Event()
+
+    # -- capture thread
+    def _capture(self) -> None:
+        try:
+            for frame in self.camera.frames():
+                if self.stop.is_set():
+                    break
+                t0 = time.perf_counter()
+                frame = self.attach_pose(frame)
+                self.timer.add("pose", time.perf_counter() - t0)
+                self.counts["frames_captured"] += 1
+                if self.drop_when_late:
+                    try:
+                        self.frames.put_nowait(frame)
+                    except queue.Full:
+                        self.counts["frames_dropped"] += 1  # inference lags: the newest frame waits for none
+                else:
+                    while not self.stop.is_set():
+                        try:
+                            self.frames.put(frame, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+        except BaseException as exc:  # surfaced by run(); the other stages still shut down cleanly
+            self.errors.append(exc)
+            log.error("capture failed: %s", exc)
+        finally:
+            self._capture_done.set()
+            self.frames.put(_END)
+
+    # -- inference thread
+    def _infer(self) -> None:
+        try:
+            while True:
+                frame = self.frames.get()
+                if frame is _END:
+                    break
+                if self.max_frames is not None and self.counts["frames"] >= self.max_frames:
+                    self.stop.set()
+                    continue  # empty the queue so capture can finish
+                self._infer_one(frame)
+            self._emit(None, self.tracker.finish())
+        except BaseException as exc:
+            self.errors.append(exc)
+            self.stop.set()
+            log.exception("inference failed")
+        finally:
+            self.events.put(_END)
+
+    def _infer_one(self, frame: Frame) -> None:
+        if self.paused_fn():
+            self.counts["frames_paused"] += 1
+            return
+        started = time.perf_counter()
+        self.counts["frames"] += 1
+        if self.min_laplacian_var > 0:
+            sharp = sharpness(frame.rgb)
+            self.timer.add("blur", time.perf_counter() - started)
+            if sharp < self.min_laplacian_var:
+                self.counts["frames_blurred"] += 1
+                log.debug("frame %d blurred (variance of Laplacian %.1f)", frame.index, sharp)
+                return
+        threshold = self.threshold_fn()
+        result = self.analyzer.analyze(frame, threshold, timer=self.timer)
+        t0 = time.perf_counter()
+        hw = frame.rgb.shape[:2]
+        cracks = [place_on_wall(c, frame.pose, hw) for c in result.cracks]
+        events = self.tracker.update(cracks, frame.index, hw, frame.ts, pose=frame.pose)
+        self.timer.add("track", time.perf_counter() - t0)
+        self.counts["tiles"] += len(result.probs)
+        self.counts["crack_tiles"] += int((result.probs >= threshold).sum())
+        self.counts["segmented_tiles"] += result.segmented_tiles
+        self._emit(frame, events)
+        self.timer.add("frame", time.perf_counter() - started)
+
+    def _emit(self, frame: Optional[Frame], events) -> None:
+        for payload in self.handle_events(frame, events):
+            self.events.put(payload)
+
+    # -- publishing (caller's thread)
+    def run(self) -> dict:
+        started = time.monotonic()
+        capture = threading.Thread(target=self._capture, name="capture", daemon=True)
+        infer = threading.Thread(target=self._infer, name="inference", daemon=True)
+        capture.start()
+        infer.start()
+        last_telemetry = time.monotonic()
+        while True:
+            try:
+                item = self.events.get(timeout=0.2)
+            except queue.Empty:
+                item = None
+            if item is _END:
+                break
+            if item is not None:
+                t0 = time.perf_counter()
+                self.publish(item)
+                self.timer.add("publish", time.perf_counter() - t0)
+                self.counts["events_published"] += 1
+                self.counts[f"events_{item['type']}"] += 1
+            now = time.monotonic()
+            if now - last_telemetry >= self.telemetry_interval_s:
+                self.telemetry()
+                self.timer.reset()
+                last_telemetry = now
+        infer.join()
+        self.stop.set()  # capture may still be blocked on a camera that outlives max_frames
+        capture.join(timeout=5)
+        self.elapsed = time.monotonic() - started
+        return dict(self.counts)

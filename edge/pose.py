@@ -1,0 +1,145 @@
+"""Robot poses matched to frames by time: from the robot controller over MQTT, from a CSV log, or none.
+
+Samples are kept in time order; a frame gets the pose interpolated linearly between the samples
+around its timestamp (or the nearest one within max_gap_s at either end), else no pose at all:
+a crack placed with a stale pose would be placed wrongly.
+"""
+from __future__ import annotations
+
+import bisect
+import csv
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PoseSample:
+    ts: float
+    x_mm: float
+    y_mm: float
+    heading_deg: Optional[float] = None
+    standoff_mm: Optional[float] = None
+
+
+def _lerp(a: Optional[float], b: Optional[float], t: float) -> Optional[float]:
+    if a is None or b is None:
+        return a if b is None else b
+    return a + (b - a) * t
+
+
+def _lerp_angle(a: Optional[float], b: Optional[float], t: float) -> Optional[float]:
+    if a is None or b is None:
+        return a if b is None else b
+    d = (b - a + 180.0) % 360.0 - 180.0  # the short way round
+    return (a + d * t + 180.0) % 360.0 - 180.0
+
+
+class PoseBuffer:
+    """Thread-safe time-ordered pose samples; at(ts) interpolates."""
+
+    def __init__(self, max_gap_s: float = 1.0, capacity: int = 2000):
+        self.max_gap_s = max_gap_s
+        self.capacity = capacity
+        self._ts: List[float] = []
+        self._samples: List[PoseSample] = []
+        self._lock = threading.Lock()
+        self.received = 0
+        self.rejected = 0
+
+    def add(self, sample: PoseSample) -> None:
+        with self._lock:
+            i = bisect.bisect_right(self._ts, sample.ts)  # late samples still land in order
+            self._ts.insert(i, sample.ts)
+            self._samples.insert(i, sample)
+            if len(self._ts) > self.capacity:
+                del self._ts[0], self._samples[0]
+            self.received += 1
+
+    def __len__(self) -> int:
+        return len(self._ts)
+
+    def at(self, ts: float) -> Optional[PoseSample]:
+        with self._lock:
+            if not self._ts:
+                return None
+            i = bisect.bisect_left(self._ts, ts)
+            if i < len(self._ts) and self._ts[i] == ts:
+                return self._samples[i]
+            if 0 < i < len(self._ts):
+                a, b = self._samples[i - 1], self._samples[i]
+                if b.ts - a.ts > 2 * self.max_gap_s:
+                    return None  # a hole in the pose stream: do not invent where the robot was
+                t = (ts - a.ts) / (b.ts - a.ts)
+                return PoseSample(ts, a.x_mm + (b.x_mm - a.x_mm) * t, a.y_mm + (b.y_mm - a.y_mm) * t,
+                                  _lerp_angle(a.heading_deg, b.heading_deg, t), _lerp(a.standoff_mm, b.standoff_mm, t))
+            nearest = self._samples[0] if i == 0 else self._samples[-1]
+            return nearest if abs(nearest.ts - ts) <= self.max_gap_s else None
+
+
+def parse_pose_message(payload: bytes, robot_id: str) -> PoseSample:
+    """A pose message as edge/schemas/pose.schema.json defines it; ValueError with the reason otherwise."""
+    from .schemas import validator
+
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    errors = list(validator("pose").iter_errors(data)) if isinstance(data, dict) else ["not an object"]
+    if errors:
+        first = errors[0]
+        raise ValueError(getattr(first, "message", str(first)))
+    if data["robot_id"] != robot_id:
+        raise ValueError(f"pose for robot {data['robot_id']!r}, this is {robot_id!r}")
+    return PoseSample(float(data["ts"]), float(data["x_mm"]), float(data["y_mm"]),
+                      data.get("heading_deg"), data.get("standoff_mm"))
+
+
+class MqttPoseListener:
+    """Feeds a PoseBuffer from <root>/<robot_id>/pose through Publisher.subscribe; bad messages are counted."""
+
+    def __init__(self, buffer: PoseBuffer, robot_id: str):
+        self.buffer = buffer
+        self.robot_id = robot_id
+
+    def attach(self, publisher) -> str:
+        return publisher.subscribe("pose", self.on_message)
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            self.buffer.add(parse_pose_message(payload, self.robot_id))
+        except ValueError as exc:
+            self.buffer.rejected += 1
+            log.warning("pose message on %s ignored: %s", topic, exc)
+
+
+def load_pose_csv(path, buffer: PoseBuffer) -> int:
+    """Read a pose log (header ts,x_mm,y_mm[,heading_deg][,standoff_mm]) into `buffer`; returns rows read."""
+    path = Path(path)
+    try:
+        fh = open(path, newline="")
+    except OSError as exc:
+        raise ConfigError(f"pose.csv_path {path}: cannot read ({exc.strerror})") from None
+    with fh:
+        reader = csv.DictReader(fh)
+        missing = {"ts", "x_mm", "y_mm"} - set(reader.fieldnames or [])
+        if missing:
+            raise ConfigError(f"pose.csv_path {path}: header lacks {', '.join(sorted(missing))}")
+        rows = 0
+        for line, row in enumerate(reader, start=2):
+            try:
+                opt = {k: float(row[k]) if row.get(k) not in (None, "") else None for k in ("heading_deg", "standoff_mm")}
+                buffer.add(PoseSample(float(row["ts"]), float(row["x_mm"]), float(row["y_mm"]), **opt))
+            except (TypeError, ValueError):
+                raise ConfigError(f"{path}:{line}: not a number in {dict(row)}") from None
+            rows += 1
+    if rows == 0:
+        raise ConfigError(f"pose.csv_path {path}: no rows")
+    return rows
