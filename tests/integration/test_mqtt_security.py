@@ -209,3 +209,47 @@ def test_missing_tls_file_is_a_config_error(tmp_path):
     cfg = MqttConfig(tls=MqttTlsConfig(ca_certs=str(tmp_path / "absent.pem")))
     with pytest.raises(ConfigError, match="mqtt.tls: cannot read"):
         Publisher(cfg, "rb-x", Outbox(tmp_path / "o.sqlite"))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make the test CA")
+def test_monitor_program_over_tls_with_a_password(tmp_path, make_event):
+    import os
+    import subprocess
+    import sys
+
+    from monitor.secure_broker import SecureBroker, write_setup
+    from tests.integration.helpers import ROOT
+
+    setup = write_setup(tmp_path / "sec", ["rb-t"], tls=True, client_certs=True)
+    tls_dir = setup.ca_cert.parent
+    with SecureBroker(setup) as broker:
+        env = dict(os.environ, CRACKBOT_MQTT_PASSWORD=setup.passwords["monitor"])
+        monitor = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--host", broker.host, "--port", str(broker.port), "--robot", "rb-t",
+             "--username", "monitor", "--cafile", str(setup.ca_cert), "--certfile", str(tls_dir / "monitor.pem"),
+             "--keyfile", str(tls_dir / "monitor.key"), "--until-stopped", "--duration", "60",
+             "--summary", str(tmp_path / "s.json"), "-v"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                line = monitor.stderr.readline()
+                if "subscribed to" in line or not line:
+                    break
+            tls = MqttTlsConfig(ca_certs=str(setup.ca_cert), certfile=str(tls_dir / "rb-t.pem"),
+                                keyfile=str(tls_dir / "rb-t.key"))
+            pub = _publisher(tmp_path, broker, "rb-t", username="rb-t", password=setup.passwords["rb-t"], tls=tls)
+            pub.publish_event(make_event(robot_id="rb-t"))
+            pub.start()
+            try:
+                assert pub.drain(10), pub.last_error
+            finally:
+                pub.stop()  # its live `stopped` ends the monitor
+            _, err = monitor.communicate(timeout=30)
+        finally:
+            if monitor.poll() is None:
+                monitor.kill()
+                monitor.wait()
+    assert monitor.returncode == 0, err[-2000:]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["events_received"] == 1 and summary["stopped"] == ["rb-t"]
