@@ -230,10 +230,10 @@ class Publisher:
         return self._connected.is_set()
 
     def drain(self, timeout: float) -> bool:
-        """Wait until no event is left in the outbox (every one acknowledged) or the timeout passes.
-        Telemetry still queued does not hold the robot up."""
+        """Wait until the outbox is empty or the timeout passes; True when no event is left in it (every
+        one acknowledged). Queued telemetry leaves as soon as it is written, so it only waits with the events."""
         deadline = time.monotonic() + timeout
-        while self.outbox.count(EVENT) and time.monotonic() < deadline:
+        while len(self.outbox) and time.monotonic() < deadline:
             self._wake.set()
             time.sleep(0.05)
         return self.outbox.count(EVENT) == 0

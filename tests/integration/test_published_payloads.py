@@ -27,10 +27,11 @@ def test_status_events_and_telemetry_match_their_schemas(tmp_path, shipped_bundl
         client.disconnect()
 
     by_kind = {}
+    schema_of = {"events": "event", "status": "status", "telemetry": "telemetry", "state": "command_state"}
     for topic, _retain, payload in received:
-        kind = topic.rsplit("/", 1)[-1]
+        kind = topic.rsplit("/", 1)[-1]  # .../cmd/<command>/state answers commands
         by_kind.setdefault(kind, []).append(payload)
-        errors = [e.message for e in validator(kind if kind != "events" else "event").iter_errors(payload)]
+        errors = [e.message for e in validator(schema_of[kind]).iter_errors(payload)]
         assert errors == [], (topic, errors)
     assert [p["state"] for p in by_kind["status"]] == ["online", "stopped"]
     assert by_kind["events"] and by_kind["telemetry"]
