@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence
 
+import cv2
 import numpy as np
 
 from .detect import group_crack_tiles
@@ -73,22 +74,34 @@ class FrameAnalyzer:
     """analyze(frame, threshold): the cascade for one frame.
 
     segment_fn: (N, T, T, 3) tiles -> (N, T, T) probabilities, or None for tile-level cracks.
-    segment_all: run the segmenter on every tile, not only on the classifier's crack tiles.
+    segment: which tiles the segmenter sees: "crack_tiles", "crack_tiles_and_neighbours" or "all".
     oracle: instead of a segmenter, take the simulator's exact mask of the frame (frame.truth_mask)
     inside the chosen tiles: checks measurement and tracking independently of any model.
     """
 
     def __init__(self, classify_fn: Callable[[np.ndarray], np.ndarray], tile_size: int, stride: int,
                  segment_fn: Optional[Callable[[np.ndarray], np.ndarray]] = None, pixel_threshold: float = 0.5,
-                 segment_all: bool = False, min_area_px: int = 20, oracle: bool = False):
+                 segment: str = "crack_tiles", min_area_px: int = 20, oracle: bool = False):
         self.classify_fn = classify_fn
         self.segment_fn = segment_fn
         self.tile_size = tile_size
         self.stride = stride
         self.pixel_threshold = pixel_threshold
-        self.segment_all = segment_all
+        if segment not in ("crack_tiles", "crack_tiles_and_neighbours", "all"):
+            raise ValueError(f"segment must be crack_tiles, crack_tiles_and_neighbours or all, got {segment!r}")
+        self.segment = segment
         self.min_area_px = min_area_px
         self.oracle = oracle
+
+    def _chosen(self, probs: np.ndarray, grid, threshold: float) -> np.ndarray:
+        """Tiles to segment: all, the crack tiles, or the crack tiles and their 8 neighbours (a crack's
+        faint end often lies in a tile the classifier let pass)."""
+        if self.segment == "all":
+            return np.arange(len(probs))
+        hot = (probs >= threshold).reshape(grid).astype(np.uint8)
+        if self.segment == "crack_tiles_and_neighbours":
+            hot = cv2.dilate(hot, np.ones((3, 3), np.uint8))
+        return np.flatnonzero(hot.ravel())
 
     def tiles(self, frame: Frame):
         return tile_frame(frame.rgb, self.tile_size, self.stride)
@@ -105,7 +118,7 @@ class FrameAnalyzer:
         hw = frame.rgb.shape[:2]
         if self.segment_fn is None and not self.oracle:
             return FrameResult(probs, patches, grid, group_crack_tiles(probs, patches, grid, threshold, hw), 0)
-        chosen = np.arange(len(tiles)) if self.segment_all else np.flatnonzero(probs >= threshold)
+        chosen = self._chosen(probs, grid, threshold)
         if len(chosen) == 0:
             return FrameResult(probs, patches, grid, [], 0, np.zeros(hw, bool))
         if self.oracle:

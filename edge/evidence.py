@@ -22,11 +22,16 @@ class EvidenceStore:
         self._files = sorted(self.folder.glob("*.jpg"), key=lambda p: p.stat().st_mtime)
         self._bytes = sum(p.stat().st_size for p in self._files)
 
-    def save(self, rgb: np.ndarray, bbox_px, name: str) -> Optional[Path]:
-        """Write the crack box (plus margin) of a frame; returns the path, or None if it could not be written."""
-        h, w = rgb.shape[:2]
+    def save(self, rgb: np.ndarray, bbox_px, name: str, hires: Optional[np.ndarray] = None) -> Optional[Path]:
+        """Write the crack box (plus margin) of a frame, cut from `hires` (the same view at a higher
+        resolution) when there is one; returns the path, or None if it could not be written."""
         x0, y0, x1, y1 = bbox_px
         m = self.margin
+        if hires is not None:
+            fy, fx = hires.shape[0] / rgb.shape[0], hires.shape[1] / rgb.shape[1]
+            x0, x1, y0, y1 = int(x0 * fx), int(np.ceil(x1 * fx)), int(y0 * fy), int(np.ceil(y1 * fy))
+            m, rgb = int(m * fx), hires
+        h, w = rgb.shape[:2]
         crop = rgb[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)]
         if crop.size == 0:
             return None

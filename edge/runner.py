@@ -20,7 +20,7 @@ from .outbox import Outbox
 from .pipeline import Pipeline, PoseAttacher, StageTimer  # noqa: F401  (StageTimer: kept importable here)
 from .pose import MqttPoseListener, PoseBuffer, load_pose_csv
 from .publisher import Publisher
-from .scale import check_scale
+from .scale import check_scale, mm_per_px
 from .schemas import SCHEMA_VERSION
 from .severity import SCALES
 from .tracker import Tracker
@@ -98,7 +98,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     if pixel_threshold is None:
         pixel_threshold = segmenter.threshold if segmenter else 0.5
     analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segmenter.segment if segmenter else None,
-                             pixel_threshold=pixel_threshold, segment_all=cfg.models.segment == "all",
+                             pixel_threshold=pixel_threshold, segment=cfg.models.segment,
                              min_area_px=cfg.measure.min_area_px, oracle=oracle)
 
     pose_buffer = None
@@ -111,7 +111,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     attach_pose = PoseAttacher(cfg.pose, cfg.scale, pose_buffer)
     evidence = EvidenceStore(cfg.evidence.dir, cfg.evidence.max_mb, cfg.evidence.margin_px) if cfg.evidence.dir else None
 
-    camera = open_camera(cfg.camera)
+    camera = open_camera(cfg.camera, mm_per_px=mm_per_px(cfg.scale))
     outbox = Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages) if offline is None else []
     backlog_at_start = len(outbox)
     if backlog_at_start:
@@ -136,7 +136,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         for ev in track_events:
             payload = crack_event(cfg.robot_id, ev, model_name, model_sha, cfg.measure.severity_scale)
             if evidence is not None and frame is not None and ev.type != "end" and ev.track.last_frame == frame.index:
-                path = evidence.save(frame.rgb, ev.track.last.bbox_px, f"{ev.track.crack_id}-{ev.seq:03d}")
+                path = evidence.save(frame.rgb, ev.track.last.bbox_px, f"{ev.track.crack_id}-{ev.seq:03d}", frame.hires)
                 if path is not None:
                     payload["evidence"] = str(path)
             payloads.append(payload)

@@ -30,6 +30,8 @@ class Frame:
     mm_per_px: Optional[float] = None  # scale without a position (no pose source); the pose's scale wins
     # Only the simulator fills this: the exact crack mask of the frame, for oracle checks of measurement.
     truth_mask: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+    # A higher-resolution copy of the same instant (picamera2's main stream), for evidence crops.
+    hires: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
     @property
     def scale(self) -> Optional[float]:

@@ -13,14 +13,19 @@ BACKENDS = {
     "sim": ("edge.camera.sim", "SimCamera"),
     "folder": ("edge.camera.folder", "FolderCamera"),
     "opencv": ("edge.camera.opencv", "OpenCVCamera"),
+    "video": ("edge.camera.video", "VideoCamera"),
+    "picamera2": ("edge.camera.picamera2", "Picamera2Camera"),
+    "gstreamer": ("edge.camera.gstreamer", "GStreamerCamera"),
 }
 
 
-def open_camera(cfg):
-    """Instantiate the backend named by `cfg.type` with its config section."""
+def open_camera(cfg, mm_per_px=None):
+    """Instantiate the backend named by `cfg.type` with its config section (and the scale, which
+    picamera2 needs for its exposure limit)."""
     try:
         module_name, class_name = BACKENDS[cfg.type]
     except KeyError:
         raise CameraError(f"camera.type {cfg.type!r}: unknown (known: {', '.join(sorted(BACKENDS))})") from None
     module = importlib.import_module(module_name)
-    return getattr(module, class_name)(cfg)
+    cls = getattr(module, class_name)
+    return cls(cfg, mm_per_px=mm_per_px) if cfg.type == "picamera2" else cls(cfg)

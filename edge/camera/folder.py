@@ -9,7 +9,7 @@ from typing import Iterator
 import cv2
 
 from ..errors import CameraError
-from ..types import Frame, Pose
+from ..types import Frame
 from .base import Camera
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
 
 class FolderCamera(Camera):
+    live = False  # files wait for the reader: no frame needs dropping
+
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
@@ -37,11 +39,7 @@ class FolderCamera(Camera):
                 self.skipped += 1
                 log.warning("skipped unreadable frame %s", path.name)
                 continue
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            pose = None
-            if self.cfg.mm_per_px:
-                # Without a robot pose the frame centre is taken as the origin of the wall.
-                h, w = rgb.shape[:2]
-                pose = Pose(x_mm=w / 2 * self.cfg.mm_per_px, y_mm=h / 2 * self.cfg.mm_per_px, mm_per_px=self.cfg.mm_per_px)
-            yield Frame(rgb=rgb, ts=start + index / self.cfg.fps, index=index, pose=pose)
+            # No position of its own: a pose source (mqtt, csv) places it; the scale alone gives mm sizes.
+            yield Frame(rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ts=start + index / self.cfg.fps, index=index,
+                        mm_per_px=self.cfg.mm_per_px)
             index += 1

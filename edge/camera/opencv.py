@@ -1,51 +1,59 @@
-"""OpenCV capture: a USB camera by index, a GStreamer pipeline (Jetson CSI cameras) or an RTSP/file URL."""
+"""OpenCV capture: a USB camera by index, an RTSP/HTTP URL, or (gstreamer: true) a pipeline string."""
 from __future__ import annotations
 
 import logging
-import time
-from typing import Iterator
+from typing import Optional
 
 import cv2
+import numpy as np
 
 from ..errors import CameraError
-from ..types import Frame
-from .base import Camera
+from .live import LiveCamera
 
 log = logging.getLogger(__name__)
 
 
-class OpenCVCamera(Camera):
+def gstreamer_available() -> bool:
+    """Whether this OpenCV was built with GStreamer (pip's opencv-python wheels are not)."""
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GStreamer:"):
+            return "YES" in line.split(":", 1)[1]
+    return False
+
+
+GSTREAMER_HINT = ("this OpenCV has no GStreamer support (pip's opencv-python wheels have none): install the "
+                  "distribution's build (apt install python3-opencv gstreamer1.0-plugins-good; JetPack ships it) "
+                  "and create the venv with --system-site-packages")
+
+
+class OpenCVCamera(LiveCamera):
     def __init__(self, cfg):
-        super().__init__()
-        self.cfg = cfg
-        source = cfg.source
-        self._source = int(source) if str(source).isdigit() else str(source)
-        backend = cv2.CAP_GSTREAMER if cfg.gstreamer else cv2.CAP_ANY
-        self._cap = cv2.VideoCapture(self._source, backend)
-        if not self._cap.isOpened():
-            hint = " (is OpenCV built with GStreamer? pip's opencv is not: use the distribution's python3-opencv)" if cfg.gstreamer else ""
-            raise CameraError(f"camera.source {source!r}: cannot open{hint}")
+        source = str(cfg.source)
+        self._source = int(source) if source.isdigit() else source
+        self._gstreamer = bool(getattr(cfg, "gstreamer", False))
+        if self._gstreamer and not gstreamer_available():
+            raise CameraError(f"camera.source: {GSTREAMER_HINT}")
+        self._cap = None
+        super().__init__(cfg)
+
+    def _open(self) -> None:
+        backend = cv2.CAP_GSTREAMER if self._gstreamer else cv2.CAP_ANY
+        cap = cv2.VideoCapture(self._source, backend)
+        if not cap.isOpened():
+            cap.release()
+            raise CameraError(f"camera.source {self.cfg.source!r}: cannot open")
         if isinstance(self._source, int):
-            self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, cfg.width)
-            self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, cfg.height)
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.cfg.width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.cfg.height)
+        self._cap = cap
 
-    def frames(self) -> Iterator[Frame]:
-        index = 0
-        failures = 0
-        while True:
-            ok, bgr = self._cap.read()
-            ts = time.time()
-            if not ok or bgr is None:
-                self.skipped += 1
-                failures += 1
-                if failures >= self.cfg.max_failures:
-                    log.warning("camera %r returned no frame %d times; stopping", self.cfg.source, failures)
-                    return
-                time.sleep(min(2.0, 0.05 * 2**failures))  # back off before the next grab
-                continue
-            failures = 0
-            yield Frame(rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ts=ts, index=index, pose=None)
-            index += 1
+    def _read(self) -> Optional[np.ndarray]:
+        ok, bgr = self._cap.read()
+        if not ok or bgr is None:
+            return None
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
-    def close(self) -> None:
-        self._cap.release()
+    def _release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None

@@ -1,0 +1,48 @@
+"""Frames from a video file, timestamped by their position in the file; `loop` starts it again (soak tests)."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+
+from ..errors import CameraError
+from ..types import Frame
+from .base import Camera
+
+log = logging.getLogger(__name__)
+
+
+class VideoCamera(Camera):
+    live = False  # a file waits for the reader: no frame needs dropping
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.path = Path(cfg.path)
+        if not self.path.is_file():
+            raise CameraError(f"camera.path {self.path}: no such file")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise CameraError(f"camera.path {self.path}: not a video OpenCV can read")
+        file_fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = cfg.fps or (file_fps if file_fps and file_fps > 0 else 10.0)
+
+    def frames(self) -> Iterator[Frame]:
+        start = time.time()
+        index = 0
+        while True:
+            ok, bgr = self._cap.read()
+            if not ok or bgr is None:
+                if self.cfg.loop and index > 0:
+                    self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    ok, bgr = self._cap.read()
+                if not ok or bgr is None:
+                    return
+            yield Frame(rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ts=start + index / self.fps, index=index)
+            index += 1
+
+    def close(self) -> None:
+        self._cap.release()
