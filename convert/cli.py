@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"training patches used to calibrate int8 (default {DEFAULT_CALIBRATION})")
     parser.add_argument("--max-drop", type=float, default=0.5, metavar="POINTS",
                         help="refuse the bundle when int8 accuracy falls more than this many points (default 0.5)")
+    parser.add_argument("--max-f1-drop", type=float, default=0.02, metavar="F1",
+                        help="segmenters: refuse the bundle when int8 pixel F1 falls more than this (default 0.02)")
     parser.add_argument("--compare", nargs="*", default=None, choices=list(EXPORTERS),
                         help="variants converted, scored and timed for the table and report.json besides the "
                         "shipped one (default: all; `--compare` alone: none)")
@@ -66,6 +68,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger("tensorflow").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        from .segmentation import is_segmentation_model, run_segmentation
+
+        if is_segmentation_model(args.model):
+            return run_segmentation(args, argv)
         from .bundle import build_bundle, data_for_conversion
 
         calib, val = data_for_conversion(args.model, args.data, args.synthetic, args.calibration)

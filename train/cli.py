@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m train",
-        description="Train and evaluate crackbot crack classifiers.",
+        description="Train and evaluate crackbot crack classifiers and segmenters.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="{fit,evaluate}")
@@ -42,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser(
         "evaluate",
         help="metrics of a .keras, .tflite or bundle on data folders",
-        description="Classification metrics (n, accuracy, precision, recall, f1) of a model on data folders. "
-        ".tflite files and bundles run through the edge classifier, exactly as on the device.",
+        description="Metrics of a classifier (n, accuracy, precision, recall, f1) on patches, or of a segmenter "
+        "(n, precision, recall, f1, iou, f1_tol2, ods_f1, ois_f1) on whole images, per data folder and overall. "
+        ".tflite files and bundles run as on the device (model.json preprocessing, int8 tensors).",
     )
     ev.add_argument("--model", required=True, metavar="PATH", help=".keras file, .tflite file or bundle folder")
     ev.add_argument("--data", action="append", default=[], metavar="DIR", help="data folder (repeatable)")
@@ -51,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="seed for the synthetic patches")
     ev.add_argument("--threshold", type=float, help="decision threshold (default: the model's own)")
     ev.add_argument("--threads", type=int, default=2, help="TFLite interpreter threads")
+    ev.add_argument("--split", choices=("all", "val", "train"), default="all",
+                    help="val: only the part the model's training run held out (rebuilt from its config; "
+                    "with --synthetic, give the run's count and seed); default all")
+    ev.add_argument("--figures", metavar="DIR", help="write grid.png (and confusion.png for classifiers) here")
     ev.add_argument("--json", metavar="OUT.json", help="write the metrics here")
     return parser
 
@@ -89,12 +94,21 @@ def _evaluate(args) -> int:
 
     result = run_evaluate(
         args.model, args.data, out_json=args.json, synthetic=args.synthetic, seed=args.seed,
-        threshold=args.threshold, threads=args.threads,
+        threshold=args.threshold, threads=args.threads, split=args.split, figures=args.figures,
     )
-    print(f"{'source':32s} {'n':>6s} {'accuracy':>9s} {'precision':>9s} {'recall':>7s} {'f1':>7s}")
     rows = list(result["per_source"].items()) + [("all", result)]
-    for name, m in rows:
-        print(f"{name:32s} {m['n']:6d} {m['accuracy']:9.4f} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f}")
+    if result["task"] == "segmentation":
+        keys = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1")
+        print(f"{'source':24s} {'n':>5s} " + " ".join(f"{k:>9s}" for k in keys))
+        for name, m in rows:
+            print(f"{name:24s} {m['n']:5d} " + " ".join(f"{m[k]:9.4f}" for k in keys))
+        print(f"pixel threshold {result['threshold']:.2f}; f1_tol2/ODS/OIS count a pixel within 2 px as a match")
+    else:
+        print(f"{'source':32s} {'n':>6s} {'accuracy':>9s} {'precision':>9s} {'recall':>7s} {'f1':>7s}")
+        for name, m in rows:
+            print(f"{name:32s} {m['n']:6d} {m['accuracy']:9.4f} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f}")
+    for fig in result.get("figures", []):
+        print(f"wrote {fig}")
     if args.json:
         print(f"wrote {args.json}")
     return 0

@@ -13,13 +13,14 @@ import numpy as np
 from edge.bundle import Bundle, ModelInfo, Normalization, TensorInfo, TileInfo, load_bundle, sha256_of
 from edge.errors import CrackbotError, DataError, ModelError
 
-from .data import LABELS, load_data
+from .data import LABELS, load_data, split_by_file
 from .fit import metrics_by_source, predict_probs
 
 log = logging.getLogger(__name__)
 
 _DTYPE_NAMES = {np.int8: "int8", np.uint8: "uint8", np.float32: "float32", np.float16: "float16"}
-SEGMENTATION_UNSUPPORTED = "segmentation models are not supported yet (classification only)"
+SEG_LABELS = ("background", "crack")
+EDGE_TILE = 227  # the edge's tile size (classifier input); segmenters resize it to their own input
 
 
 def tensor_info(detail: dict) -> TensorInfo:
@@ -33,7 +34,8 @@ def tensor_info(detail: dict) -> TensorInfo:
 
 def default_model_info(tflite_path, name: Optional[str] = None, **fields) -> ModelInfo:
     """model.json content for a .tflite file: tensors read from the file, the rest from the
-    project's conventions (raw 0-255 RGB input, sigmoid crack probability, 227 px tiles)."""
+    project's conventions (raw 0-255 RGB input, sigmoid crack probability per tile or, for a
+    [1, S, S, 1] output, per pixel; 227 px tiles)."""
     from edge.interpreter import load_interpreter
 
     path = Path(tflite_path)
@@ -44,20 +46,22 @@ def default_model_info(tflite_path, name: Optional[str] = None, **fields) -> Mod
     inp, out = tensor_info(inputs[0]), tensor_info(outputs[0])
     if len(inp.shape) != 4 or inp.shape[3] != 3:
         raise ModelError(f"{path}: input shape {inp.shape} is not (1, H, W, 3)")
-    if len(out.shape) == 4:
-        raise ModelError(f"{path}: {SEGMENTATION_UNSUPPORTED}")
+    segmenter = len(out.shape) == 4
+    if segmenter and (out.shape[1:3] != inp.shape[1:3] or out.shape[3] != 1):
+        raise ModelError(f"{path}: output {out.shape} is not a [1, S, S, 1] mask for input {inp.shape}")
     values = dict(
         name=name or path.stem,
-        task="classification",
+        task="segmentation" if segmenter else "classification",
         file=path.name,
         sha256=sha256_of(path),
         color_order="RGB",
         input=inp,
         output=out,
         normalization=Normalization(mean=[0.0, 0.0, 0.0], std=[1.0, 1.0, 1.0]),
-        labels=list(LABELS),
+        labels=list(SEG_LABELS if segmenter else LABELS),
         threshold=0.5,
-        tile=TileInfo(size=inp.shape[1], stride=inp.shape[1]),
+        # a segmenter is fed the edge's 227 px tiles, resized to its input
+        tile=TileInfo(size=EDGE_TILE, stride=EDGE_TILE) if segmenter else TileInfo(size=inp.shape[1], stride=inp.shape[1]),
     )
     values.update(fields)
     return ModelInfo(**values)
@@ -67,6 +71,7 @@ class Predictor:
     """Crack probabilities for uint8 RGB patches, whatever the model file."""
 
     kind = "model"
+    task = "classification"
     input_size = 227
     threshold = 0.5
 
@@ -81,7 +86,7 @@ class KerasPredictor(Predictor):
         self.model = load_keras(path)
         shape = self.model.output_shape
         if len(shape) == 4:
-            raise ModelError(f"{path}: {SEGMENTATION_UNSUPPORTED}")
+            raise ModelError(f"{path}: a segmentation model; evaluated per pixel, not per patch")
         self.input_size = int(self.model.input_shape[1])
         self.threshold = _run_threshold(path)
 
@@ -96,7 +101,7 @@ class TFLitePredictor(Predictor):
         from edge.classifier import Classifier
 
         if bundle.info.task != "classification":
-            raise ModelError(f"{bundle.folder}: {SEGMENTATION_UNSUPPORTED}")
+            raise ModelError(f"{bundle.folder}: a segmentation bundle; evaluated per pixel, not per patch")
         self.bundle = bundle
         self.classifier = Classifier(bundle, threads=threads)
         self.input_size = bundle.info.input_size
@@ -161,6 +166,75 @@ def load_predictor(path, threads: int = 2) -> Predictor:
     raise ModelError(f"{path}: expected a .keras file, a .tflite file or a bundle folder")
 
 
+def read_side_file(path: Path) -> Dict[str, Any]:
+    """A run's config.yaml or metrics.json as a dict ({} when absent or unreadable)."""
+    import json
+
+    import yaml
+
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) if path.suffix == ".yaml" else json.loads(path.read_text())
+    except (yaml.YAMLError, ValueError):
+        log.warning("%s: unreadable, ignored", path)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def model_task(path) -> str:
+    """'classification' or 'segmentation' from the model itself (its output rank), checked
+    against model.json's task where there is one."""
+    path = Path(path)
+    if path.is_dir():
+        bundle = load_bundle(path)
+        rank = len(bundle.info.output.shape)
+        if (rank == 4) != (bundle.info.task == "segmentation"):
+            raise ModelError(f"{path}/model.json: task {bundle.info.task} does not match the model output "
+                             f"{bundle.info.output.shape}")
+        return bundle.info.task
+    if not path.exists():
+        raise ModelError(f"{path}: model not found")
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return "segmentation" if len(load_keras(path).output_shape) == 4 else "classification"
+    if suffix == ".tflite":
+        from edge.interpreter import load_interpreter
+
+        try:
+            out = load_interpreter(path, threads=1).get_output_details()
+        except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad file
+            raise ModelError(f"{path}: not a loadable .tflite model ({str(exc).splitlines()[0][:200]})") from None
+        return "segmentation" if out and len(out[0]["shape"]) == 4 else "classification"
+    raise ModelError(f"{path}: expected a .keras file, a .tflite file or a bundle folder")
+
+
+def training_config(path) -> Dict[str, Any]:
+    """The resolved training config a model was made with: a bundle's model.json
+    training.config, or the run's config.yaml beside a .keras/.tflite file."""
+    path = Path(path)
+    if path.is_dir() or (path.suffix.lower() == ".tflite" and (path.parent / "model.json").is_file()):
+        folder = path if path.is_dir() else path.parent
+        config = dict(load_bundle(folder, verify_sha=False).info.training.get("config") or {})
+        if config:
+            return config
+    return read_side_file(path.with_name("config.yaml") if path.is_file() else path / "config.yaml")
+
+
+SPLITS = ("all", "val", "train")
+
+
+def _split_config(model_path, split: str) -> Dict[str, Any]:
+    if split not in SPLITS:
+        raise DataError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if split == "all":
+        return {}
+    config = training_config(model_path)
+    if "val_fraction" not in config or "seed" not in config:
+        raise DataError(f"{model_path}: no training config (val_fraction, seed) to rebuild the {split} split from")
+    return config
+
+
 def evaluate(
     model_path,
     folders: Sequence = (),
@@ -168,16 +242,55 @@ def evaluate(
     seed: int = 0,
     threshold: Optional[float] = None,
     threads: int = 2,
+    split: str = "all",
+    figures=None,
 ) -> Dict[str, Any]:
-    """Classification metrics (n, accuracy, precision, recall, f1, ... and per_source) of a model."""
-    predictor = load_predictor(model_path, threads)
+    """Metrics of a model, overall and per source: classification n, accuracy, precision,
+    recall, f1; segmentation n, precision, recall, f1, iou, f1_tol2, ods_f1, ois_f1.
+    `split` 'val' (or 'train') keeps only the part of the data the model's training run held
+    out (or trained on), rebuilt from its config. `figures`: a folder for the figure grid
+    (and, for classifiers, the confusion matrix)."""
     if not folders and synthetic <= 0:
         raise DataError("nothing to evaluate on: give --data DIR or --synthetic N")
-    data = load_data(folders, size=predictor.input_size, synthetic=synthetic, seed=seed)
+    config = _split_config(model_path, split)
+    task = model_task(model_path)
+    if task == "segmentation":
+        return _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, threads, split, config, figures)
+    predictor = load_predictor(model_path, threads)
+    data = load_data(folders, size=predictor.input_size, synthetic=synthetic, seed=seed,
+                     split_block=int(config.get("split_block", 1)) if config else 1)
+    if split != "all":
+        train, val = split_by_file(data, float(config["val_fraction"]), int(config["seed"]))
+        data = val if split == "val" else train
     threshold = predictor.threshold if threshold is None else float(threshold)
     probs = predictor.predict(data.images)
     result = metrics_by_source(data, probs, threshold)
-    result.update({"model": str(model_path), "variant": predictor.kind, "task": "classification"})
+    result.update({"model": str(model_path), "variant": predictor.kind, "task": "classification", "split": split})
+    if figures:
+        from .figures import classification_grid, confusion_matrix_png
+
+        result["figures"] = [str(confusion_matrix_png(result, Path(figures) / "confusion.png")),
+                             str(classification_grid(data, probs, threshold, Path(figures) / "grid.png"))]
+    return result
+
+
+def _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, threads, split, config, figures):
+    from .segdata import load_seg_data, split_seg_by_photo
+    from .segevaluate import evaluate_segmentation, load_seg_predictor
+
+    predictor = load_seg_predictor(model_path, threads)
+    data = load_seg_data(folders, synthetic=synthetic, seed=seed)
+    if split != "all":
+        train, val = split_seg_by_photo(data, float(config["val_fraction"]), int(config["seed"]))
+        data = val if split == "val" else train
+    result = evaluate_segmentation(predictor, data, threshold)
+    probs = result.pop("_probs")
+    result.update({"model": str(model_path), "variant": predictor.kind, "task": "segmentation", "split": split,
+                   "input_size": predictor.input_size})
+    if figures:
+        from .figures import segmentation_grid
+
+        result["figures"] = [str(segmentation_grid(data, probs, result["threshold"], Path(figures) / "grid.png"))]
     return result
 
 

@@ -50,6 +50,16 @@ def _conv_bn_relu(x, filters: int, name: str, separable: bool = False, kernel: i
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
+def _fast_bn(model, momentum: float = 0.9) -> None:
+    """Keras' MobileNetV2 keeps BatchNorm moving averages with momentum 0.999, which need
+    thousands of steps to forget their start; a short CPU run has a few hundred per source."""
+    from keras import layers
+
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = momentum
+
+
 def _head(x, name: str = "mask"):
     from keras import layers
 
@@ -84,6 +94,7 @@ def mobilenet_unet(
         weights="imagenet" if weights == "imagenet" else None,
     )
     _load_local(base, weights)
+    _fast_bn(base)
     last, skips = SKIPS["mobilenet_v2"]
     y = base.get_layer(last).output
     for i, (skip, f) in enumerate(zip(list(skips) + [None], decoder)):
@@ -136,6 +147,7 @@ def fpn(input_size: Optional[int] = 224, width: float = 0.35, pyramid: int = 64,
     base = keras.applications.MobileNetV2(input_tensor=x, alpha=width, include_top=False,
                                           weights="imagenet" if weights == "imagenet" else None)
     _load_local(base, weights)
+    _fast_bn(base)
     last, skips = SKIPS["mobilenet_v2"]
     feats = [base.get_layer(last).output] + [base.get_layer(s).output for s in skips[:3]]  # 1/32 .. 1/4
     p = layers.Conv2D(pyramid, 1, name="lateral1")(feats[0])

@@ -1,0 +1,343 @@
+"""Segmenter -> validated int8 bundle (task "segmentation").
+
+The Keras segmenter (any input size) is fixed to S x S (the run's input_size), calibrated on
+crops of the training images, and the int8 model is scored against the float one on the
+held-out whole images (tiled exactly as `python -m train evaluate` does). The bundle's pixel
+threshold is the int8 model's best data-set-wide threshold on validation (ODS-style). A bundle
+whose pixel F1 falls more than `max_drop` below the float model's is refused, nothing written.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from edge.bundle import Bundle, ModelInfo, TileInfo, load_bundle, write_model_json
+from edge.errors import DataError, ModelError
+
+log = logging.getLogger(__name__)
+
+MAX_F1_DROP = 0.02  # refuse an int8 segmenter whose pixel F1 falls further below the float model's
+DEFAULT_CALIBRATION = 200  # S x S crops; activation ranges settle with a couple of hundred
+EDGE_TILE = 227
+
+
+def is_segmentation_model(keras_path) -> bool:
+    """From the run's config.yaml when it names a zoo segmenter, else from the model's output rank."""
+    from train.evaluate import load_keras, read_side_file
+    from train.models import task_of
+
+    model_name = read_side_file(Path(keras_path).with_name("config.yaml")).get("model")
+    if isinstance(model_name, str) and model_name:
+        return task_of(model_name) == "segmentation"
+    return len(load_keras(keras_path).output_shape) == 4
+
+
+def fixed_size(keras_model, size: int):
+    """The segmenter with a fixed (size, size, 3) input, sharing the trained weights."""
+    import keras
+
+    inputs = keras.Input((size, size, 3), name="image")
+    return keras.Model(inputs, keras_model(inputs), name=keras_model.name)
+
+
+def calibration_tiles(train, size: int, n: int = DEFAULT_CALIBRATION, seed: int = 0) -> np.ndarray:
+    """n uint8 crops of the training images, half centred on cracks, as the edge feeds tiles."""
+    from train.augment import AugmentOptions, random_crop
+
+    if len(train) == 0:
+        raise DataError("no training images to calibrate the int8 model on")
+    rng = np.random.default_rng(seed)
+    opts = AugmentOptions(scale=0.0, crack_crops=0.5)
+    by_source = [np.flatnonzero(train.sources == s) for s in train.source_names()]
+    tiles = []
+    for k in range(n):
+        pool = by_source[k % len(by_source)]
+        i = int(pool[int(rng.integers(len(pool)))])
+        img = train.images[i]
+        if min(img.shape[:2]) < size:
+            from train.data import resize
+
+            tiles.append(resize(img, size))
+            continue
+        tiles.append(random_crop(img, train.masks[i], size, rng, opts)[0])
+    return np.stack(tiles)
+
+
+def seg_data_for_conversion(keras_path, folders: Optional[Sequence] = None, synthetic: Optional[int] = None
+                            ) -> Tuple[Any, Any, Dict[str, Any]]:
+    """(train, validation, config) exactly as the training run split its data; `folders` /
+    `synthetic` replace the run's."""
+    from train.fit import resolve_config
+    from train.evaluate import read_side_file
+    from train.segfit import prepare_seg_data
+
+    run_config = read_side_file(Path(keras_path).with_name("config.yaml"))
+    known = resolve_config()
+    config = {**known, **{k: v for k, v in run_config.items() if k in known}}
+    if not run_config:
+        config.update(input_size=224, synthetic=0 if folders else 200)
+    if folders:
+        config["data"] = [str(Path(f).expanduser().resolve()) for f in folders]
+    if synthetic is not None:
+        config["synthetic"] = int(synthetic)
+    _, train, val = prepare_seg_data(config)
+    if len(val) == 0:
+        raise DataError("no held-out images to validate the int8 segmenter on")
+    return train, val, config
+
+
+def _scalars(m: Dict[str, Any]) -> Dict[str, float]:
+    return {k: float(v) for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def convert_segmenter(keras_path, out_dir, train, val, config: Dict[str, Any], name: Optional[str] = None,
+                      max_drop: float = MAX_F1_DROP, calibration: int = DEFAULT_CALIBRATION,
+                      commands: Optional[Dict[str, str]] = None, latency_threads: Sequence[int] = (1, 2)
+                      ) -> Tuple[ModelInfo, Dict[str, Any]]:
+    """Write models/<name>: model.tflite (int8), model.json, MODEL_CARD.md. Returns the model
+    info and a summary (float/int8 metrics, sizes, latency)."""
+    from convert.tflite import to_tflite
+    from train.evaluate import default_model_info, load_keras, read_side_file
+    from train.segevaluate import KerasSegPredictor, TFLiteSegPredictor, predict_images
+    from train.segfit import seg_metrics_by_source
+    from train.segmetrics import best_threshold
+
+    keras_path = Path(keras_path)
+    model = load_keras(keras_path)
+    if len(model.output_shape) != 4:
+        raise ModelError(f"{keras_path}: not a segmenter (output {model.output_shape})")
+    size = int(model.input_shape[1] or config.get("input_size") or 224)
+    if size % 32:
+        raise ModelError(f"{keras_path}: input size {size} is not divisible by 32")
+    run_metrics = read_side_file(keras_path.with_name("metrics.json"))
+    name = name or keras_path.parent.name
+
+    keras_pred = KerasSegPredictor(model, {"input_size": size}, run_metrics)
+    keras_pred.input_size = size
+    float_probs = predict_images(keras_pred, val)
+    float_threshold = best_threshold(val.masks, float_probs)
+    float_m = seg_metrics_by_source(val, float_probs, float_threshold)
+    log.info("float: pixel f1 %.4f at threshold %.2f on %d held-out images", float_m["f1"], float_threshold, len(val))
+
+    calib = calibration_tiles(train, size, calibration, int(config.get("seed", 0)))
+    tflite_bytes = to_tflite(fixed_size(model, size), "int8", calib)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.tflite"
+        path.write_bytes(tflite_bytes)
+        tmp_info = default_model_info(path, name=name)
+        int8_probs = predict_images(TFLiteSegPredictor(Bundle(Path(tmp), tmp_info)), val)
+        if latency_threads:
+            from convert.latency import measure_latency
+
+            latency = measure_latency(path, threads=latency_threads, runs=20)
+        else:
+            latency = {}
+    threshold = best_threshold(val.masks, int8_probs)
+    int8_m = seg_metrics_by_source(val, int8_probs, threshold)
+    drop = float_m["f1"] - int8_m["f1"]
+    log.info("int8: pixel f1 %.4f at threshold %.2f (float %.4f; int8 - float %+.4f)", int8_m["f1"], threshold,
+             float_m["f1"], -drop)
+    if drop > max_drop:
+        raise ModelError(
+            f"int8 pixel F1 {int8_m['f1']:.4f} is {drop:.4f} below the float model's {float_m['f1']:.4f} on "
+            f"{len(val)} held-out images (limit {max_drop}); bundle not written"
+        )
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / "model.tflite"
+    model_path.write_bytes(tflite_bytes)
+    metrics: Dict[str, Dict[str, float]] = {"keras": _scalars(float_m), "int8": {**_scalars(int8_m), "f1_drop": drop}}
+    for source in val.source_names():
+        metrics[f"keras/{source}"] = _scalars(float_m["per_source"][source])
+        metrics[f"int8/{source}"] = _scalars(int8_m["per_source"][source])
+    training = _training_info(keras_path, model, config, run_metrics, val, len(calib), commands or {})
+    training["latency_ms"] = latency
+    info = default_model_info(
+        model_path, name=name, architecture=str(config.get("model") or model.name), threshold=threshold,
+        tile=TileInfo(size=EDGE_TILE, stride=EDGE_TILE), training=training, metrics=metrics,
+        created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    )
+    write_model_json(out_dir, info)
+    (out_dir / "MODEL_CARD.md").write_text(render_seg_card(info, commands or {}, keras_path.stat().st_size,
+                                                          len(tflite_bytes)))
+    load_bundle(out_dir)  # read back exactly as the device will
+    summary = {"float": float_m, "int8": int8_m, "float_threshold": float_threshold, "threshold": threshold,
+               "size_bytes": model_path.stat().st_size, "latency_ms": latency}
+    return info, summary
+
+
+def _training_info(keras_path: Path, model, config, run_metrics, val, calib_n: int, commands) -> Dict[str, Any]:
+    from convert.model_card import license_line
+
+    data_info = run_metrics.get("data", {})
+    sources = dict(data_info.get("sources", {}))
+    sources.update({k: v for k, v in val.info.items() if k not in sources})
+    info: Dict[str, Any] = {
+        "run": keras_path.parent.name,
+        "data": [
+            {
+                "name": n, "path": s.get("path", ""), "convention": s.get("convention", ""),
+                "license": "generated in this repository" if s.get("convention") == "synthetic"
+                else license_line(s.get("path", "")),
+                "train": data_info.get("train", {}).get(n), "val": data_info.get("val", {}).get(n),
+            }
+            for n, s in sources.items()
+        ],
+        "validation_split": {
+            "val_fraction": config.get("val_fraction"), "seed": config.get("seed"),
+            "rule": "seeded, per source, by source photo (every crop of a photo on one side)",
+            "val_files": data_info.get("val_files", {}),
+        },
+        "epochs_run": run_metrics.get("epochs_run"),
+        "best_epoch": run_metrics.get("best_epoch"),
+        "train_seconds": run_metrics.get("train_seconds"),
+        "params": int(model.count_params()),
+        "input_size": int(config.get("input_size", 224)),
+        "calibration_tiles": int(calib_n),
+        "config": config,
+    }
+    if commands.get("train") or run_metrics.get("command"):
+        info["command"] = commands.get("train") or run_metrics.get("command")
+    return info
+
+
+def _f(x) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int, tflite_bytes: int) -> str:
+    from convert.model_card import SYNTHETIC_NOTE, source_summary
+
+    t = info.training
+    s = info.input.shape[1]
+    out: List[str] = [
+        f"# {info.name}: per-pixel crack segmenter",
+        "",
+        f"Architecture `{info.architecture}`; {t.get('params', '?')} parameters; int8 TFLite `{info.file}` "
+        f"(sha256 `{info.sha256}`).",
+        "",
+        "## Use",
+        "",
+        f"- Input: one {s}x{s} {info.color_order} image, raw 0-255 pixels (normalization mean "
+        f"{info.normalization.mean}, std {info.normalization.std}), quantized to {info.input.dtype} with scale "
+        f"{info.input.scale:g} and zero point {info.input.zero_point}. The edge resizes each {info.tile.size} px "
+        f"crack tile to {s} px and the mask back.",
+        f"- Output: [1, {s}, {s}, 1] {info.output.dtype} (scale {info.output.scale:g}, zero point "
+        f"{info.output.zero_point}); dequantized it is each pixel's crack probability; a pixel is crack at "
+        f">= {info.threshold:.2f} (the int8 model's best single threshold on validation, ODS-style).",
+        "- Everything above is in model.json; the edge hard-codes none of it.",
+        "",
+        "## Training data",
+        "",
+        "Image/mask pairs per source (pairs, source photos, share of crack pixels):",
+        "",
+        "| source | license / terms | training | validation |",
+        "|---|---|---|---|",
+    ]
+
+    def bal(b):
+        return "-" if not b else f"{b['n']} pairs, {b['photos']} photos, {100 * b['crack_pixel_fraction']:.2f} %"
+
+    data = t.get("data", [])
+    for d in data:
+        out.append(f"| {d['name']} | {d.get('license') or 'unknown'} | {bal(d.get('train'))} | {bal(d.get('val'))} |")
+    for d in data:
+        out += ["", f"### {d['name']}", ""]
+        out.append(SYNTHETIC_NOTE if d.get("convention") == "synthetic" else source_summary(d.get("path", "")))
+    out += [
+        "",
+        "**Terms.** This model is derived from the data sets above and inherits their terms; some are "
+        "non-commercial or research-only (see each entry). Check them before any commercial use.",
+    ]
+    split = t.get("validation_split", {})
+    out += [
+        "",
+        "## Validation",
+        "",
+        f"Held out: {split.get('val_fraction')} of each source's photos, seed {split.get('seed')}, "
+        f"{split.get('rule')}. The held-out file names are in model.json (training.validation_split.val_files). "
+        f"int8 calibration used {t.get('calibration_tiles', '?')} {s} px crops of the training part only. "
+        "Whole images are predicted in overlapping tiles (as `python -m train evaluate` does); "
+        "precision/recall/F1/IoU are exact pixels at the threshold; f1_tol2 counts a pixel within 2 px of "
+        "its counterpart as a match (Dais et al.); ODS/OIS are the DeepCrack/HED best F1 over thresholds "
+        "(one for the data set / one per image) with the same 2 px tolerance.",
+        "",
+        "| source | n | model | precision | recall | F1 | IoU | F1 (2 px) | ODS | OIS |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    sources = [k.split("/", 1)[1] for k in info.metrics if k.startswith("int8/")]
+    for label, kf, ki in [(x, f"keras/{x}", f"int8/{x}") for x in sources] + [("**all**", "keras", "int8")]:
+        for variant, key in (("float", kf), ("int8", ki)):
+            m = info.metrics.get(key, {})
+            if m:
+                out.append(f"| {label} | {int(m.get('n', 0))} | {variant} (thr {m.get('threshold', 0):.2f}) | "
+                           f"{_f(m.get('precision'))} | {_f(m.get('recall'))} | {_f(m.get('f1'))} | {_f(m.get('iou'))} | "
+                           f"{_f(m.get('f1_tol2'))} | {_f(m.get('ods_f1'))} | {_f(m.get('ois_f1'))} |")
+    int8 = info.metrics.get("int8", {})
+    out += ["", f"int8 pixel F1 is {int8.get('f1_drop', 0):+.4f} below the float model's (refused above "
+            f"{MAX_F1_DROP})." if int8.get("f1_drop", 0) >= 0 else
+            f"int8 pixel F1 is {-int8.get('f1_drop', 0):.4f} above the float model's."]
+    lat = t.get("latency_ms", {})
+    out += [
+        "",
+        "## Size and speed",
+        "",
+        f"- int8 {info.file}: {tflite_bytes / 1024:.0f} KB (the float .keras: {keras_bytes / 1024:.0f} KB).",
+    ]
+    for threads, v in lat.items():
+        out.append(f"- LiteRT invoke, {threads} thread(s): median {v['median_ms']:.1f} ms, p90 {v['p90_ms']:.1f} ms "
+                   f"per {s}x{s} tile (measured while converting, on the converting machine).")
+    out += [
+        "",
+        "Validation figures come from held-out photos of the same sources; expect lower scores on other walls, "
+        "cameras and lighting. Synthetic images are easier than real photos: judge the model by the real rows.",
+        "",
+        "## Training run",
+        "",
+        f"- run `{t.get('run', '?')}`: {t.get('epochs_run', '?')} epochs, best epoch {t.get('best_epoch', '?')}, "
+        f"{t.get('train_seconds', '?')} s of training ({_minutes(t.get('train_seconds'))}).",
+        f"- bundle written {info.created}.",
+        "",
+        "## Reproduce",
+        "",
+        "From the repository root (data paths as given to the commands):",
+        "",
+        "```sh",
+        commands.get("train") or t.get("command") or "python -m train fit ...  # command not recorded",
+        commands.get("convert") or "python -m convert ...  # command not recorded",
+        "```",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _minutes(seconds) -> str:
+    return "?" if not isinstance(seconds, (int, float)) else f"{seconds / 60:.0f} min"
+
+
+def run_segmentation(args, argv: Sequence[str]) -> int:
+    """The `python -m convert` path for a segmenter; prints the float/int8 table."""
+    import shlex
+
+    train, val, config = seg_data_for_conversion(args.model, args.data, args.synthetic)
+    info, summary = convert_segmenter(
+        args.model, args.out, train, val, config, name=args.name, max_drop=args.max_f1_drop,
+        calibration=min(args.calibration, DEFAULT_CALIBRATION) if args.calibration else DEFAULT_CALIBRATION,
+        commands={"convert": "python -m convert " + shlex.join(argv)},
+        latency_threads=[t for t in (args.latency_threads or []) if t <= 2] or [],
+    )
+    keys = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1")
+    print(f"{'source':24s} {'model':6s} {'thr':>5s} " + " ".join(f"{k:>8s}" for k in keys))
+    rows = [(s, summary["float"]["per_source"][s], summary["int8"]["per_source"][s]) for s in val.source_names()]
+    for name, f, q in rows + [("all", summary["float"], summary["int8"])]:
+        for label, m in (("float", f), ("int8", q)):
+            print(f"{name:24s} {label:6s} {m['threshold']:5.2f} " + " ".join(f"{m[k]:8.4f}" for k in keys))
+    print(f"wrote {args.out}: model.tflite ({summary['size_bytes'] / 1024:.0f} KB int8), model.json "
+          f"(task segmentation, threshold {info.threshold:.2f}), MODEL_CARD.md")
+    return 0

@@ -1,0 +1,127 @@
+"""Evaluate a segmenter (.keras, .tflite or bundle) on segmentation folders, whole images.
+
+Every image is predicted tile by tile at the model's input size (overlapping tiles averaged,
+see segdata.predict_tiled), so large photos (DeepCrack's 544 x 384) are scored at their own
+resolution, like the papers do. TFLite models are fed exactly as the edge feeds them
+(edge.preprocess: model.json normalization, the tensor's own quantization).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from edge.bundle import Bundle, ModelInfo, load_bundle
+from edge.errors import DataError, ModelError
+
+from .segdata import SegSet, load_seg_data, predict_tiled
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = 224
+
+
+class SegPredictor:
+    """predict(tiles uint8 (B, S, S, 3)) -> (B, S, S) crack probabilities."""
+
+    kind = "model"
+    input_size = DEFAULT_SIZE
+    threshold = 0.5
+
+    def predict(self, tiles: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class KerasSegPredictor(SegPredictor):
+    kind = "keras"
+
+    def __init__(self, model, run_config: Dict[str, Any], run_metrics: Dict[str, Any]):
+        self.model = model
+        fixed = model.input_shape[1]
+        self.input_size = int(fixed or run_config.get("input_size") or DEFAULT_SIZE)
+        self.threshold = float(run_metrics.get("threshold", 0.5))
+
+    def predict(self, tiles):
+        out = [np.asarray(self.model(tiles[i:i + 8].astype(np.float32), training=False))[..., 0]
+               for i in range(0, len(tiles), 8)]
+        return np.concatenate(out)
+
+
+class TFLiteSegPredictor(SegPredictor):
+    """A LiteRT interpreter fed one tile at a time, as on the device."""
+
+    def __init__(self, bundle: Bundle, threads: int = 2):
+        from edge.interpreter import load_interpreter
+
+        info = bundle.info
+        if len(info.output.shape) != 4 or info.output.shape[-1] != 1:
+            raise ModelError(f"{bundle.folder}/model.json: task is segmentation but the output {info.output.shape} "
+                             "is not a [1, S, S, 1] mask")
+        self.info = info
+        self.kind = info.input.dtype
+        self.input_size = int(info.input.shape[1])
+        self.threshold = float(info.threshold)
+        self._interp = load_interpreter(bundle.model_path, threads)
+        inp, out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
+        if [int(v) for v in out["shape"]] != list(info.output.shape):
+            raise ModelError(f"{bundle.model_path}: output {list(out['shape'])} does not match model.json "
+                             f"{info.output.shape}")
+        self._in, self._out = inp["index"], out["index"]
+
+    def predict(self, tiles):
+        from edge.preprocess import dequantize, to_model_input
+
+        probs = []
+        for tile in tiles:
+            self._interp.set_tensor(self._in, to_model_input(tile[None], self.info))
+            self._interp.invoke()
+            probs.append(dequantize(self._interp.get_tensor(self._out)[0, :, :, 0], self.info.output))
+        return np.stack(probs).astype(np.float32)
+
+
+def seg_model_info(tflite_path) -> ModelInfo:
+    """model.json content for a bare segmentation .tflite (no model.json beside it)."""
+    from .evaluate import default_model_info
+
+    return default_model_info(tflite_path)
+
+
+def load_seg_predictor(path, threads: int = 2, keras_model=None) -> SegPredictor:
+    path = Path(path)
+    if path.is_dir():
+        return TFLiteSegPredictor(load_bundle(path), threads)
+    if path.suffix.lower() == ".keras":
+        from .evaluate import load_keras, read_side_file
+
+        model = keras_model if keras_model is not None else load_keras(path)
+        config, metrics = read_side_file(path.with_name("config.yaml")), read_side_file(path.with_name("metrics.json"))
+        return KerasSegPredictor(model, config, metrics)
+    meta = path.parent / "model.json"
+    if meta.is_file():
+        bundle = load_bundle(path.parent)
+        if bundle.model_path.resolve() == path.resolve():
+            return TFLiteSegPredictor(bundle, threads)
+    return TFLiteSegPredictor(Bundle(path.parent, seg_model_info(path)), threads)
+
+
+def predict_images(predictor: SegPredictor, data: SegSet) -> List[np.ndarray]:
+    return [predict_tiled(predictor.predict, img, predictor.input_size) for img in data.images]
+
+
+def evaluate_segmentation(predictor: SegPredictor, data: SegSet, threshold: Optional[float] = None
+                          ) -> Dict[str, Any]:
+    from .segfit import seg_metrics_by_source
+
+    if len(data) == 0:
+        raise DataError("no image/mask pairs to evaluate on")
+    threshold = predictor.threshold if threshold is None else float(threshold)
+    probs = predict_images(predictor, data)
+    result = seg_metrics_by_source(data, probs, threshold)
+    result["_probs"] = probs  # for figures; removed before JSON
+    return result
+
+
+def load_eval_seg_data(folders: Sequence, synthetic: int, seed: int) -> SegSet:
+    return load_seg_data(folders, synthetic=synthetic, seed=seed)
