@@ -131,3 +131,40 @@ def test_commands_over_a_real_broker(tmp_path, mqtt_broker):
     finally:
         operator.close()
         publisher.stop()
+
+
+def test_pause_and_resume_reach_the_running_robot(tmp_path, shipped_bundle, mqtt_broker):
+    import subprocess
+    import sys
+
+    from tests.integration.helpers import ROOT, write_sim_config
+
+    operator = _Operator(mqtt_broker, "rb-live")
+    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="rb-live",
+                              width=4800, height=1400, cracks=4, seed=9)
+    summary = tmp_path / "s.json"
+    robot = subprocess.Popen([sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary),
+                              "--set", "camera.realtime=true", "--set", "camera.fps=5"],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # The robot announces its three settings once connected: then it is running.
+        announced = [operator.answers.get(timeout=60)[2] for _ in range(3)]
+        assert sorted(a["command"] for a in announced) == ["pause", "resume", "threshold"]
+        assert all(a["robot_id"] == "rb-live" and a["paused"] is False for a in announced)
+        _, answer = operator.send("pause", b'{"request_id": "stop-for-a-look"}')
+        assert answer["accepted"] and answer["paused"] and answer["request_id"] == "stop-for-a-look"
+        time.sleep(1.0)  # a few frames go by while paused
+        _, answer = operator.send("threshold", b"7")
+        assert not answer["accepted"]
+        _, answer = operator.send("resume", b"")
+        assert answer["accepted"] and not answer["paused"]
+        _, err = robot.communicate(timeout=120)
+    finally:
+        operator.close()
+        if robot.poll() is None:
+            robot.kill()
+            robot.wait()
+    assert robot.returncode == 0, err[-2000:]
+    result = json.loads(summary.read_text())
+    assert result["frames_paused"] > 0 and result["frames"] > 0
+    assert "command threshold refused" in err
