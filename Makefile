@@ -9,7 +9,7 @@ RUN    ?= crack_classifier
 EPOCHS ?=
 BUNDLE ?= models/crack_classifier
 
-.PHONY: help setup demo test train convert bench mosquitto clean
+.PHONY: help setup demo test train convert bench bundle mosquitto clean
 
 help:
 	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
@@ -18,6 +18,7 @@ help:
 	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
 	@echo "make bench    speed and memory of the shipped models and the edge process (bench/results.json)"
 	@echo "make convert  int8 TFLite bundle from runs/\$$RUN/best.keras into \$$BUNDLE"
+	@echo "make bundle   TARGET=rpi4: dist/crackbot-<target>-<version>.tar.gz to install on a device (TARGET=mcu/esp32s3: MCU sources)"
 
 # The light venv: the device side and the embedded broker, no TensorFlow.
 $(VENV)/.device: setup.cfg pyproject.toml
@@ -59,6 +60,11 @@ convert: $(VENV)/.all
 # Speed and memory on this machine, in one run: prints a table, writes bench/results.json.
 bench: $(VENV)/.all mosquitto
 	$(PY) -m bench
+
+# Device tarball: edge package, requirements, the firmware config, its models, install.sh, systemd unit.
+bundle: $(VENV)/.device
+	@test -n "$(TARGET)" || { echo "usage: make bundle TARGET=<firmware config>, e.g. rpi4, desktop_sim, mcu/esp32s3"; exit 2; }
+	$(PY) -m convert.package --target $(TARGET) --out dist
 
 clean:
 	rm -rf out runs build *.egg-info
