@@ -21,6 +21,7 @@ from .broker import start_broker
 from .cli import event_line
 from .crackmap import draw_crack_map
 from .registry import Registry
+from .report import write_outputs
 from .scoring import known_boxes_mm, score
 from .subscriber import Subscriber
 
@@ -56,7 +57,8 @@ def run_demo(args) -> dict:
             raise MonitorError(f"the subscriber could not reach the broker at {broker.host}:{broker.port}")
         edge_cmd = [sys.executable, "-m", "edge", "run", "--config", args.config, "--log-level", "WARNING",
                     "--set", f"mqtt.host={broker.host}", "--set", f"mqtt.port={broker.port}",
-                    "--set", f"outbox.path={out / 'outbox.sqlite'}", "--summary", str(out / "edge_summary.json")]
+                    "--set", f"outbox.path={out / 'outbox.sqlite'}", "--summary", str(out / "edge_summary.json"),
+                    "--set", f"evidence.dir={out / 'evidence'}"]  # crops for the report
         if args.max_frames:
             edge_cmd += ["--max-frames", str(args.max_frames)]
         started = time.monotonic()
@@ -71,8 +73,11 @@ def run_demo(args) -> dict:
     edge_summary = json.loads((out / "edge_summary.json").read_text())
     monitor_summary = sub.summary()
     cracks = registry.cracks(cfg.robot_id)
-    map_path = draw_crack_map(cracks, out / "crack_map.png", wall_size_mm=wall_mm,
-                              title=f"crackbot demo: {cfg.robot_id} on a {wall_mm[0] / 1000:g} x {wall_mm[1] / 1000:g} m wall")
+    title = f"crackbot demo: {cfg.robot_id} on a {wall_mm[0] / 1000:g} x {wall_mm[1] / 1000:g} m wall"
+    map_path = draw_crack_map(cracks, out / "crack_map.png", wall_size_mm=wall_mm, title=title)
+    exports = write_outputs(registry, cfg.robot_id, csv_path=out / "cracks.csv", geojson_path=out / "cracks.geojson",
+                            report_path=out / "report.html", wall_size_mm=wall_mm, title=title,
+                            evidence_root=Path.cwd())  # the robot ran here: its evidence paths are relative to it
     registry.close()
 
     # The wall is synthetic, so the truth is known: render it again from the same seed.
@@ -83,7 +88,7 @@ def run_demo(args) -> dict:
     tile_mm = load_bundle(cfg.models.classifier, verify_sha=False).info.tile.size * wall.mm_per_px
     result = score(cracks, known_boxes_mm(truth), tolerance_mm=tile_mm)
     summary = {"edge": edge_summary, "monitor": monitor_summary, "ground_truth": result,
-               "broker": broker.kind, "seconds": round(elapsed, 1), "map": str(map_path)}
+               "broker": broker.kind, "seconds": round(elapsed, 1), "map": str(map_path), "exports": exports}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -98,6 +103,7 @@ def _print_summary(s: dict) -> None:
         ("events sent / acknowledged", f"{e['events_published']} / {e['events_acked']}"),
         ("events received", f"{m['events_received']} ({m['duplicates_dropped']} duplicates dropped, {m['invalid']} invalid)"),
         ("robot fps", e["fps"]), ("broker", s["broker"]), ("crack map", s["map"]),
+        ("report", s["exports"]["report"]), ("CSV / GeoJSON", f"{s['exports']['csv']} / {s['exports']['geojson']}"),
     ]
     print("\ncrackbot demo summary")
     for name, value in rows:
