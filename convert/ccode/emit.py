@@ -1,0 +1,642 @@
+"""Operator emitters: one C99 function per TFLite operator, with the integer semantics of TFLite's
+int8 reference kernels (per-channel requantization, SaturatingRoundingDoublingHighMul +
+RoundingDivideByPOT, LUT logistic, integer bilinear resize). Parameters the runtime derives in
+Prepare() are derived here the same way and baked in as constants."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Tuple
+
+import numpy as np
+
+from edge.errors import ModelError
+
+from .planner import MemoryPlan
+from .quant import INT8_MAX, INT8_MIN, activation_range, f32, quantize_multiplier, tflite_round
+from .reader import Graph, Operator, Tensor
+
+_C_TYPES = {np.int8: "int8_t", np.int16: "int16_t", np.int32: "int32_t", np.uint8: "uint8_t", np.int64: "int64_t"}
+
+# C helpers shared by every operator: TFLite's fixed-point primitives (gemmlowp rounding).
+RUNTIME_C = r"""
+static inline int32_t sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  const int64_t ab = (int64_t)a * (int64_t)b;
+  const int64_t nudge = ab >= 0 ? (1LL << 30) : (1LL - (1LL << 30));
+  return (int32_t)((ab + nudge) / (1LL << 31));
+}
+
+/* Arithmetic right shift of negative values is what every C99 compiler we target does. */
+static inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
+  const int32_t mask = (int32_t)((1LL << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+static inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  return rounding_divide_by_pot(sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+static inline int8_t clamp_int8(int32_t v, int32_t lo, int32_t hi) {
+  return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+"""
+
+
+@dataclass
+class EmitContext:
+    graph: Graph
+    plan: MemoryPlan
+    weights: List[Tuple[str, str, np.ndarray]] = field(default_factory=list)  # (ctype, name, values)
+    weight_bytes: int = 0
+
+    def const(self, name: str, values: np.ndarray) -> str:
+        values = np.ascontiguousarray(values)
+        ctype = _C_TYPES[values.dtype.type]
+        self.weights.append((ctype, name, values.reshape(-1)))
+        self.weight_bytes += values.nbytes
+        return name
+
+    def ptr(self, t: int) -> str:
+        return f"(arena + {self.plan.offsets[t]})"
+
+    def tensor(self, t: int) -> Tensor:
+        return self.graph.tensors[t]
+
+
+def _fail(op: Operator, why: str) -> ModelError:
+    return ModelError(f"operator {op.kind} (#{op.index}): {why}")
+
+
+def _check_int8(op: Operator, *tensors: Tensor) -> None:
+    for t in tensors:
+        if t.dtype is not np.int8:
+            raise _fail(op, f"tensor {t.name!r} is {np.dtype(t.dtype).name}; only int8 activations compile")
+        if len(t.scales) != 1:
+            raise _fail(op, f"tensor {t.name!r} has per-channel activation quantization")
+
+
+def _nhwc(op: Operator, t: Tensor) -> Tuple[int, int, int]:
+    if len(t.shape) != 4 or t.shape[0] != 1:
+        raise _fail(op, f"tensor {t.name!r} has shape {list(t.shape)}; expected (1, H, W, C)")
+    return t.shape[1], t.shape[2], t.shape[3]
+
+
+def _same_padding(op, in_size: int, out_size: int, stride: int, dilation: int, kernel: int) -> int:
+    if op.options.get("padding", 1) != 0:  # VALID
+        return 0
+    effective = (kernel - 1) * dilation + 1
+    total = (out_size - 1) * stride + effective - in_size
+    return max(total, 0) // 2
+
+
+def _per_channel_multipliers(x: Tensor, w: Tensor, y: Tensor, channels: int):
+    scales = w.scales if len(w.scales) == channels else w.scales[:1] * channels
+    mult, shift = zip(*(quantize_multiplier(x.scale * s / y.scale) for s in scales))
+    return np.array(mult, np.int32), np.array(shift, np.int32)
+
+
+def _bias(ctx: EmitContext, op: Operator, channels: int, name: str) -> str:
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b = ctx.tensor(op.inputs[2])
+        if b.data is None or b.dtype is not np.int32:
+            raise _fail(op, "bias must be a constant int32 tensor")
+        return ctx.const(name, b.data.astype(np.int32))
+    return ctx.const(name, np.zeros(channels, np.int32))
+
+
+def emit_conv_2d(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, w, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    ih, iw, ic = _nhwc(op, x)
+    oh, ow, oc = _nhwc(op, y)
+    if w.data is None or w.dtype is not np.int8:
+        raise _fail(op, "filter must be a constant int8 tensor")
+    _, kh, kw, wic = w.shape
+    if wic != ic:
+        raise _fail(op, f"grouped convolution ({ic} input channels, filter has {wic})")
+    o = op.options
+    sh, sw, dh, dw = o["stride_h"], o["stride_w"], o["dilation_h"], o["dilation_w"]
+    pt = _same_padding(op, ih, oh, sh, dh, kh)
+    pl = _same_padding(op, iw, ow, sw, dw, kw)
+    mult, shift = _per_channel_multipliers(x, w, y, oc)
+    lo, hi = activation_range(o["activation"], y.scale, y.zero_point)
+    W = ctx.const(f"{fn}_filter", w.data.transpose(1, 2, 3, 0))  # (KH, KW, IC, OC): OC innermost vectorizes
+    B = _bias(ctx, op, oc, f"{fn}_bias")
+    M = ctx.const(f"{fn}_mult", mult)
+    S = ctx.const(f"{fn}_shift", shift)
+    return f"""
+/* CONV_2D #{op.index}: {x.name} -> {y.name}, {kh}x{kw} stride {sh}x{sw}, per-channel requantization */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  enum {{ IH = {ih}, IW = {iw}, IC = {ic}, OH = {oh}, OW = {ow}, OC = {oc}, KH = {kh}, KW = {kw},
+         SH = {sh}, SW = {sw}, DH = {dh}, DW = {dw}, PT = {pt}, PL = {pl},
+         IN_OFF = {-x.zero_point}, OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
+  for (int oy = 0; oy < OH; ++oy) {{
+    for (int ox = 0; ox < OW; ++ox) {{
+      int32_t acc[OC];
+      for (int c = 0; c < OC; ++c) acc[c] = {B}[c];
+      for (int ky = 0; ky < KH; ++ky) {{
+        const int iy = oy * SH - PT + ky * DH;
+        if (iy < 0 || iy >= IH) continue;
+        for (int kx = 0; kx < KW; ++kx) {{
+          const int ix = ox * SW - PL + kx * DW;
+          if (ix < 0 || ix >= IW) continue;
+          const int8_t *px = in + (iy * IW + ix) * IC;
+          const int8_t *wk = {W} + (ky * KW + kx) * IC * OC;
+          for (int i = 0; i < IC; ++i) {{
+            const int32_t v = (int32_t)px[i] + IN_OFF;
+            const int8_t *wr = wk + i * OC;
+            for (int c = 0; c < OC; ++c) acc[c] += v * (int32_t)wr[c];
+          }}
+        }}
+      }}
+      int8_t *o = out + (oy * OW + ox) * OC;
+      for (int c = 0; c < OC; ++c)
+        o[c] = clamp_int8(multiply_by_quantized_multiplier(acc[c], {M}[c], {S}[c]) + OUT_ZP, LO, HI);
+    }}
+  }}
+}}
+"""
+
+
+def emit_depthwise_conv_2d(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, w, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    ih, iw, ic = _nhwc(op, x)
+    oh, ow, oc = _nhwc(op, y)
+    if w.data is None or w.dtype is not np.int8:
+        raise _fail(op, "filter must be a constant int8 tensor")
+    _, kh, kw, woc = w.shape
+    if woc != oc or oc % ic:
+        raise _fail(op, f"filter channels {woc} do not match output channels {oc}")
+    dm = oc // ic
+    o = op.options
+    sh, sw, dh, dw = o["stride_h"], o["stride_w"], o["dilation_h"], o["dilation_w"]
+    pt = _same_padding(op, ih, oh, sh, dh, kh)
+    pl = _same_padding(op, iw, ow, sw, dw, kw)
+    mult, shift = _per_channel_multipliers(x, w, y, oc)
+    lo, hi = activation_range(o["activation"], y.scale, y.zero_point)
+    W = ctx.const(f"{fn}_filter", w.data.reshape(kh, kw, oc))
+    B = _bias(ctx, op, oc, f"{fn}_bias")
+    M = ctx.const(f"{fn}_mult", mult)
+    S = ctx.const(f"{fn}_shift", shift)
+    if dm == 1:
+        inner = "for (int c = 0; c < OC; ++c) acc[c] += ((int32_t)px[c] + IN_OFF) * (int32_t)wk[c];"
+    else:
+        inner = ("for (int i = 0; i < IC; ++i) { const int32_t v = (int32_t)px[i] + IN_OFF;\n"
+                 "            for (int m = 0; m < DM; ++m) acc[i * DM + m] += v * (int32_t)wk[i * DM + m]; }")
+    return f"""
+/* DEPTHWISE_CONV_2D #{op.index}: {x.name} -> {y.name}, {kh}x{kw} stride {sh}x{sw}, multiplier {dm} */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  enum {{ IH = {ih}, IW = {iw}, IC = {ic}, OH = {oh}, OW = {ow}, OC = {oc}, DM = {dm}, KH = {kh}, KW = {kw},
+         SH = {sh}, SW = {sw}, DH = {dh}, DW = {dw}, PT = {pt}, PL = {pl},
+         IN_OFF = {-x.zero_point}, OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
+  (void)IC; (void)DM;
+  for (int oy = 0; oy < OH; ++oy) {{
+    for (int ox = 0; ox < OW; ++ox) {{
+      int32_t acc[OC];
+      for (int c = 0; c < OC; ++c) acc[c] = {B}[c];
+      for (int ky = 0; ky < KH; ++ky) {{
+        const int iy = oy * SH - PT + ky * DH;
+        if (iy < 0 || iy >= IH) continue;
+        for (int kx = 0; kx < KW; ++kx) {{
+          const int ix = ox * SW - PL + kx * DW;
+          if (ix < 0 || ix >= IW) continue;
+          const int8_t *px = in + (iy * IW + ix) * IC;
+          const int8_t *wk = {W} + (ky * KW + kx) * OC;
+          {inner}
+        }}
+      }}
+      int8_t *o = out + (oy * OW + ox) * OC;
+      for (int c = 0; c < OC; ++c)
+        o[c] = clamp_int8(multiply_by_quantized_multiplier(acc[c], {M}[c], {S}[c]) + OUT_ZP, LO, HI);
+    }}
+  }}
+}}
+"""
+
+
+def emit_fully_connected(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, w, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    if w.data is None or w.dtype is not np.int8 or len(w.shape) != 2:
+        raise _fail(op, "weights must be a constant 2-D int8 tensor")
+    n_out, n_in = w.shape
+    if x.size != n_in or y.size != n_out:
+        raise _fail(op, f"batched input {list(x.shape)} (only one row of {n_in} compiles)")
+    if len(w.scales) == n_out and n_out > 1:  # per-channel: the conv formula, in double
+        mult, shift = _per_channel_multipliers(x, w, y, n_out)
+    else:  # GetQuantizedConvolutionMultipler: input * filter scale as float32, then double
+        m, s = quantize_multiplier(f32(np.float32(x.scale) * np.float32(w.scale)) / y.scale)
+        mult, shift = np.full(n_out, m, np.int32), np.full(n_out, s, np.int32)
+    lo, hi = activation_range(op.options.get("activation", 0), y.scale, y.zero_point)
+    W = ctx.const(f"{fn}_weights", w.data)
+    B = _bias(ctx, op, n_out, f"{fn}_bias")
+    M = ctx.const(f"{fn}_mult", mult)
+    S = ctx.const(f"{fn}_shift", shift)
+    return f"""
+/* FULLY_CONNECTED #{op.index}: {x.name} -> {y.name}, {n_in} -> {n_out} */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  enum {{ N_IN = {n_in}, N_OUT = {n_out}, IN_OFF = {-x.zero_point}, W_OFF = {-w.zero_point},
+         OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
+  for (int o = 0; o < N_OUT; ++o) {{
+    int32_t acc = {B}[o];
+    const int8_t *wr = {W} + o * N_IN;
+    for (int i = 0; i < N_IN; ++i) acc += ((int32_t)in[i] + IN_OFF) * ((int32_t)wr[i] + W_OFF);
+    out[o] = clamp_int8(multiply_by_quantized_multiplier(acc, {M}[o], {S}[o]) + OUT_ZP, LO, HI);
+  }}
+}}
+"""
+
+
+def emit_mean(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, axes_t, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    ih, iw, c = _nhwc(op, x)
+    if axes_t.data is None:
+        raise _fail(op, "axes must be constant")
+    axes = sorted({int(a) % 4 for a in axes_t.data.reshape(-1)})
+    if axes != [1, 2]:
+        raise _fail(op, f"mean over axes {axes} (only the spatial mean over (1, 2) compiles)")
+    count = ih * iw
+    # reference_ops::QuantizedMeanOrSum folds 1/count into the multiplier.
+    m, s = quantize_multiplier(x.scale / y.scale)
+    k = min(count.bit_length() - 1, 32, 31 + s)
+    m = int((m << k) // count)
+    s -= k
+    return f"""
+/* MEAN #{op.index}: {x.name} -> {y.name}, spatial mean of {ih}x{iw} */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  enum {{ N = {count}, C = {c}, IN_ZP = {x.zero_point}, OUT_ZP = {y.zero_point} }};
+  int32_t sum[C];
+  for (int k = 0; k < C; ++k) sum[k] = 0;
+  for (int p = 0; p < N; ++p)
+    for (int k = 0; k < C; ++k) sum[k] += in[p * C + k];
+  for (int k = 0; k < C; ++k)
+    out[k] = clamp_int8(multiply_by_quantized_multiplier(sum[k] - IN_ZP * N, {m}, {s}) + OUT_ZP, {INT8_MIN}, {INT8_MAX});
+}}
+"""
+
+
+def logistic_table(x: Tensor, y: Tensor) -> np.ndarray:
+    """LUTPopulate<int8_t> with 1/(1+exp(-x)) in float32: the table LiteRT builds in Prepare()."""
+    values = np.arange(-128, 128, dtype=np.int32)
+    deq = np.float32(x.scale) * (values - x.zero_point).astype(np.float32)
+    sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-deq, dtype=np.float32))
+    inv = np.float32(1.0) / np.float32(y.scale)
+    out = [int(tflite_round(float(np.float32(s * inv)))) + y.zero_point for s in sig]
+    return np.clip(np.array(out), INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def emit_logistic(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    T = ctx.const(f"{fn}_table", logistic_table(x, y))
+    return f"""
+/* LOGISTIC #{op.index}: {x.name} -> {y.name}, 256-entry table */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  for (int i = 0; i < {x.size}; ++i) out[i] = {T}[(int32_t)in[i] + 128];
+}}
+"""
+
+
+def _broadcast_strides(op: Operator, a: Tensor, out_shape) -> List[int]:
+    shape = (1,) * (4 - len(a.shape)) + tuple(a.shape)
+    if len(shape) != 4:
+        raise _fail(op, f"tensor {a.name!r} has more than 4 dimensions")
+    strides, acc = [0] * 4, 1
+    for d in range(3, -1, -1):
+        if shape[d] == out_shape[d]:
+            strides[d] = acc if shape[d] > 1 else 0
+        elif shape[d] != 1:
+            raise _fail(op, f"shapes {list(a.shape)} and {list(out_shape)} do not broadcast")
+        acc *= shape[d]
+    return strides
+
+
+def _binary(ctx: EmitContext, op: Operator, fn: str, body: str, consts: str, what: str) -> str:
+    a, b, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    out_shape = (1,) * (4 - len(y.shape)) + tuple(y.shape)
+    sa, sb = _broadcast_strides(op, a, out_shape), _broadcast_strides(op, b, out_shape)
+    pa = ctx.ptr(op.inputs[0]) if not a.is_constant else ctx.const(f"{fn}_a", a.data)
+    pb = ctx.ptr(op.inputs[1]) if not b.is_constant else ctx.const(f"{fn}_b", b.data)
+    lo, hi = activation_range(op.options.get("activation", 0), y.scale, y.zero_point)
+    d = out_shape
+    return f"""
+/* {what} #{op.index}: {a.name}, {b.name} -> {y.name} */
+static void {fn}(int8_t *arena) {{
+  const int8_t *ina = {pa};
+  const int8_t *inb = {pb};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  enum {{ {consts}, OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
+  int n = 0;
+  (void)arena;
+  for (int i0 = 0; i0 < {d[0]}; ++i0)
+    for (int i1 = 0; i1 < {d[1]}; ++i1)
+      for (int i2 = 0; i2 < {d[2]}; ++i2)
+        for (int i3 = 0; i3 < {d[3]}; ++i3) {{
+          const int32_t va = ina[i0 * {sa[0]} + i1 * {sa[1]} + i2 * {sa[2]} + i3 * {sa[3]}];
+          const int32_t vb = inb[i0 * {sb[0]} + i1 * {sb[1]} + i2 * {sb[2]} + i3 * {sb[3]}];
+          {body}
+        }}
+}}
+"""
+
+
+def emit_add(ctx: EmitContext, op: Operator, fn: str) -> str:
+    a, b, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    _check_int8(op, a, b, y)
+    left_shift = 20  # add.cc, int8
+    twice_max = 2.0 * max(a.scale, b.scale)
+    m1, s1 = quantize_multiplier(a.scale / twice_max)
+    m2, s2 = quantize_multiplier(b.scale / twice_max)
+    mo, so = quantize_multiplier(twice_max / f32((1 << left_shift) * np.float32(y.scale)))
+    body = (f"const int32_t sa = multiply_by_quantized_multiplier((va + A_OFF) * (1 << {left_shift}), {m1}, {s1});\n"
+            f"          const int32_t sb = multiply_by_quantized_multiplier((vb + B_OFF) * (1 << {left_shift}), {m2}, {s2});\n"
+            f"          out[n++] = clamp_int8(multiply_by_quantized_multiplier(sa + sb, {mo}, {so}) + OUT_ZP, LO, HI);")
+    return _binary(ctx, op, fn, body, f"A_OFF = {-a.zero_point}, B_OFF = {-b.zero_point}", "ADD")
+
+
+def emit_mul(ctx: EmitContext, op: Operator, fn: str) -> str:
+    a, b, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    _check_int8(op, a, b, y)
+    m, s = quantize_multiplier(a.scale * b.scale / y.scale)
+    body = (f"out[n++] = clamp_int8(multiply_by_quantized_multiplier((va + A_OFF) * (vb + B_OFF), {m}, {s})"
+            f" + OUT_ZP, LO, HI);")
+    return _binary(ctx, op, fn, body, f"A_OFF = {-a.zero_point}, B_OFF = {-b.zero_point}", "MUL")
+
+
+def emit_concatenation(ctx: EmitContext, op: Operator, fn: str) -> str:
+    y = ctx.tensor(op.outputs[0])
+    ins = [ctx.tensor(t) for t in op.inputs]
+    _check_int8(op, y, *ins)
+    for t in ins:
+        if t.scale != y.scale or t.zero_point != y.zero_point:
+            raise _fail(op, f"input {t.name!r} is quantized differently from the output (int8 concat needs equal)")
+        if t.is_constant:
+            raise _fail(op, "constant inputs")
+    if op.options.get("activation", 0):
+        raise _fail(op, "fused activation")
+    axis = op.options["axis"] % len(y.shape)
+    outer = int(np.prod(y.shape[:axis]))
+    out_inner = int(np.prod(y.shape[axis:]))
+    lines, offset = [], 0
+    for t_index, t in zip(op.inputs, ins):
+        inner = int(np.prod(t.shape[axis:]))
+        lines.append(f"    memcpy(out + o * {out_inner} + {offset}, {ctx.ptr(t_index)} + o * {inner}, {inner});")
+        offset += inner
+    body = "\n".join(lines)
+    return f"""
+/* CONCATENATION #{op.index}: {len(ins)} inputs -> {y.name}, axis {axis} */
+static void {fn}(int8_t *arena) {{
+  int8_t *out = {ctx.ptr(op.outputs[0])};
+  for (int o = 0; o < {outer}; ++o) {{
+{body}
+  }}
+}}
+"""
+
+
+def _same_quant(op: Operator, x: Tensor, y: Tensor) -> None:
+    if x.scale != y.scale or x.zero_point != y.zero_point:
+        raise _fail(op, "input and output are quantized differently")
+
+
+def emit_resize_bilinear(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    _same_quant(op, x, y)
+    ih, iw, c = _nhwc(op, x)
+    oh, ow, _ = _nhwc(op, y)
+    align = bool(op.options.get("align_corners"))
+    half = bool(op.options.get("half_pixel_centers"))
+    hs = ((1 << 10) * ih + oh // 2) // oh
+    ws = ((1 << 10) * iw + ow // 2) // ow
+    if align and oh > 1:
+        hs = ((1 << 10) * (ih - 1) + (oh - 1) // 2) // (oh - 1)
+    if align and ow > 1:
+        ws = ((1 << 10) * (iw - 1) + (ow - 1) // 2) // (ow - 1)
+    return f"""
+/* RESIZE_BILINEAR #{op.index}: {x.name} -> {y.name}, {ih}x{iw} -> {oh}x{ow}, 10-bit fixed point */
+static void interp_{fn}(int32_t v, int32_t scale, int32_t size, int32_t *s, int32_t *lo, int32_t *hi) {{
+  *s = {"v * scale + scale / 2 - (1 << 9)" if half else "v * scale"};
+  *lo = *s / (1 << 10) > 0 ? *s / (1 << 10) : 0;
+  *hi = (*s + (1 << 10) - 1) / (1 << 10) < size - 1 ? (*s + (1 << 10) - 1) / (1 << 10) : size - 1;
+}}
+
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  enum {{ IH = {ih}, IW = {iw}, C = {c}, OH = {oh}, OW = {ow} }};
+  for (int y = 0; y < OH; ++y) {{
+    int32_t sy, y0, y1;
+    interp_{fn}(y, {hs}, IH, &sy, &y0, &y1);
+    const int64_t dy = sy - (1 << 10) * y0;
+    for (int x = 0; x < OW; ++x) {{
+      int32_t sx, x0, x1;
+      interp_{fn}(x, {ws}, IW, &sx, &x0, &x1);
+      const int64_t dx = sx - (1 << 10) * x0;
+      const int8_t *p00 = in + (y0 * IW + x0) * C, *p10 = in + (y1 * IW + x0) * C;
+      const int8_t *p01 = in + (y0 * IW + x1) * C, *p11 = in + (y1 * IW + x1) * C;
+      int8_t *o = out + (y * OW + x) * C;
+      for (int c = 0; c < C; ++c) {{
+        const int64_t v = p00[c] * ((1 << 10) - dy) * ((1 << 10) - dx) + p10[c] * dy * ((1 << 10) - dx)
+                        + p01[c] * ((1 << 10) - dy) * dx + p11[c] * dy * dx;
+        const int64_t round = v > 0 ? (1 << 19) : -(1 << 19);
+        o[c] = (int8_t)((v + round) / (1 << 20));
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def _nearest_index(out_size: int, in_size: int, align: bool, half: bool) -> np.ndarray:
+    """GetNearestNeighbor(), float32 arithmetic as in the reference kernel."""
+    scale = np.float32(in_size - 1) / np.float32(out_size - 1) if align and out_size > 1 \
+        else np.float32(in_size) / np.float32(out_size)
+    offset = np.float32(0.5 if half else 0.0)
+    idx = []
+    for v in range(out_size):
+        f = (np.float32(v) + offset) * scale
+        i = int(tflite_round(float(f))) if align else int(np.floor(f))
+        i = min(i, in_size - 1)
+        idx.append(max(i, 0) if half else i)
+    return np.array(idx, np.int32)
+
+
+def emit_resize_nearest_neighbor(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    _same_quant(op, x, y)
+    ih, iw, c = _nhwc(op, x)
+    oh, ow, _ = _nhwc(op, y)
+    align, half = bool(op.options.get("align_corners")), bool(op.options.get("half_pixel_centers"))
+    YI = ctx.const(f"{fn}_rows", _nearest_index(oh, ih, align, half))
+    XI = ctx.const(f"{fn}_cols", _nearest_index(ow, iw, align, half))
+    return f"""
+/* RESIZE_NEAREST_NEIGHBOR #{op.index}: {x.name} -> {y.name}, {ih}x{iw} -> {oh}x{ow} */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  for (int y = 0; y < {oh}; ++y)
+    for (int x = 0; x < {ow}; ++x)
+      memcpy(out + (y * {ow} + x) * {c}, in + ({YI}[y] * {iw} + {XI}[x]) * {c}, {c});
+}}
+"""
+
+
+def emit_pad(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, p, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    _same_quant(op, x, y)
+    if p.data is None:
+        raise _fail(op, "paddings must be constant")
+    pads = p.data.reshape(-1, 2)
+    if len(x.shape) != 4 or pads[0].any() or pads[3].any():
+        raise _fail(op, f"padding {pads.tolist()} (only spatial padding of NHWC compiles)")
+    ih, iw, c = _nhwc(op, x)
+    oh, ow, _ = _nhwc(op, y)
+    value = y.zero_point
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:  # PADV2: an explicit constant
+        value = int(ctx.tensor(op.inputs[2]).data.reshape(-1)[0])
+    top, left = int(pads[1][0]), int(pads[2][0])
+    return f"""
+/* {op.kind} #{op.index}: {x.name} -> {y.name}, pad top {top} left {left} with {value} */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  memset(out, {value}, {y.size});
+  for (int y = 0; y < {ih}; ++y)
+    memcpy(out + ((y + {top}) * {ow} + {left}) * {c}, in + y * {iw} * {c}, {iw * c});
+  (void){oh};
+}}
+"""
+
+
+def _pool(ctx: EmitContext, op: Operator, fn: str, average: bool) -> str:
+    x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    ih, iw, c = _nhwc(op, x)
+    oh, ow, _ = _nhwc(op, y)
+    o = op.options
+    sh, sw, fh, fw = o["stride_h"], o["stride_w"], o["filter_h"], o["filter_w"]
+    pt = _same_padding(op, ih, oh, sh, 1, fh)
+    pl = _same_padding(op, iw, ow, sw, 1, fw)
+    lo, hi = activation_range(o["activation"], y.scale, y.zero_point)
+    if average:
+        init, update = "0", "acc[k] += px[k];"
+        final = "const int32_t v = acc[k] > 0 ? (acc[k] + count / 2) / count : (acc[k] - count / 2) / count;"
+    else:
+        init, update = "-128", "if (px[k] > acc[k]) acc[k] = px[k];"
+        final = "const int32_t v = acc[k];"
+    return f"""
+/* {op.kind} #{op.index}: {x.name} -> {y.name}, {fh}x{fw} stride {sh}x{sw} */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  enum {{ IH = {ih}, IW = {iw}, C = {c}, OH = {oh}, OW = {ow}, FH = {fh}, FW = {fw}, SH = {sh}, SW = {sw},
+         PT = {pt}, PL = {pl}, LO = {lo}, HI = {hi} }};
+  for (int oy = 0; oy < OH; ++oy) {{
+    for (int ox = 0; ox < OW; ++ox) {{
+      int32_t acc[C];
+      int32_t count = 0;
+      for (int k = 0; k < C; ++k) acc[k] = {init};
+      for (int fy = 0; fy < FH; ++fy) {{
+        const int iy = oy * SH - PT + fy;
+        if (iy < 0 || iy >= IH) continue;
+        for (int fx = 0; fx < FW; ++fx) {{
+          const int ix = ox * SW - PL + fx;
+          if (ix < 0 || ix >= IW) continue;
+          const int8_t *px = in + (iy * IW + ix) * C;
+          ++count;
+          for (int k = 0; k < C; ++k) {update}
+        }}
+      }}
+      (void)count;
+      int8_t *o = out + (oy * OW + ox) * C;
+      for (int k = 0; k < C; ++k) {{ {final} o[k] = clamp_int8(v, LO, HI); }}
+    }}
+  }}
+}}
+"""
+
+
+def emit_max_pool_2d(ctx, op, fn):
+    return _pool(ctx, op, fn, average=False)
+
+
+def emit_average_pool_2d(ctx, op, fn):
+    return _pool(ctx, op, fn, average=True)
+
+
+def emit_reshape(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+    if x.nbytes != y.nbytes:
+        raise _fail(op, "input and output sizes differ")
+    return f"""
+/* {op.kind} #{op.index}: {x.name} -> {y.name} (same bytes, new shape) */
+static void {fn}(int8_t *arena) {{
+  memmove({ctx.ptr(op.outputs[0])}, {ctx.ptr(op.inputs[0])}, {x.nbytes});
+}}
+"""
+
+
+def emit_quantize(ctx: EmitContext, op: Operator, fn: str) -> str:
+    x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)  # int8 -> int8 requantization only: the graph's input and output are int8
+    m, s = quantize_multiplier(x.scale / y.scale)
+    return f"""
+/* QUANTIZE #{op.index}: {x.name} -> {y.name}, requantize */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  for (int i = 0; i < {x.size}; ++i)
+    out[i] = clamp_int8(multiply_by_quantized_multiplier((int32_t)in[i] - ({x.zero_point}), {m}, {s}) + ({y.zero_point}), -128, 127);
+}}
+"""
+
+
+EMITTERS: Dict[str, Callable[[EmitContext, Operator, str], str]] = {
+    "CONV_2D": emit_conv_2d,
+    "DEPTHWISE_CONV_2D": emit_depthwise_conv_2d,
+    "FULLY_CONNECTED": emit_fully_connected,
+    "MEAN": emit_mean,
+    "LOGISTIC": emit_logistic,
+    "ADD": emit_add,
+    "MUL": emit_mul,
+    "CONCATENATION": emit_concatenation,
+    "RESIZE_BILINEAR": emit_resize_bilinear,
+    "RESIZE_NEAREST_NEIGHBOR": emit_resize_nearest_neighbor,
+    "PAD": emit_pad,
+    "PADV2": emit_pad,
+    "MAX_POOL_2D": emit_max_pool_2d,
+    "AVERAGE_POOL_2D": emit_average_pool_2d,
+    "RESHAPE": emit_reshape,
+    "SQUEEZE": emit_reshape,
+    "EXPAND_DIMS": emit_reshape,
+    "QUANTIZE": emit_quantize,
+}
+
+
+def check_supported(graph: Graph) -> None:
+    """ModelError naming the first operator the generator has no emitter for."""
+    for op in graph.operators:
+        if op.kind not in EMITTERS:
+            raise ModelError(
+                f"{graph.source}: operator {op.kind} (#{op.index}) is not supported by the C generator "
+                f"(supported: {', '.join(sorted(EMITTERS))})"
+            )

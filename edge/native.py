@@ -1,0 +1,169 @@
+"""The `native` backend: a model compiled to C by `python -m convert.ccode`, loaded with ctypes.
+
+The compiled folder is a bundle like any other (model.json names the shared library as its file and
+carries the library's sha256), so the rest of the edge does not know the difference. No TFLite
+runtime is needed: the library holds the whole model.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+from pathlib import Path
+from typing import Dict, Tuple
+
+import numpy as np
+
+from .bundle import Bundle, ModelInfo
+from .errors import ModelError
+from .preprocess import dequantize, to_model_input
+
+log = logging.getLogger(__name__)
+
+NATIVE_SUFFIXES = (".so", ".dylib", ".dll")
+_PREFIX = "crack_model"
+# One lock per loaded library: the generated code keeps its activations in one static arena.
+_LOCKS: Dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def is_native_bundle(bundle: Bundle) -> bool:
+    """True when the bundle's model file is a compiled library rather than a .tflite file."""
+    return Path(bundle.info.file).suffix.lower() in NATIVE_SUFFIXES
+
+
+def _symbol(lib, ctype, name: str, path: Path):
+    try:
+        return ctype.in_dll(lib, f"{_PREFIX}_{name}")
+    except ValueError:
+        raise ModelError(f"{path}: library has no {_PREFIX}_{name} (not built by python -m convert.ccode?)") from None
+
+
+class NativeModel:
+    """One compiled model: invoke() takes the quantized input tensor and returns the output tensor."""
+
+    def __init__(self, library: Path, info: ModelInfo):
+        library = Path(library)
+        if not library.is_file():
+            raise ModelError(f"{library}: compiled model library not found")
+        try:
+            self._lib = ctypes.CDLL(str(library.resolve()))
+        except OSError as exc:
+            raise ModelError(f"{library}: cannot load the compiled model ({exc})") from None
+        try:
+            self._run = self._lib.crack_model_run
+        except AttributeError:
+            raise ModelError(f"{library}: no crack_model_run symbol (not built by python -m convert.ccode?)") from None
+        self._run.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        self._run.restype = ctypes.c_int
+        in_shape = list(_symbol(self._lib, ctypes.c_int32 * 4, "input_shape", library))
+        rank = _symbol(self._lib, ctypes.c_int32, "output_rank", library).value
+        out_shape = list(_symbol(self._lib, ctypes.c_int32 * 4, "output_shape", library))[:rank]
+        in_q = (_symbol(self._lib, ctypes.c_float, "input_scale", library).value,
+                _symbol(self._lib, ctypes.c_int32, "input_zero_point", library).value)
+        out_q = (_symbol(self._lib, ctypes.c_float, "output_scale", library).value,
+                 _symbol(self._lib, ctypes.c_int32, "output_zero_point", library).value)
+        self.arena_bytes = _symbol(self._lib, ctypes.c_int32, "arena_bytes", library).value
+        for where, shape, (scale, zp), expected in (("input", in_shape, in_q, info.input),
+                                                    ("output", out_shape, out_q, info.output)):
+            if shape != list(expected.shape) or expected.dtype != "int8":
+                raise ModelError(f"{library}: {where} shape {shape} int8 != model.json {expected.shape} {expected.dtype}")
+            if not np.isclose(scale, expected.scale, rtol=1e-5) or zp != expected.zero_point:
+                raise ModelError(f"{library}: {where} quantization ({scale:g}, {zp}) != model.json "
+                                 f"({expected.scale:g}, {expected.zero_point})")
+        self.input_shape: Tuple[int, ...] = tuple(in_shape)
+        self.output_shape: Tuple[int, ...] = tuple(out_shape)
+        self._out = np.empty(self.output_shape, np.int8)
+        with _LOCKS_GUARD:
+            self._lock = _LOCKS.setdefault(str(library.resolve()), threading.Lock())
+
+    def invoke(self, x: np.ndarray) -> np.ndarray:
+        """One quantized int8 input tensor (with or without the batch of 1) -> a copy of the output tensor."""
+        x = np.ascontiguousarray(x, dtype=np.int8)
+        if x.size != int(np.prod(self.input_shape)):
+            raise ValueError(f"input has {x.size} values, the model takes {self.input_shape}")
+        with self._lock:
+            rc = self._run(x.ctypes.data, self._out.ctypes.data)
+            out = self._out.copy()
+        if rc != 0:
+            raise ModelError(f"compiled model returned {rc}")
+        return out
+
+
+def _native_model(bundle: Bundle) -> NativeModel:
+    if not is_native_bundle(bundle):
+        raise ModelError(f"{bundle.folder}: backend native needs a compiled model folder "
+                         f"(python -m convert.ccode --model {bundle.folder} --out DIR), found {bundle.info.file}")
+    return NativeModel(bundle.model_path, bundle.info)
+
+
+class NativeClassifier:
+    """edge.classifier.Classifier's interface on a compiled model."""
+
+    def __init__(self, bundle: Bundle, threads: int = 1):
+        if bundle.info.task != "classification":
+            raise ModelError(f"{bundle.folder}: task is {bundle.info.task}, expected classification")
+        self.info = bundle.info
+        self.name = bundle.info.name
+        self.sha256 = bundle.info.sha256
+        self._model = _native_model(bundle)
+        if threads > 1:
+            log.debug("native backend runs single-threaded; threads=%d ignored", threads)
+
+    @property
+    def input_size(self) -> Tuple[int, int]:
+        return self.info.input.shape[1], self.info.input.shape[2]
+
+    def classify(self, patches: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB patches -> (N,) crack probabilities."""
+        if patches.ndim == 3:
+            patches = patches[None]
+        if patches.shape[1:3] != self.input_size:
+            raise ValueError(f"patches are {patches.shape[1:3]}, model wants {self.input_size}")
+        x = to_model_input(patches, self.info)
+        outputs = np.stack([self._model.invoke(x[i]) for i in range(len(x))])
+        probs = dequantize(outputs, self.info.output)
+        return probs.reshape(len(x), -1)[:, -1]
+
+
+class NativeSegmenter:
+    """edge.segmenter.Segmenter's interface on a compiled model."""
+
+    def __init__(self, bundle: Bundle, threads: int = 1):
+        info = bundle.info
+        if info.task != "segmentation":
+            raise ModelError(f"{bundle.folder}: task is {info.task}, expected segmentation")
+        self.info = info
+        self.name = info.name
+        self.sha256 = info.sha256
+        self.tile_size = info.tile.size
+        self.threshold = info.threshold
+        self._model = _native_model(bundle)
+        if len(self._model.output_shape) != 4 or self._model.output_shape[3] != 1:
+            raise ModelError(f"{bundle.folder}: output {list(self._model.output_shape)} is not [1, S, S, 1]")
+
+    @property
+    def model_size(self) -> tuple:
+        return self.info.input.shape[1], self.info.input.shape[2]
+
+    def segment(self, tiles: np.ndarray) -> np.ndarray:
+        """(N, T, T, 3) uint8 RGB tiles -> (N, T, T) float32 crack probabilities (T = tile.size)."""
+        import cv2
+
+        if tiles.ndim == 3:
+            tiles = tiles[None]
+        n, t = len(tiles), tiles.shape[1]
+        if tiles.shape[1:3] != (self.tile_size, self.tile_size):
+            raise ValueError(f"tiles are {tiles.shape[1:3]}, model.json tile.size is {self.tile_size}")
+        sh, sw = self.model_size
+        out = np.empty((n, t, t), np.float32)
+        for i in range(n):
+            tile = tiles[i]
+            if (sh, sw) != (t, t):
+                tile = cv2.resize(tile, (sw, sh), interpolation=cv2.INTER_AREA if sh < t else cv2.INTER_LINEAR)
+            q = self._model.invoke(to_model_input(tile[None], self.info))
+            prob = dequantize(q[0, :, :, 0], self.info.output)
+            if (sh, sw) != (t, t):
+                prob = cv2.resize(prob, (t, t), interpolation=cv2.INTER_LINEAR)
+            out[i] = prob
+        return out
