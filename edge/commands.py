@@ -121,6 +121,16 @@ def parse_request(command: str, payload: bytes) -> CommandRequest:
     return CommandRequest(command, None if value is None else float(value), data.get("request_id"))
 
 
+def _request_id_of(payload: bytes) -> Optional[str]:
+    """The request_id of a refused request, when it had a usable one, so the sender can match the answer."""
+    try:
+        data = json.loads(payload[:MAX_REQUEST_BYTES].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    rid = data.get("request_id") if isinstance(data, dict) else None
+    return rid if isinstance(rid, str) and 0 < len(rid) <= 128 else None
+
+
 class CommandHandler:
     """Subscribes to the command topics of one robot and answers every request on its state topic."""
 
@@ -157,7 +167,7 @@ class CommandHandler:
         except CommandError as exc:
             self.refused += 1
             log.warning("command %s refused: %s", command, exc)
-            answer = self.state(command, accepted=False, error=str(exc))
+            answer = self.state(command, accepted=False, error=str(exc), request_id=_request_id_of(payload))
         else:
             self.accepted += 1
             log.info("command %s accepted%s", command, f" (value {request.value})" if request.value is not None else "")

@@ -168,3 +168,29 @@ def test_pause_and_resume_reach_the_running_robot(tmp_path, shipped_bundle, mqtt
     result = json.loads(summary.read_text())
     assert result["frames_paused"] > 0 and result["frames"] > 0
     assert "command threshold refused" in err
+
+
+def test_command_program_prints_the_answer(tmp_path, mqtt_broker, capsys):
+    from monitor.command import main as command_main
+
+    cfg = MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port, reconnect_min_s=0.2, reconnect_max_s=1)
+    publisher = Publisher(cfg, "rb-p", Outbox(tmp_path / "o.sqlite"))
+    controls = RobotControls(threshold=0.5)
+    CommandHandler(controls, publisher, "rb-p").attach()
+    publisher.start()
+    base = ["rb-p", "--host", mqtt_broker.host, "--port", str(mqtt_broker.port), "--timeout", "10"]
+    try:
+        assert command_main([*base[:1], "threshold", "0.65", *base[1:]]) == 0
+        assert "threshold accepted; now paused=False threshold=0.65" in capsys.readouterr().out
+        assert controls.threshold == 0.65
+        assert command_main([*base[:1], "threshold", "1.5", *base[1:]]) == 1  # refused by the robot
+        assert "refused: value: 1.5 is greater than the maximum of 1" in capsys.readouterr().out
+        assert controls.threshold == 0.65
+        assert command_main([*base[:1], "pause", *base[1:]]) == 0 and controls.paused
+        assert command_main([*base[:1], "pause", "3", *base[1:]]) == 2
+        assert "pause takes no value" in capsys.readouterr().err
+    finally:
+        publisher.stop()
+    no_robot = ["rb-nobody", "resume", "--host", mqtt_broker.host, "--port", str(mqtt_broker.port), "--timeout", "1"]
+    assert command_main(no_robot) == 2
+    assert "no answer from rb-nobody" in capsys.readouterr().err
