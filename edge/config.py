@@ -102,6 +102,9 @@ CAMERA_TYPES = ("sim", "folder", "opencv", "video", "picamera2", "gstreamer")
 class ModelsConfig(_Strict):
     classifier: str = Field("models/crack_classifier", description="Classifier bundle folder (relative to the working directory)")
     threads: int = Field(2, ge=1, le=16, description="Interpreter threads")
+    backend: Literal["litert", "native"] = Field(
+        "litert", description="litert: run model.tflite with a TFLite interpreter; native: the model folders are "
+        "compiled libraries from python -m convert.ccode (no TFLite runtime needed, single-threaded)")
     threshold: Optional[float] = Field(None, ge=0, le=1, description="Crack probability threshold; null: the bundle's own")
     segmenter: Optional[str] = Field(None, description="Segmenter bundle folder (task segmentation); null: cracks are "
                                      "groups of crack tiles and carry no length or width")

@@ -10,7 +10,7 @@ from typing import Callable, Optional
 from .bundle import load_bundle
 from .camera import open_camera
 from .cascade import FrameAnalyzer
-from .classifier import Classifier
+from .backends import make_classifier, make_segmenter
 from .commands import CommandHandler, RobotControls
 from .config import EdgeConfig
 from .errors import ConfigError, ModelError
@@ -80,7 +80,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     if oracle and cfg.camera.type != "sim":
         raise ConfigError("the oracle check needs camera.type sim (only the simulator knows the true masks)")
     bundle = load_bundle(cfg.models.classifier)  # refuses a missing or mismatched model before anything starts
-    classifier = Classifier(bundle, threads=cfg.models.threads)
+    classifier = make_classifier(bundle, cfg.models.backend, cfg.models.threads)  # litert or native
     threshold = cfg.models.threshold if cfg.models.threshold is not None else bundle.info.threshold
     size = bundle.info.tile.size
     stride = _stride(cfg, size, bundle.info.tile.stride)
@@ -88,10 +88,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         raise ModelError(f"{bundle.folder}: tile size {size} differs from the model input {classifier.input_size}")
     segmenter = None
     if cfg.models.segmenter and not oracle:
-        from .segmenter import Segmenter
-
         seg_bundle = load_bundle(cfg.models.segmenter)
-        segmenter = Segmenter(seg_bundle, threads=cfg.models.threads)
+        segmenter = make_segmenter(seg_bundle, cfg.models.backend, cfg.models.threads)
         if segmenter.tile_size != size:
             raise ModelError(f"{seg_bundle.folder}: tile.size {segmenter.tile_size} differs from the classifier's {size}")
     pixel_threshold = cfg.models.pixel_threshold
