@@ -57,7 +57,7 @@ def segmentation_grid(data, probs: List[np.ndarray], threshold: float, path: Pat
             ax.set_title(title, fontsize=8)
             ax.axis("off")
     fig.suptitle(f"threshold {threshold:.2f}; overlay: green found, red false alarm, blue missed", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
@@ -86,7 +86,7 @@ def classification_grid(data, probs: np.ndarray, threshold: float, path: Path, n
                 spine.set_linewidth(3)
                 spine.set_visible(True)
     fig.suptitle(f"title: truth and crack probability (threshold {threshold:.2f}); red = wrong", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path

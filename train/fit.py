@@ -338,7 +338,8 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
     log.info("split by file: %d training, %d validation patches", len(train), len(val))
 
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    model = build_model(config["model"], input_size=config["input_size"], width=config["width"])
+    extra = {"weights": config["weights"]} if config["model"] in ("mobilenet_v2", "resnet50") else {}
+    model = build_model(config["model"], input_size=config["input_size"], width=config["width"], **extra)
     (run_dir / "summary.txt").write_text(model_summary(model))
 
     steps = int(np.ceil(len(train) / config["batch_size"]))

@@ -2,13 +2,14 @@
 
 Every model takes raw 0-255 RGB floats and rescales inside (`Rescaling(1/255)` first), so
 model.json normalization is mean 0 / std 1 and the int8 input scale comes out near 1.
-Output: one sigmoid unit, the probability of a crack.
+Classifiers output one sigmoid unit, the probability of a crack; segmenters (segmodels.py)
+one sigmoid per pixel.
 """
 from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 from edge.errors import ConfigError
 
@@ -78,6 +79,67 @@ def small_cnn_lean(
     return keras.Model(inputs, outputs, name="small_cnn_lean")
 
 
+def _caffe_input(x, name: str = "caffe_preprocess"):
+    """ResNet50's ImageNet preprocessing (RGB -> BGR, minus the ImageNet mean) as a frozen 1x1
+    conv: serialisable, and it folds into int8 like any conv."""
+    import numpy as np
+    from keras import layers
+
+    conv = layers.Conv2D(3, 1, name=name, trainable=False)
+    y = conv(x)
+    swap = np.zeros((1, 1, 3, 3), np.float32)
+    for i in range(3):
+        swap[0, 0, i, 2 - i] = 1.0
+    conv.set_weights([swap, -np.asarray([103.939, 116.779, 123.68], np.float32)])
+    return y
+
+
+def _pretrained_classifier(name: str, app, input_size: int, weights: str, dense: int, dropout: float,
+                           freeze_base: bool, width: Optional[float], preprocess):
+    """The blog's transfer-learning classifier: an application base without its top, global
+    average pooling, Dense(`dense`, relu), dropout, one sigmoid unit. The base is frozen when
+    it starts from trained weights (`freeze_base`); from random weights it must learn."""
+    import keras
+    from keras import layers
+
+    from .segmodels import check_weights
+
+    weights = check_weights(weights)
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = preprocess(inputs)
+    kw = {"alpha": width} if width is not None else {}
+    base = app(input_tensor=x, include_top=False, weights="imagenet" if weights == "imagenet" else None, **kw)
+    if weights and weights != "imagenet":
+        base.load_weights(weights, skip_mismatch=True)
+    base.trainable = not (weights and freeze_base)
+    y = layers.GlobalAveragePooling2D(name="pool")(base.output)
+    y = layers.Dense(dense, activation="relu", name="dense")(y)
+    if dropout:
+        y = layers.Dropout(dropout, name="dropout")(y)
+    return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="crack")(y), name=name)
+
+
+def mobilenet_v2(input_size: int = 227, width: float = 1.0, weights: str = "none", dense: int = 128,
+                 dropout: float = 0.2, freeze_base: bool = True):
+    """MobileNetV2 (alpha = `width`) + Dense 128 head."""
+    import keras
+    from keras import layers
+
+    return _pretrained_classifier(
+        "mobilenet_v2", keras.applications.MobileNetV2, input_size, weights, dense, dropout, freeze_base, width,
+        lambda t: layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(t))
+
+
+def resnet50(input_size: int = 227, width: float = 1.0, weights: str = "none", dense: int = 128,
+             dropout: float = 0.2, freeze_base: bool = True):
+    """ResNet50 + Dense 128 head, as in the ResNet50 blog (98.4 % on the Özgenel patches).
+    `width` is accepted for a uniform config but ResNet50 has no width multiplier."""
+    import keras
+
+    return _pretrained_classifier("resnet50", keras.applications.ResNet50, input_size, weights, dense, dropout,
+                                  freeze_base, None, _caffe_input)
+
+
 def _segmenters() -> Dict[str, Callable]:
     from . import segmodels
 
@@ -88,6 +150,8 @@ def _segmenters() -> Dict[str, Callable]:
 CLASSIFIERS: Dict[str, Callable] = {
     "small_cnn": small_cnn,
     "small_cnn_lean": small_cnn_lean,
+    "mobilenet_v2": mobilenet_v2,
+    "resnet50": resnet50,
 }
 SEGMENTERS = ("unet", "mobilenet_unet", "fpn", "deepcrack")
 ZOO: Dict[str, Callable] = {**CLASSIFIERS, **_segmenters()}
