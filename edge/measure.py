@@ -2,9 +2,8 @@
 
 Pure numpy + OpenCV (no contrib build, no scikit-image), so it runs on any device venv.
 Lengths count 1 for each horizontal/vertical skeleton step and sqrt(2) for each diagonal one;
-widths are the full width across the crack, 2*d - 1 from the Euclidean distance transform d
-at the skeleton (d is the distance from a skeleton pixel centre to the nearest background
-pixel centre; the crack edge lies half a pixel before it on either side).
+widths are the full width across the crack from the Euclidean distance transform along the
+skeleton (see local_widths), not the half width the transform gives directly.
 """
 from __future__ import annotations
 
@@ -190,9 +189,11 @@ WIDTH_WINDOW_PX = 5  # widths are averaged over the skeleton within this box: on
 def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Full width at each skeleton pixel (in np.nonzero order), from the distance transform.
 
-    The nearest background pixel centre lies beyond the crack edge by half a pixel's extent
-    along the normal: 0.5 across an axis-aligned crack, up to 0.71 across a diagonal one, so
-    the width is 2 * (d - that extent), with the local direction taken from nearby skeleton pixels.
+    Across the crack the distance transform is a tent of slope 1 whose peak p lies on the true
+    centreline, which may fall between two pixels (even widths). From the values a and b one pixel
+    either side along the normal, p = (a + b) / 2 + 1 (used where the ridge is flat). The nearest background pixel centre lies
+    beyond the edge by half a pixel's extent e along the normal (0.5 across an axis-aligned crack,
+    up to 0.71 across a diagonal one), so the width is 2 * (p - e).
     """
     s = skel.astype(np.float32)
     h, w = skel.shape
@@ -202,18 +203,34 @@ def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
     def box(img):
         return cv2.boxFilter(img, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
 
-    n = box(s)
-    mx, my = box(s * xx) / np.maximum(n, 1), box(s * yy) / np.maximum(n, 1)
-    cxx = box(s * xx * xx) / np.maximum(n, 1) - mx * mx
-    cyy = box(s * yy * yy) / np.maximum(n, 1) - my * my
-    cxy = box(s * xx * yy) / np.maximum(n, 1) - mx * my
+    n = np.maximum(box(s), 1)
+    mx, my = box(s * xx) / n, box(s * yy) / n
+    cxx = box(s * xx * xx) / n - mx * mx
+    cyy = box(s * yy * yy) / n - my * my
+    cxy = box(s * xx * yy) / n - mx * my
     theta = 0.5 * np.arctan2(2 * cxy, cxx - cyy)  # local direction of the line
-    extent = 0.5 * (np.abs(np.cos(theta)) + np.abs(np.sin(theta)))
-    width = np.where(skel, np.maximum(2.0 * (dist - extent), 1.0), 0).astype(np.float32)
+    ys, xs = np.nonzero(skel)
+    t = theta[ys, xs]
+    nx, ny = -np.sin(t), np.cos(t)  # unit normal
+
+    def sample(ox, oy):
+        mapx = (xs + ox).astype(np.float32)[None, :]
+        mapy = (ys + oy).astype(np.float32)[None, :]
+        return cv2.remap(dist, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[0]
+
+    d = dist[ys, xs]
+    a, b = sample(nx, ny), sample(-nx, -ny)
+    # Only a flat ridge (a neighbour as far from the background as the centre: an even pixel width)
+    # moves the peak off the pixel; elsewhere the sampled sides are too coarse to beat d itself.
+    flat = np.maximum(a, b) >= d - 0.05
+    peak = np.where(flat, np.clip((a + b) / 2 + 1, d, d + 0.5), d)
+    extent = 0.5 * (np.abs(np.cos(t)) + np.abs(np.sin(t)))
+    width_img = np.zeros((h, w), np.float32)
+    width_img[ys, xs] = np.maximum(2.0 * (peak - extent), 1.0)
     win = (WIDTH_WINDOW_PX, WIDTH_WINDOW_PX)
-    summed = cv2.boxFilter(width, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    summed = cv2.boxFilter(width_img, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
     count = cv2.boxFilter(s, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    return (summed / np.maximum(count, 1))[skel]
+    return (summed / np.maximum(count, 1))[ys, xs]
 
 
 def _endpoints(skel: np.ndarray) -> List[Tuple[int, int]]:

@@ -1,0 +1,88 @@
+"""A crack seen in pieces by overlapping frames is stitched on the wall, measured whole, and keeps one id;
+k-of-n voting keeps one-frame flicker out; an `update` only when a measurement changes meaningfully."""
+import numpy as np
+import pytest
+
+from edge.cascade import cracks_from_mask
+from edge.localize import place_on_wall
+from edge.tracker import Tracker
+from edge.types import Pose
+from edge.wallmask import WallMask
+
+MM = 0.5
+FRAME_HW = (300, 400)
+
+
+def _wall_with_line():
+    wall = np.zeros((600, 1200), np.uint8)
+    wall[300:306, 100:1100] = 255  # 1000 px = 500 mm long, 6 px = 3 mm wide
+    return wall
+
+
+def _view(wall, x, y):
+    """Frame at wall px (x, y): its mask, pose (frame centre) and the measured cracks placed on the wall."""
+    h, w = FRAME_HW
+    mask = wall[y:y + h, x:x + w] > 0
+    pose = Pose(x_mm=(x + w / 2) * MM, y_mm=(y + h / 2) * MM, mm_per_px=MM)
+    cracks = cracks_from_mask(mask, np.array([1.0]), [], 0.5, MM, min_area_px=5)
+    return [place_on_wall(c, pose, FRAME_HW) for c in cracks], pose
+
+
+def test_crack_longer_than_the_frame_is_measured_whole_with_one_id():
+    wall = _wall_with_line()
+    t = Tracker(merge_distance=60, end_after_frames=5, update_min=20, id_prefix="r")
+    events = []
+    for i, x in enumerate(range(0, 900, 200)):  # 400 px frames every 200 px: half overlap
+        cracks, pose = _view(wall, x, 150)
+        assert all(c.length_mm < 210 for c in cracks)  # no single frame sees the whole crack
+        events += t.update(cracks, i, FRAME_HW, float(i), pose=pose)
+    events += t.finish()
+    assert {e.track.crack_id for e in events} == {"r-0001"} and t.total == 1
+    m = events[-1].track.measure
+    assert m.length_mm == pytest.approx(500.0, rel=0.02)
+    assert m.width_max_mm == pytest.approx(3.0, abs=0.3)
+    assert events[-1].track.box == pytest.approx((50.0, 150.0, 550.0, 153.0), abs=0.6)
+    types_ = [e.type for e in events]
+    assert types_[0] == "new" and types_[-1] == "end" and "update" in types_
+
+
+def test_wallmask_pastes_scaled_and_rotated_views():
+    wm = WallMask(1.0)
+    mask = np.zeros((10, 100), bool)
+    mask[4:6, :] = True
+    # a frame at half the wall resolution, turned 90 degrees: the horizontal line lands vertical and twice as long
+    wm.paste(mask, (0, 0, 100, 10), Pose(x_mm=500, y_mm=500, mm_per_px=2.0, heading_deg=90.0), (10, 100))
+    x0, y0, x1, y1 = wm.bbox_mm()
+    assert (x1 - x0) < 10 and (y1 - y0) == pytest.approx(200, abs=3)
+    (m,) = wm.measure()
+    assert m.length_mm == pytest.approx(200, rel=0.05) and abs(m.orientation_deg) == pytest.approx(90, abs=1)
+
+
+def test_k_of_n_voting_drops_flicker():
+    wall = _wall_with_line()
+    cracks, pose = _view(wall, 400, 150)
+    t = Tracker(60, 3, 20, "r", votes_k=2, votes_n=3)
+    assert t.update(cracks, 0, FRAME_HW, 0.0, pose=pose) == []  # seen once: not yet a crack
+    assert t.update([], 1, FRAME_HW, 0.1, pose=pose) == []
+    ev = t.update(cracks, 2, FRAME_HW, 0.2, pose=pose)  # seen twice within three frames
+    assert [e.type for e in ev] == ["new"]
+    flicker = Tracker(60, 3, 20, "r", votes_k=2, votes_n=3)
+    flicker.update(cracks, 0, FRAME_HW, 0.0, pose=pose)
+    for i in (1, 2, 3):
+        assert flicker.update([], i, FRAME_HW, 0.1 * i, pose=pose) == []
+    assert flicker.total == 0 and flicker.rejected == 1 and flicker.finish() == []
+    with pytest.raises(ValueError):
+        Tracker(60, 3, 20, "r", votes_k=3, votes_n=2)
+
+
+def test_update_only_on_meaningful_change():
+    wall = _wall_with_line()
+    cracks, pose = _view(wall, 400, 150)
+    t = Tracker(60, 10, 20, "r")
+    assert [e.type for e in t.update(cracks, 0, FRAME_HW, 0.0, pose=pose)] == ["new"]
+    assert t.update(cracks, 1, FRAME_HW, 0.1, pose=pose) == []  # the same view again: nothing new
+    wider = wall.copy()
+    wider[296:312, 600:640] = 255  # a 16 px (8 mm) wide stretch: severity category 2 -> 3
+    cracks2, _ = _view(wider, 400, 150)
+    ev = t.update(cracks2, 2, FRAME_HW, 0.2, pose=pose)
+    assert [e.type for e in ev] == ["update"] and ev[0].track.measure.width_max_mm > 6
