@@ -98,12 +98,13 @@ class TFLitePredictor(Predictor):
     kind = "tflite"
 
     def __init__(self, bundle: Bundle, threads: int = 2):
-        from edge.classifier import Classifier
+        from edge.backends import make_classifier
+        from edge.native import is_native_bundle
 
         if bundle.info.task != "classification":
             raise ModelError(f"{bundle.folder}: a segmentation bundle; evaluated per pixel, not per patch")
         self.bundle = bundle
-        self.classifier = Classifier(bundle, threads=threads)
+        self.classifier = make_classifier(bundle, "native" if is_native_bundle(bundle) else "litert", threads)
         self.input_size = bundle.info.input_size
         self.threshold = bundle.info.threshold
         self.kind = bundle.info.input.dtype

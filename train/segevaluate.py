@@ -63,7 +63,9 @@ class TFLiteSegPredictor(SegPredictor):
         self.kind = info.input.dtype
         self.input_size = int(info.input.shape[1])
         self.threshold = float(info.threshold)
-        self._interp = load_interpreter(bundle.model_path, threads)
+        from edge.native import NativeInterpreter, is_native_bundle
+
+        self._interp = NativeInterpreter(bundle) if is_native_bundle(bundle) else load_interpreter(bundle.model_path, threads)
         inp, out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
         if [int(v) for v in out["shape"]] != list(info.output.shape):
             raise ModelError(f"{bundle.model_path}: output {list(out['shape'])} does not match model.json "
