@@ -167,3 +167,40 @@ class NativeSegmenter:
                 prob = cv2.resize(prob, (t, t), interpolation=cv2.INTER_LINEAR)
             out[i] = prob
         return out
+
+
+class NativeInterpreter:
+    """The few methods of a TFLite interpreter that callers use (details, set_tensor, invoke,
+    get_tensor), on a compiled model: code written for LiteRT runs it unchanged."""
+
+    def __init__(self, bundle: Bundle):
+        self._model = _native_model(bundle)
+        self._info = bundle.info
+        self._input = np.zeros(self._model.input_shape, np.int8)
+        self._output = np.zeros(self._model.output_shape, np.int8)
+
+    def allocate_tensors(self) -> None:
+        pass  # the arena is static
+
+    def _details(self, index: int, shape, tensor) -> list:
+        return [{"index": index, "name": "input" if index == 0 else "output", "shape": np.array(shape, np.int32),
+                 "dtype": np.int8, "quantization": (tensor.scale, tensor.zero_point)}]
+
+    def get_input_details(self) -> list:
+        return self._details(0, self._model.input_shape, self._info.input)
+
+    def get_output_details(self) -> list:
+        return self._details(1, self._model.output_shape, self._info.output)
+
+    def set_tensor(self, index: int, value: np.ndarray) -> None:
+        if index != 0:
+            raise ValueError("the compiled model has one input, index 0")
+        self._input = np.ascontiguousarray(value, np.int8).reshape(self._model.input_shape)
+
+    def invoke(self) -> None:
+        self._output = self._model.invoke(self._input)
+
+    def get_tensor(self, index: int) -> np.ndarray:
+        if index != 1:
+            raise ValueError("the compiled model has one output, index 1")
+        return self._output
