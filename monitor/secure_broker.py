@@ -28,6 +28,7 @@ from monitor.broker import LocalBroker, find_mosquitto, free_port
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's own default for the $7$ (PBKDF2-SHA512) format
 MONITOR_USER = "monitor"
+_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")  # P-256: small, fast, widely supported
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -63,7 +64,7 @@ def make_ca(folder: Path, name: str = "crackbot-ca") -> tuple[Path, Path]:
     """A self-signed CA: (cert, key) PEM files in folder."""
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", f"/CN={name}",
+    _openssl("req", "-x509", *_KEY, "-nodes", "-days", "3650", "-subj", f"/CN={name}",
              "-keyout", str(key), "-out", str(cert), cwd=folder)
     key.chmod(0o600)
     return cert, key
@@ -73,7 +74,7 @@ def issue_cert(folder: Path, ca: tuple[Path, Path], common_name: str, hosts: tup
     """A certificate for common_name signed by ca: (cert, key). hosts become subjectAltNames (IPs or DNS names)."""
     folder.mkdir(parents=True, exist_ok=True)
     cert, key, csr = folder / f"{common_name}.pem", folder / f"{common_name}.key", folder / f"{common_name}.csr"
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={common_name}", "-keyout", str(key),
+    _openssl("req", *_KEY, "-nodes", "-subj", f"/CN={common_name}", "-keyout", str(key),
              "-out", str(csr), cwd=folder)
     ext = folder / f"{common_name}.ext"
     alt = ",".join(("IP:" if h.replace(".", "").isdigit() or ":" in h else "DNS:") + h for h in hosts)

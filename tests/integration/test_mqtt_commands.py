@@ -141,10 +141,10 @@ def test_pause_and_resume_reach_the_running_robot(tmp_path, shipped_bundle, mqtt
 
     operator = _Operator(mqtt_broker, "rb-live")
     config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="rb-live",
-                              width=4800, height=1400, cracks=4, seed=9)
+                              width=3600, height=1400, cracks=3, seed=9)
     summary = tmp_path / "s.json"
     robot = subprocess.Popen([sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary),
-                              "--set", "camera.realtime=true", "--set", "camera.fps=5"],
+                              "--set", "camera.realtime=true", "--set", "camera.fps=6"],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # The robot announces its three settings once connected: then it is running.
@@ -153,7 +153,7 @@ def test_pause_and_resume_reach_the_running_robot(tmp_path, shipped_bundle, mqtt
         assert all(a["robot_id"] == "rb-live" and a["paused"] is False for a in announced)
         _, answer = operator.send("pause", b'{"request_id": "stop-for-a-look"}')
         assert answer["accepted"] and answer["paused"] and answer["request_id"] == "stop-for-a-look"
-        time.sleep(1.0)  # a few frames go by while paused
+        time.sleep(0.6)  # a few frames go by while paused
         _, answer = operator.send("threshold", b"7")
         assert not answer["accepted"]
         _, answer = operator.send("resume", b"")

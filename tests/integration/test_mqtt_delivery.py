@@ -61,13 +61,13 @@ def test_broker_killed_mid_run_every_event_arrives_exactly_once(tmp_path, shippe
         assert sub.wait_connected(10)
         time.sleep(1.2)  # the broker saves the new session on its next autosave (every second of changes)
         config = write_sim_config(tmp_path, port=broker.port, bundle=shipped_bundle, robot_id="rb-crash",
-                                  width=4800, height=1400, cracks=6, seed=5)
+                                  width=3600, height=1400, cracks=5, seed=5)
         proc = _edge_process(config, tmp_path / "edge.json", "--set", "camera.realtime=true",
-                             "--set", "camera.fps=4")
+                             "--set", "camera.fps=5")
         assert _wait(lambda: registry.counts("rb-crash")["events"] >= 2), "no event arrived before the crash"
         broker.kill()
         killed_with = registry.counts("rb-crash")["events"]
-        time.sleep(1.5)
+        time.sleep(1.0)
         broker.restart()
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err[-2000:]
@@ -102,7 +102,7 @@ def test_edge_killed_mid_run_the_outbox_resumes_in_order(tmp_path, shipped_bundl
         assert sub.wait_connected(10)
         # Run 1: out of reach of any broker (a tunnel), killed after a few events.
         config = write_sim_config(tmp_path, port=free_port(), bundle=shipped_bundle, robot_id="rb-kill",
-                                  width=4800, height=1400, cracks=6, seed=5)
+                                  width=3600, height=1400, cracks=5, seed=5)
         outbox = tmp_path / "outbox-rb-kill.sqlite"
         proc = _edge_process(config, tmp_path / "run1.json", "--set", "camera.realtime=true", "--set", "camera.fps=8")
         try:
@@ -142,7 +142,7 @@ def test_three_robots_on_one_broker_are_kept_apart(tmp_path, shipped_bundle, mqt
         assert sub.wait_connected(10) and sub_two.wait_connected(10)
         for i, robot in enumerate(robots):
             config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id=robot,
-                                      width=2400, height=1400, cracks=3, seed=11 + i)
+                                      width=1800, height=1200, cracks=2, seed=11 + i)
             procs[robot] = _edge_process(config, tmp_path / f"{robot}.json", "--set", "models.threads=1")
         for robot, proc in procs.items():
             _, err = proc.communicate(timeout=180)
