@@ -4,7 +4,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """The TINY recipe (64 px, width 0.25, synthetic patches) trained into a run folder: seconds."""
+    """The TINY recipe (64 px, width 0.25, 320 synthetic patches) trained into a run folder: seconds."""
     from train.fit import TINY, fit, resolve_config
 
     config = resolve_config(overrides=TINY)

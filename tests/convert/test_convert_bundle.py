@@ -25,7 +25,8 @@ def bundle_dir(run, tmp_path_factory):
     """Convert it through the CLI, on the run's own data and split. --max-drop 5: on the tiny
     model's 80 held-out patches one flipped decision is already 1.25 points."""
     out = tmp_path_factory.mktemp("models") / "crack_classifier"
-    argv = ["--model", str(run.model_path), "--out", str(out), "--name", "tiny_crack", "--max-drop", "5"]
+    argv = ["--model", str(run.model_path), "--out", str(out), "--name", "tiny_crack", "--max-drop", "5",
+            "--compare", "fp32", "--latency-threads", "1"]  # every variant: test_convert_variants.py
     assert convert_cli.main(argv) == 0
     return out
 
@@ -45,6 +46,9 @@ def test_bundle_files_and_model_json(bundle_dir, run):
     assert info.metrics["int8"]["accuracy_delta_points"] >= -5
     assert info.training["run"] == "tiny" and info.training["data"][0]["name"] == "synthetic"
     assert info.created
+    report = json.loads((bundle_dir / "report.json").read_text())
+    assert [r["variant"] for r in report["variants"]] == ["keras", "fp32", "int8"]
+    assert report["latency"]["threads"] == [1] and report["variants"][-1]["shipped"]
     card = (bundle_dir / "MODEL_CARD.md").read_text()
     assert "python -m convert --model" in card and "edge.synthetic" in card
 
@@ -103,7 +107,7 @@ def test_convert_cli_errors_are_one_line(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
-def test_evaluate_refuses_a_segmentation_bundle(bundle_dir, tmp_path, capsys):
+def test_evaluate_refuses_a_bundle_whose_task_does_not_match_its_model(bundle_dir, tmp_path, capsys):
     seg = tmp_path / "seg_bundle"
     seg.mkdir()
     (seg / "model.tflite").write_bytes((bundle_dir / "model.tflite").read_bytes())
@@ -112,4 +116,4 @@ def test_evaluate_refuses_a_segmentation_bundle(bundle_dir, tmp_path, capsys):
     (seg / "model.json").write_text(json.dumps(meta))
     assert train_cli.main(["evaluate", "--model", str(seg), "--synthetic", "4"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "not supported yet" in err and "\n" not in err
+    assert err.startswith("error:") and "segmentation" in err and "\n" not in err
