@@ -23,11 +23,22 @@ def _fmt(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _robot_cell(robot: str, summary: dict) -> str:
+    """'rb-1 online 12.5 fps backlog 0 paused' from its status, last telemetry and command answers."""
+    text = f"{robot} {summary['status'][robot]['state']}"
+    telemetry = summary.get("telemetry", {}).get(robot)
+    if telemetry:
+        text += f" {telemetry['fps']:.1f} fps backlog {telemetry['outbox_backlog']}"
+    if summary.get("controls", {}).get(robot, {}).get("paused"):
+        text += " PAUSED"
+    return text
+
+
 def render_table(cracks: Sequence[dict], summary: dict | None = None, max_rows: int = 30) -> str:
     """The table as text: a header line of counts, then one line per crack (worst first)."""
     lines = []
     if summary is not None:
-        robots = ", ".join(f"{r} {s['state']}" for r, s in sorted(summary.get("status", {}).items())) or "none yet"
+        robots = ", ".join(_robot_cell(r, summary) for r in sorted(summary.get("status", {}))) or "none yet"
         lines.append(f"crackbot monitor  {time.strftime('%H:%M:%S')}  events {summary.get('events_received', 0)}"
                      f"  duplicates {summary.get('duplicates_dropped', 0)}  invalid {summary.get('invalid', 0)}"
                      f"  robots: {robots}")

@@ -39,6 +39,8 @@ def topic_parts(topic: str, root: str = TOPIC_ROOT) -> tuple[str, str]:
     """(robot_id, kind) of ``<root>/<robot_id>/<kind>``; InvalidPayload for any other topic."""
     prefix = root + "/"
     parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
+    if len(parts) == 4 and parts[0] and parts[1] == "cmd" and parts[3] == "state":
+        return parts[0], "command_state"  # <root>/<robot>/cmd/<command>/state
     if len(parts) != 2 or not parts[0]:
         raise InvalidPayload(f"unexpected topic {topic!r}", "topic")
     return parts[0], parts[1]
@@ -127,6 +129,8 @@ class Subscriber:
         self._counts: Counter[str] = Counter()
         self._events_by_type: Counter[str] = Counter()
         self._invalid_by_reason: Counter[str] = Counter()
+        self._telemetry: dict[str, dict] = {}  # robot -> its last telemetry message
+        self._controls: dict[str, dict] = {}  # robot -> {"paused", "threshold"} from its command answers
         self._session_cracks: set[tuple[str, str]] = set()
         self._status: dict[str, RobotStatus] = {}
         self._live_stopped: set[str] = set()
@@ -137,7 +141,8 @@ class Subscriber:
     @property
     def topics(self) -> list[tuple[str, int]]:
         robot = self.robot_id or "+"
-        return [(f"{self.topic_root}/{robot}/events", 1), (f"{self.topic_root}/{robot}/status", 1)]
+        return [(f"{self.topic_root}/{robot}/events", 1), (f"{self.topic_root}/{robot}/status", 1),
+                (f"{self.topic_root}/{robot}/telemetry", 0), (f"{self.topic_root}/{robot}/cmd/+/state", 1)]
 
     def start(self) -> "Subscriber":
         """Connect in the background; paho retries with back-off until the broker is up."""
@@ -246,6 +251,8 @@ class Subscriber:
                 "status": {r: {"state": s.state, "ts": s.ts, "live": s.live} for r, s in self._status.items()},
                 "stopped": sorted(self._live_stopped),
                 "connects": self._connects,
+                "telemetry": {r: dict(t) for r, t in self._telemetry.items()},
+                "controls": {r: dict(c) for r, c in self._controls.items()},
             }
 
     # -- paho callbacks (network thread) -------------------------------------------------------
@@ -279,6 +286,8 @@ class Subscriber:
                 self._handle_event(msg.topic, msg.payload)
             elif kind == "status":
                 self._handle_status(msg.topic, msg.payload, bool(msg.retain))
+            elif kind in ("telemetry", "command_state"):
+                self._handle_robot_state(msg.topic, msg.payload, kind)
         except InvalidPayload as exc:
             self._count_invalid(msg.topic, str(exc), exc.reason)
         except Exception:
@@ -322,3 +331,16 @@ class Subscriber:
                 self._live_stopped.add(robot)
             self._status_changed.notify_all()
         log.info("robot %s is %s%s", robot, state, " (retained)" if retained else "")
+
+    def _handle_robot_state(self, topic: str, payload: bytes, kind: str) -> None:
+        """Telemetry and command answers: only the newest of each robot is kept (for the live table)."""
+        if not payload:  # a cleared retained message
+            return
+        data = parse_payload(topic, payload, kind, self.topic_root)
+        with self._lock:
+            if kind == "telemetry":
+                self._telemetry[data["robot_id"]] = {k: data[k] for k in ("ts", "fps", "frames", "frames_dropped",
+                                                                          "outbox_backlog")}
+            else:
+                self._controls[data["robot_id"]] = {"paused": data["paused"], "threshold": data["threshold"],
+                                                    "ts": data["ts"]}
