@@ -7,6 +7,7 @@ robot published is there exactly once.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -20,6 +21,8 @@ from monitor.broker import find_mosquitto, free_port, start_broker
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber
 from tests.integration.helpers import ROOT, edge_run, write_sim_config
+
+log = logging.getLogger(__name__)  # the counts, for `pytest -o log_cli=true --log-cli-level=INFO`
 
 
 def _wait(predicate, timeout=30.0) -> bool:
@@ -81,6 +84,9 @@ def test_broker_killed_mid_run_every_event_arrives_exactly_once(tmp_path, shippe
         assert len({e["event_id"] for e in events}) == len(events) == edge["events_published"]
         assert edge["outbox_backlog"] == 0
         summary = sub.summary()
+        log.info("broker killed after %d events arrived: robot published %d, broker acknowledged %d, registry holds %d "
+                 "(%d duplicates dropped), subscriber connected %d times", killed_with, edge["events_published"],
+                 edge["events_acked"], counts["events"], summary["duplicates_dropped"], summary["connects"])
         assert summary["events_received"] == edge["events_published"]
         assert summary["connects"] >= 2  # the subscriber did lose the broker and came back
     finally:
@@ -124,6 +130,8 @@ def test_edge_killed_mid_run_the_outbox_resumes_in_order(tmp_path, shipped_bundl
         # Every event of the killed run arrived, first, in the order it was written; nothing twice.
         assert arrived[:len(waiting)] == [event_id for _, event_id in waiting]
         assert len(set(arrived)) == len(arrived) == expected == registry.counts("rb-kill")["events"]
+        log.info("robot killed with %d events in its outbox; the restart sent them first, then its own %d: "
+                 "%d in the registry", len(waiting), run2["events_published"], len(arrived))
     finally:
         sub.stop()
         registry.close()
