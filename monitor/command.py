@@ -82,7 +82,9 @@ def send_command(host: str, port: int, robot: str, command: str, value: float | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m monitor.command", description=__doc__.splitlines()[0])
+    from monitor.cli import _Parser  # one-line usage errors, exit 2
+
+    p = _Parser(prog="python -m monitor.command", description=__doc__.splitlines()[0])
     p.add_argument("robot", help="robot id")
     p.add_argument("command", choices=COMMANDS)
     p.add_argument("value", nargs="?", type=float, help="threshold only: crack probability threshold, 0..1")

@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    p = argparse.ArgumentParser(prog="python -m monitor.report",
+    from monitor.cli import _Parser  # one-line usage errors, exit 2
+
+    p = _Parser(prog="python -m monitor.report",
                                 description="Write the HTML report, CSV, GeoJSON and per-wall crack maps "
                                             "from a crack registry (the --db file of python -m monitor).")
     p.add_argument("--db", required=True, type=Path, help="registry SQLite file")

@@ -154,7 +154,9 @@ class SecureBroker(LocalBroker):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m monitor.secure_broker",
+    from monitor.cli import _Parser  # one-line usage errors, exit 2
+
+    p = _Parser(prog="python -m monitor.secure_broker",
                                 description="Write a secured mosquitto setup: random passwords, a per-robot ACL, "
                                             "and optionally a CA with server and client certificates.")
     p.add_argument("--out", required=True, type=Path, help="folder for mosquitto.conf, passwords, acl, credentials.env, tls/")
