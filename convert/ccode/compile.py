@@ -24,6 +24,7 @@ class CompileResult:
     info: ModelInfo  # the compiled folder's model.json
     folder: Path
     seconds: float
+    audit: bool = False  # every tensor in its own arena bytes
 
 
 def compile_model(model, out_dir, march_native: bool = False, audit: bool = False) -> CompileResult:
@@ -54,7 +55,7 @@ def compile_model(model, out_dir, march_native: bool = False, audit: bool = Fals
     }, indent=1) + "\n")
     seconds = time.perf_counter() - t0
     log.info("compiled %s into %s in %.1f s", model, out, seconds)
-    return CompileResult(src, code, built, info, out, seconds)
+    return CompileResult(src, code, built, info, out, seconds, audit)
 
 
 def size_report(result: CompileResult) -> dict:

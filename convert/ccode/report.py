@@ -14,7 +14,7 @@ import numpy as np
 from edge.native import NativeModel
 
 from .compile import CompileResult, size_report
-from .verify import RESOLVERS, Agreement, benchmark, compare, folder_patches, synthetic_patches
+from .verify import RESOLVERS, Agreement, audit_operators, benchmark, compare, folder_patches, synthetic_patches
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,11 @@ def make_report(result: CompileResult, synthetic: int = 1000, data: Sequence = (
                                         **_agreement_block(result, model, images, resolvers)}
     if sample is None:
         sample = np.zeros((size, size, 3), np.uint8)
+    audit = None
+    if result.audit:  # every intermediate tensor survives the run: compare each operator's output
+        images = synthetic_patches(min(max(synthetic, 1), 20), size, seed + 1)
+        audit = audit_operators(result.source.tflite, result.build.library, result.source.graph, result.code.plan,
+                                info, images)
     speed = benchmark(result.source.tflite, model, info, sample, runs=bench_runs) if bench_runs > 0 else {}
     return {
         "model": info.name,
@@ -68,6 +73,7 @@ def make_report(result: CompileResult, synthetic: int = 1000, data: Sequence = (
         "rule": {"min_equal_fraction": MIN_EQUAL_FRACTION, "max_step_difference": MAX_STEP_DIFFERENCE,
                  "decision_mismatches": 0},
         "agreement": agreement,
+        "operator_audit": audit,
         "command": command,
     }
 

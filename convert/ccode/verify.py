@@ -160,3 +160,53 @@ def benchmark(tflite_path, model, info: ModelInfo, image: np.ndarray, runs: int 
     interp = litert_interpreter(tflite_path, "builtin", threads=1)
     result["litert_builtin_1thread_ms"] = _median_ms(lambda v: run_litert(interp, v), x, runs)
     return result
+
+
+def audit_operators(tflite_path, library, graph, plan, info: ModelInfo, images: np.ndarray,
+                    resolver: str = "reference") -> List[dict]:
+    """Every operator's output tensor, compiled vs LiteRT, over `images`. Needs a build whose plan
+    gives every tensor its own bytes (compile_model(audit=True)), so no intermediate is overwritten."""
+    import ctypes
+
+    from edge.native import NativeModel
+
+    live = {}
+    for t, (first, last) in plan.lifetimes.items():
+        live[t] = (plan.offsets[t], first, last)
+    spans = sorted((o, o + graph.tensors[t].nbytes) for t, (o, _, _) in live.items())
+    if any(b[0] < a[1] for a, b in zip(spans, spans[1:])):
+        raise ModelError("the audit needs a build with --audit (every tensor in its own arena bytes)")
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:
+        raise ModelError("the audit needs LiteRT: pip install ai-edge-litert") from None
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "preserve_all_tensors is for debugging": that is what this is
+        interp = Interpreter(model_path=str(tflite_path), num_threads=1, experimental_preserve_all_tensors=True,
+                             experimental_op_resolver_type=getattr(OpResolverType, RESOLVERS[resolver]))
+    interp.allocate_tensors()
+    model = NativeModel(library, info)
+    lib = ctypes.CDLL(str(Path(library).resolve()))
+    lib.crack_model_arena.restype = ctypes.c_void_p
+    x = to_model_input(images, info)
+    stats = {op.index: [0, 0, 0] for op in graph.operators}  # differing values, values, max step
+    i_in = interp.get_input_details()[0]["index"]
+    for sample in x:
+        model.invoke(sample)
+        interp.set_tensor(i_in, sample[None])
+        interp.invoke()
+        base = lib.crack_model_arena()
+        for op in graph.operators:
+            t = graph.tensors[op.outputs[0]]
+            mine = np.ctypeslib.as_array((ctypes.c_int8 * t.size).from_address(base + plan.offsets[t.index]))
+            ref = interp.get_tensor(t.index).reshape(-1)
+            d = np.abs(mine.astype(np.int32) - ref.astype(np.int32))
+            s = stats[op.index]
+            s[0] += int((d != 0).sum())
+            s[1] += int(d.size)
+            s[2] = max(s[2], int(d.max(initial=0)))
+    return [{"operator": op.index, "kind": op.kind, "output": graph.tensors[op.outputs[0]].name,
+             "equal_fraction": 1.0 - stats[op.index][0] / max(stats[op.index][1], 1),
+             "max_step_difference": stats[op.index][2]} for op in graph.operators]
