@@ -35,12 +35,20 @@ class StageTimer:
     def __init__(self):
         self.total = defaultdict(float)
         self.count = defaultdict(int)
+        self.run_total = defaultdict(float)  # since start, for the run summary
+        self.run_count = defaultdict(int)
         self._lock = threading.Lock()
 
     def add(self, stage: str, seconds: float) -> None:
         with self._lock:
             self.total[stage] += seconds
             self.count[stage] += 1
+            self.run_total[stage] += seconds
+            self.run_count[stage] += 1
+
+    def run_means_ms(self) -> dict:
+        with self._lock:
+            return {k: round(1000 * self.run_total[k] / self.run_count[k], 3) for k in self.run_total}
 
     def means_ms(self) -> dict:
         with self._lock:

@@ -161,7 +161,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     try:
         with camera:
             counts = pipeline.run()
-        latency = pipeline.timer.means_ms()
+        latency = pipeline.timer.run_means_ms()
         drained = publisher.drain(cfg.mqtt.drain_timeout_s)
         if not drained:
             log.warning("%d events still in the outbox at exit; they are sent on the next start", len(outbox))

@@ -17,6 +17,7 @@ from .types import Crack, Pose
 from .wallmask import WallMask
 
 Box = Tuple[float, float, float, float]
+REMEASURE_GROWTH = 0.05  # re-measure a stitched crack when its mask grew by this fraction
 MAX_ENDED_WITH_MASK = 200  # ended cracks keep their stitched mask while recent; older ones keep their box only
 
 
@@ -85,6 +86,7 @@ class Track:
     confirmed: bool = False
     wall: Optional[WallMask] = None
     measure: Optional[CrackMeasure] = None
+    measured_area: int = 0  # stitched mask pixels when last measured
     reported_box: Box = field(default=(0.0, 0.0, 0.0, 0.0))
     reported_confidence: float = 0.0
     reported_measure: Optional[CrackMeasure] = None
@@ -146,7 +148,7 @@ class Tracker:
             if track.wall is None:
                 track.wall = WallMask(pose.mm_per_px)
             track.wall.paste(crack.mask, crack.bbox_px, pose, frame_hw)
-            track.measure = CrackMeasure.combine(track.wall.measure(self.min_area_px)) or track.measure
+            self._remeasure(track, REMEASURE_GROWTH)
             tight = track.wall.bbox_mm()
             if tight is not None:
                 track.box = tight  # the stitched mask's extent, not the union of loose per-frame boxes
@@ -154,6 +156,14 @@ class Tracker:
             own = CrackMeasure.of_crack(crack)
             if own is not None and (track.measure is None or own.length_mm >= track.measure.length_mm):
                 track.measure = own  # without a pose the most complete single view stands for the crack
+
+    def _remeasure(self, track: Track, growth: float) -> None:
+        """Measure the stitched mask again once it grew by `growth` (a fraction of its area): overlapping
+        views mostly repeat what is known, and measuring a large mask every frame costs more than the frame."""
+        area = track.wall.area() if track.wall is not None else 0
+        if track.measure is None or abs(area - track.measured_area) > growth * max(track.measured_area, 1):
+            track.measure = CrackMeasure.combine(track.wall.measure(self.min_area_px)) or track.measure
+            track.measured_area = area
 
     def _changed(self, track: Track) -> bool:
         grown = max(abs(a - b) for a, b in zip(track.box, track.reported_box))
@@ -207,6 +217,8 @@ class Tracker:
                 self.tentative.remove(track)  # lost the vote: flicker, never announced
                 self.rejected += 1
         for track in [t for t in self.open if frame_index - t.last_frame >= self.end_after_frames]:
+            if track.wall is not None:
+                self._remeasure(track, 0.0)  # the final figures are exact
             self._close(track)
             events.append(self._event("end", track))
         return events
@@ -222,6 +234,9 @@ class Tracker:
         """End every open crack: the scan is over. Tentative ones that never won the vote are dropped."""
         self.rejected += len(self.tentative)
         self.tentative.clear()
+        for track in self.open:
+            if track.wall is not None:
+                self._remeasure(track, 0.0)
         events = [self._event("end", t) for t in self.open]
         for track in list(self.open):
             self._close(track)

@@ -70,6 +70,9 @@ class WallMask:
         region = self.canvas[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
         np.maximum(region, warped, out=region)
 
+    def area(self) -> int:
+        return int(np.count_nonzero(self.canvas)) if self.canvas is not None else 0
+
     def bbox_mm(self) -> Optional[Tuple[float, float, float, float]]:
         if self.canvas is None or not self.canvas.any():
             return None
