@@ -251,9 +251,9 @@ def check_fits(p: McuPlan, target: McuTarget) -> None:
         problems.append(f"flash {kb(p.flash_needed)} (model {kb(p.model_bytes)} + firmware "
                         f"{kb(target.runtime_flash_bytes)}) > {kb(p.flash_budget)}")
     if p.ram_needed > p.ram_budget:
-        problems.append(f"RAM {kb(p.ram_needed)} (arena {kb(p.arena_bytes)} {p.arena_method.split(' (')[0]} "
-                        f"+ {int(target.arena_margin * 100)} %, frame {kb(p.frame_bytes)}, runtime "
-                        f"{kb(target.runtime_ram_bytes)}) > {kb(p.ram_budget)}")
+        problems.append(f"RAM {kb(p.ram_needed)} (arena {kb(p.arena_bytes)}: {kb(p.arena_used_bytes)} "
+                        f"{p.arena_method.split(' (')[0]} + {int(round(target.arena_margin * 100))} %; frame "
+                        f"{kb(p.frame_bytes)}; runtime {kb(target.runtime_ram_bytes)}) > {kb(p.ram_budget)}")
     if problems:
         raise ModelError(f"{p.model} does not fit {p.target}: " + "; ".join(problems))
 

@@ -95,7 +95,8 @@ def build_report(table: Sequence[Any], name: str, task: str, shipped: str, thres
         "max_drop": max_drop,
         "shipped_variant": shipped,
         "latency": {"threads": sorted({int(t) for r in rows for t in r["latency_ms"]}),
-                    "statistic": "median of timed invokes after warm-up, batch of 1", **machine()},
+                    "statistic": "median of timed invoke() calls after warm-up, batch of 1; model compute "
+                    "only (the edge's preprocessing is not included)", **machine()},
         "variants": rows,
     }
 
