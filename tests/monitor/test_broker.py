@@ -39,10 +39,13 @@ def _crash_with_will(broker, client_id: str, will: tuple[str, bytes]) -> None:
 def _subscribe(broker, topic: str) -> tuple[mqtt.Client, queue.Queue]:
     got: queue.Queue = queue.Queue()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sub-{os.getpid()}-{id(got)}")
+    subscribed = queue.Queue()
     client.on_message = lambda c, u, m: got.put((m.topic, m.payload, m.retain))
     client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+    client.on_subscribe = lambda *a: subscribed.put(True)
     client.connect(broker.host, broker.port)
     client.loop_start()
+    subscribed.get(timeout=10)  # else a message published next may reach the broker before the subscription
     return client, got
 
 
