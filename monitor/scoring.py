@@ -54,3 +54,21 @@ def score(reported: Sequence[dict], known: Dict[int, Box], tolerance_mm: float) 
         "tolerance_mm": tolerance_mm,
         "matches": {str(k): ids for k, ids in matches.items()},
     }
+
+
+def measurement_scores(reported: Sequence[dict], wall) -> dict:
+    """Length, max width and position of every known crack as the registry reports it (with a segmenter
+    on the robot), judged as `python -m edge scan-check` judges them: found, one crack_id, length within
+    10 %, max width within 0.5 mm or 20 %, every side of the wall box within 20 mm.
+
+    reported: registry crack dicts (crack_id, wall_bbox_mm, length_mm, width_max_mm, ...);
+    wall: the edge.synthetic.SyntheticWall the robot scanned."""
+    from edge.scancheck import score_wall
+
+    as_events = {
+        c["crack_id"]: {"crack_id": c["crack_id"], "wall": {"bbox_mm": c.get("wall_bbox_mm")},
+                        **{k: c.get(k) for k in ("length_mm", "width_max_mm", "width_mean_mm", "width_p95_mm",
+                                                 "orientation_deg", "below_resolution")}}
+        for c in reported
+    }
+    return score_wall(as_events, wall)
