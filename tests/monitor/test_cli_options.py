@@ -79,3 +79,21 @@ def test_live_table_and_exports_from_a_real_process(mqtt_broker, make_event, tmp
     assert len(json.loads((out / "c.geojson").read_text())["features"]) == 2
     assert (out / "c.csv").read_text().count("\n") == 3
     assert "c-2" in (out / "r.html").read_text()
+
+
+def test_session_keeps_events_sent_while_the_monitor_was_away(mqtt_broker, make_event, tmp_path):
+    if mqtt_broker.kind != "mosquitto":
+        pytest.skip("the embedded amqtt broker does not queue messages for an absent persistent session")
+    common = ["--host", mqtt_broker.host, "--port", str(mqtt_broker.port), "--session", "monitor-desk-1", "--quiet"]
+    assert main([*common, "--duration", "2"]) == 0  # subscribes under the session, then leaves
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="while-away")
+    client.connect(mqtt_broker.host, mqtt_broker.port)
+    client.loop_start()
+    try:
+        client.publish("crackbot/rb-9/events", json.dumps(make_event(robot_id="rb-9")), qos=1).wait_for_publish(5)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    summary = tmp_path / "s.json"
+    assert main([*common, "--duration", "2", "--summary", str(summary)]) == 0
+    assert json.loads(summary.read_text())["events_received"] == 1
