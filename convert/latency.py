@@ -38,8 +38,8 @@ def _random_input(detail: dict, rng: np.random.Generator) -> np.ndarray:
 def measure_latency(path, threads: Sequence[int] = THREADS, runs: int = RUNS, warmup: int = WARMUP,
                     seed: int = 0) -> Dict[str, Dict[str, float]]:
     """{"<threads>": {"median_ms", "p90_ms", "runs"}} for one model file."""
-    if runs < 1:
-        raise ValueError("runs must be at least 1")
+    if runs < 1 or any(int(n) < 1 for n in threads):
+        raise CrackbotError(f"latency needs at least 1 run and 1 thread (got runs {runs}, threads {list(threads)})")
     rng = np.random.default_rng(seed)
     result: Dict[str, Dict[str, float]] = {}
     for n in threads:
@@ -104,9 +104,6 @@ def _model_file(arg: str) -> Path:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.runs < 1 or any(t < 1 for t in args.threads):
-        print("error: --runs and --threads must be at least 1", file=sys.stderr)
-        return 2
     try:
         rows = [(arg, measure_latency(_model_file(arg), args.threads, args.runs)) for arg in args.models]
     except CrackbotError as exc:

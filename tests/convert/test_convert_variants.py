@@ -161,6 +161,8 @@ def test_a_corrupt_tflite_is_one_line(tmp_path, capsys, all_variants):
         assert latency_cli.main([str(path), "--runs", "2"]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error:") and str(path) in err and "\n" not in err
+    assert latency_cli.main([str(out), "--threads", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: latency needs at least 1 run and 1 thread (got runs 30, threads [0])"
     assert latency_cli.main([str(out), "--threads", "1", "--runs", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert "1 thr ms" in lines[0] and float(lines[1].split()[-1]) > 0
