@@ -633,10 +633,12 @@ EMITTERS: Dict[str, Callable[[EmitContext, Operator, str], str]] = {
 
 
 def check_supported(graph: Graph) -> None:
-    """ModelError naming the first operator the generator has no emitter for."""
+    """ModelError naming every operator kind the generator has no emitter for (first index of each)."""
+    missing: Dict[str, int] = {}
     for op in graph.operators:
         if op.kind not in EMITTERS:
-            raise ModelError(
-                f"{graph.source}: operator {op.kind} (#{op.index}) is not supported by the C generator "
-                f"(supported: {', '.join(sorted(EMITTERS))})"
-            )
+            missing.setdefault(op.kind, op.index)
+    if missing:
+        names = ", ".join(f"{kind} (#{index})" for kind, index in missing.items())
+        raise ModelError(f"{graph.source}: operator {names} is not supported by the C generator "
+                         f"(supported: {', '.join(sorted(EMITTERS))})")

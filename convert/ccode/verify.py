@@ -86,11 +86,11 @@ def agreement(native: np.ndarray, litert: np.ndarray, info: ModelInfo) -> Agreem
 
 
 def synthetic_patches(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """n uint8 RGB patches from edge.synthetic: a fifth single patches (half with a crack), the rest
-    tiles of a synthetic wall with known cracks at half-tile stride (cheaper to render)."""
+    """n uint8 RGB patches from edge.synthetic: a tenth single patches (half with a crack), the rest
+    tiles of synthetic walls with known cracks at half-tile stride (cheaper to render)."""
     from edge.synthetic import make_patches, render_wall
 
-    n_single = max(1, n // 5)
+    n_single = max(1, n // 10)
     images = [make_patches(n_single, size=size, seed=seed)[0]]
     wall_seed = seed
     count = n_single
