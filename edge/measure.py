@@ -178,7 +178,7 @@ def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tup
         width_mean_mm=float(widths_px.mean()) * mm_per_px,
         width_p95_mm=float(np.percentile(widths_px, 95)) * mm_per_px,
         orientation_deg=orientation_deg(sy.astype(float), sx.astype(float)),
-        below_resolution=wmax < BELOW_RESOLUTION_PX,
+        below_resolution=bool(wmax < BELOW_RESOLUTION_PX),
         skeleton_px=int(len(sx)),
     )
 

@@ -55,7 +55,7 @@ def score_wall(reports: Dict[str, dict], wall, margin_mm: float = POSITION_MM) -
             if best.get("length_mm") is not None:
                 row["length_error_rel"] = round(best["length_mm"] / row["length_mm"] - 1.0, 4)
                 row["width_error_mm"] = round(best["width_max_mm"] - row["width_max_mm"], 3)
-        row["pass"] = _passes(row)
+        row["pass"] = bool(_passes(row))
         rows.append(row)
     judged = [r for r in rows if r["width_max_mm"] > MIN_WIDTH_MM]
     return {
