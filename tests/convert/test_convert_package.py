@@ -4,6 +4,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sysconfig
 import tarfile
@@ -122,6 +123,10 @@ def test_install_sh_into_a_prefix_then_run_against_a_broker(sim_package, tmp_pat
     assert f"ExecStart={prefix}/bin/crackbot-edge" in unit and f"WorkingDirectory={prefix}" in unit and "{{" not in unit
     assert "Description=crackbot crack inspection (desktop_sim)" in unit
     assert (prefix / "models/crack_classifier/model.tflite").is_file()
+    if shutil.which("systemd-analyze"):  # systemd's own unit checker: syntax, ExecStart exists and runs
+        verify = subprocess.run(["systemd-analyze", "verify", str(prefix / "crackbot.service")],
+                                capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0, verify.stderr
 
     summary = tmp_path / "summary.json"
     run = subprocess.run(
