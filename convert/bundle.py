@@ -239,7 +239,9 @@ def data_for_conversion(keras_path, folders: Optional[Sequence] = None, syntheti
         config["synthetic"] = int(synthetic)
     elif not run.get("config"):
         config["synthetic"] = 0 if folders else 1000
-    config["input_size"] = int(load_keras(keras_path).input_shape[1])  # the model decides, not the config
+    model = load_keras(keras_path)
+    check_keras_task(model, keras_path)  # before any data is read: a model of another task fails fast
+    config["input_size"] = int(model.input_shape[1])  # the model decides, not the config
     _, train, val = prepare_data(config)
     calib = calibration_sample(train.images, calibration, config["seed"])
     return calib, val
