@@ -25,7 +25,7 @@ from train.fit import metrics_by_source, predict_probs
 from train.metrics import agreement
 
 from .model_card import license_line, render_model_card
-from .report import annotate_table, build_report, write_report
+from .report import annotate_table, build_report, log_table, write_report
 from .tflite import EXPORTERS, calibration_sample, to_tflite
 from .validate import check_keras_task
 
@@ -188,7 +188,11 @@ def build_bundle(
                 table.append(compare_variant(keras_model, variant, calib_images, val, keras_probs, threshold, Path(tmp)))
         table.append(int8)
         annotate_table(table, keras_probs, threshold, latency_threads)
-        delta = check_drop(keras_m, int8.metrics, int8.agreement, max_drop_points)
+        try:
+            delta = check_drop(keras_m, int8.metrics, int8.agreement, max_drop_points)
+        except ModelError:
+            log_table(table, shipped)  # a refusal shows every variant's numbers, not just int8's
+            raise
         log.info("int8 vs float: accuracy delta %+.2f points, decisions agree on %.2f %%", delta, 100 * int8.agreement)
         tflite_bytes = int8.extra["path"].read_bytes()
 

@@ -70,10 +70,15 @@ def machine() -> Dict[str, object]:
         runtime = f"ai-edge-litert {version('ai-edge-litert')}"
     except Exception:  # tflite-runtime fallback or an unusual install
         runtime = "unknown"
+    try:
+        load = round(os.getloadavg()[0], 2)  # other work on the machine skews the figures; say how much
+    except OSError:
+        load = None
     return {
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average_1min": load,
         "python": platform.python_version(),
         "runtime": runtime,
     }
@@ -114,7 +119,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for arg, lat in rows:
         print(arg[-40:].ljust(40) + "".join(f"{lat[str(t)]['median_ms']:12.3f}" for t in args.threads))
     m = machine()
-    print(f"median of {args.runs} invokes; {m['processor']}, {m['cpus']} CPUs, {m['runtime']}")
+    print(f"median of {args.runs} invokes; {m['processor']}, {m['cpus']} CPUs (load {m['load_average_1min']}), {m['runtime']}")
     return 0
 
 

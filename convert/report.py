@@ -42,7 +42,11 @@ def annotate_table(table: Sequence[Any], keras_probs: np.ndarray, threshold: flo
             row.extra["io"] = tensor_types(path)
             if threads:
                 row.extra["latency_ms"] = measure_latency(path, threads, runs)
-    for line in format_table(build_rows(table)):
+
+
+def log_table(table: Sequence[Any], shipped: Optional[str] = None) -> None:
+    """The variant table in the log (where a refused bundle has no report.json to show it)."""
+    for line in format_table(build_rows(table, shipped)):
         log.info("%s", line)
 
 
