@@ -61,7 +61,9 @@ def main(argv=None) -> int:
         return 2
     for source, block in report["agreement"].items():
         for resolver, a in block.items():
-            if isinstance(a, dict):
+            if isinstance(a, dict) and "error" in a:
+                print(f"{source} vs LiteRT {resolver}: not compared: {a['error']}")
+            elif isinstance(a, dict):
                 print(f"{source} vs LiteRT {resolver}: {a['patches']} patches, {100 * a['equal_fraction']:.3f} % equal, "
                       f"max {a['max_step_difference']} step, {a['decision_mismatches']} decisions differ"
                       f"{'' if a['meets_rule'] else '  (below the rule)'}")

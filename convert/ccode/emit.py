@@ -610,6 +610,41 @@ static void {fn}(int8_t *arena) {{
 """
 
 
+def emit_tile(ctx: EmitContext, op: Operator, fn: str) -> str:
+    """TILE with constant multiples (Keras' nearest UpSampling2D lowers to RESHAPE + TILE)."""
+    x, m, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    _check_int8(op, x, y)
+    _same_quant(op, x, y)
+    if m.data is None:
+        raise _fail(op, "multiples must be constant")
+    d = list(x.shape)
+    big = list(y.shape)
+    if [a * int(k) for a, k in zip(d, m.data.reshape(-1))] != big:
+        raise _fail(op, f"output shape {big} is not input {d} times {m.data.tolist()}")
+    strides = [int(np.prod(d[k + 1:])) for k in range(len(d))]
+    loops, index = [], []
+    for k in range(len(d) - 1):
+        loops.append(f"{'  ' * k}  for (int i{k} = 0; i{k} < {big[k]}; ++i{k})")
+        index.append(f"(i{k} % {d[k]}) * {strides[k]}")
+    src = " + ".join(index) if index else "0"
+    pad = "  " * (len(d) - 1)
+    last = len(d) - 1
+    body = "\n".join(loops)
+    return f"""
+/* TILE #{op.index}: {x.name} -> {y.name}, multiples {m.data.reshape(-1).tolist()} */
+static void {fn}(int8_t *arena) {{
+  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
+  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
+  int n = 0;
+{body}
+{pad}  {{
+{pad}    const int8_t *row = in + {src};
+{pad}    for (int r = 0; r < {big[last] // d[last]}; ++r, n += {d[last]}) memcpy(out + n, row, {d[last]});
+{pad}  }}
+}}
+"""
+
+
 EMITTERS: Dict[str, Callable[[EmitContext, Operator, str], str]] = {
     "CONV_2D": emit_conv_2d,
     "DEPTHWISE_CONV_2D": emit_depthwise_conv_2d,
@@ -629,6 +664,7 @@ EMITTERS: Dict[str, Callable[[EmitContext, Operator, str], str]] = {
     "SQUEEZE": emit_reshape,
     "EXPAND_DIMS": emit_reshape,
     "QUANTIZE": emit_quantize,
+    "TILE": emit_tile,
 }
 
 

@@ -11,10 +11,11 @@ from typing import Dict, Iterable, Optional, Sequence
 
 import numpy as np
 
+from edge.errors import ModelError
 from edge.native import NativeModel
 
 from .compile import CompileResult, size_report
-from .verify import RESOLVERS, Agreement, audit_operators, benchmark, compare, folder_patches, synthetic_patches
+from .verify import RESOLVERS, Agreement, audit_operators, benchmark, compare_each, folder_patches, synthetic_patches
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ def meets_rule(a: Agreement) -> bool:
 
 def _agreement_block(result: CompileResult, model: NativeModel, images: np.ndarray,
                      resolvers: Iterable[str]) -> dict:
-    found = compare(result.source.tflite, model, result.info, images, resolvers)
-    return {r: {**a.to_dict(), "meets_rule": meets_rule(a)} for r, a in found.items()}
+    found = compare_each(result.source.tflite, model, result.info, images, resolvers)
+    return {r: a if "error" in a else {**a, "meets_rule": meets_rule(Agreement(**a))} for r, a in found.items()}
 
 
 def make_report(result: CompileResult, synthetic: int = 1000, data: Sequence = (), data_limit: int = 1000,
@@ -56,8 +57,14 @@ def make_report(result: CompileResult, synthetic: int = 1000, data: Sequence = (
     audit = None
     if result.audit:  # every intermediate tensor survives the run: compare each operator's output
         images = synthetic_patches(min(max(synthetic, 1), 20), size, seed + 1)
-        audit = audit_operators(result.source.tflite, result.build.library, result.source.graph, result.code.plan,
-                                info, images)
+        for resolver in ("reference", "builtin"):  # the reference kernels lack some operator versions
+            try:
+                audit = {"resolver": resolver, "operators": audit_operators(
+                    result.source.tflite, result.build.library, result.source.graph, result.code.plan, info,
+                    images, resolver)}
+                break
+            except ModelError as exc:
+                audit = {"error": str(exc)}
     speed = benchmark(result.source.tflite, model, info, sample, runs=bench_runs) if bench_runs > 0 else {}
     return {
         "model": info.name,

@@ -46,10 +46,14 @@ def litert_interpreter(tflite_path, resolver: str = "reference", threads: int = 
         raise ModelError("verification needs LiteRT: pip install ai-edge-litert") from None
     from edge.interpreter import _native_stderr_to_log
 
-    with _native_stderr_to_log():
-        interp = Interpreter(model_path=str(tflite_path), num_threads=threads,
-                             experimental_op_resolver_type=getattr(OpResolverType, RESOLVERS[resolver]))
-        interp.allocate_tensors()
+    try:
+        with _native_stderr_to_log():
+            interp = Interpreter(model_path=str(tflite_path), num_threads=threads,
+                                 experimental_op_resolver_type=getattr(OpResolverType, RESOLVERS[resolver]))
+            interp.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:  # e.g. the reference resolver lacks an operator version
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{tflite_path}: LiteRT {resolver} kernels cannot run it ({first})") from None
     return interp
 
 
@@ -139,6 +143,17 @@ def compare(tflite_path, model, info: ModelInfo, images: np.ndarray,
     return {r: agreement(native, run_litert(litert_interpreter(tflite_path, r), x), info) for r in resolvers}
 
 
+def compare_each(tflite_path, model, info: ModelInfo, images: np.ndarray, resolvers: Iterable[str]) -> Dict[str, dict]:
+    """compare() per resolver, a resolver that cannot run the model recorded as its error."""
+    found = {}
+    for r in resolvers:
+        try:
+            found[r] = compare(tflite_path, model, info, images, [r])[r].to_dict()
+        except ModelError as exc:
+            found[r] = {"error": str(exc)}
+    return found
+
+
 def _median_ms(fn, x, runs: int) -> float:
     fn(x)  # warm-up: page in weights, build caches
     times = []
@@ -182,11 +197,15 @@ def audit_operators(tflite_path, library, graph, plan, info: ModelInfo, images: 
         raise ModelError("the audit needs LiteRT: pip install ai-edge-litert") from None
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "preserve_all_tensors is for debugging": that is what this is
-        interp = Interpreter(model_path=str(tflite_path), num_threads=1, experimental_preserve_all_tensors=True,
-                             experimental_op_resolver_type=getattr(OpResolverType, RESOLVERS[resolver]))
-    interp.allocate_tensors()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "preserve_all_tensors is for debugging": that is what this is
+            interp = Interpreter(model_path=str(tflite_path), num_threads=1, experimental_preserve_all_tensors=True,
+                                 experimental_op_resolver_type=getattr(OpResolverType, RESOLVERS[resolver]))
+        interp.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{tflite_path}: LiteRT {resolver} kernels cannot run it ({first})") from None
     model = NativeModel(library, info)
     lib = ctypes.CDLL(str(Path(library).resolve()))
     lib.crack_model_arena.restype = ctypes.c_void_p
