@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, List, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -140,6 +140,16 @@ class MqttConfig(_Strict):
     reconnect_max_s: float = Field(30.0, gt=0, description="Longest reconnect delay")
     max_inflight: int = Field(20, ge=1, description="Unacknowledged QoS 1 events in flight at once")
     drain_timeout_s: float = Field(10.0, ge=0, description="At exit, how long to wait for the outbox to empty")
+    protocol: Literal["3.1.1", "5"] = Field("3.1.1", description="MQTT version. 5: a broker that refuses an event "
+                                            "(an ACL) says so in its acknowledgement and the event stays in the outbox; "
+                                            "3.1.1 brokers drop such an event silently. The embedded broker speaks 3.1.1 only")
+    session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="MQTT 5 only: how long the broker keeps this "
+                                  "robot's session (its queued commands) while it is away")
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_as_text(cls, value):  # YAML reads `protocol: 5` as a number
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     tls: Optional[MqttTlsConfig] = Field(None, description="TLS to the broker (CA, client certificate); null: plain TCP")
 
 
