@@ -7,7 +7,9 @@ outbox sends every row it still holds, oldest first. Telemetry rides the same ou
 when the outbox is full it is the first to go (see edge/outbox.py).
 
 Security: TLS with a CA file and an optional client certificate (mqtt.tls), user name and
-password from the config, where they come from the environment as ${VAR}.
+password from the config, where they come from the environment as ${VAR}. With mqtt.protocol 5 a
+broker that refuses an event (an ACL) says so in its acknowledgement: the event then stays in the
+outbox (MQTT 3.1.1 has no way to say it, and the broker drops it silently).
 """
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ class Publisher:
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._inflight: Dict[int, Tuple[int, str]] = {}  # paho mid -> (outbox row id, kind)
-        self._early_acks: set = set()  # mids acknowledged before publish() returned to us
+        self._early_acks: Dict[int, Optional[str]] = {}  # mid acknowledged before publish() returned -> refusal or None
+        self.refused_rows: set = set()  # outbox rows of events the broker refused (MQTT 5): kept for the next start
         self._untracked_mids: set = set()  # status and command-state messages, which are not outbox rows
         self._last_sent = 0  # highest outbox row id handed to paho by this process
         self._wake = threading.Event()
@@ -51,7 +54,11 @@ class Publisher:
 
         client_id = mqtt_cfg.client_id or f"crackbot-{robot_id}"
         # A persistent session, so the broker keeps our QoS 1 state across short drop-outs.
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        self._v5 = getattr(mqtt_cfg, "protocol", "3.1.1") == "5"
+        if self._v5:  # MQTT 5: the session is kept by clean_start=False and an expiry, set at connect
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        else:
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         if mqtt_cfg.username:
             self.client.username_pw_set(mqtt_cfg.username, mqtt_cfg.password)
         if getattr(mqtt_cfg, "tls", None) is not None:
@@ -124,15 +131,30 @@ class Publisher:
             self.last_error = reason
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
+        # Only MQTT 5 acknowledgements carry a verdict: a broker may refuse a message (an ACL).
+        refusal = str(reason_code) if reason_code.is_failure else None
         with self._lock:
             if mid in self._untracked_mids:
                 self._untracked_mids.discard(mid)
+                if refusal:
+                    log.warning("broker refused a status or command answer: %s", refusal)
                 return
             entry = self._inflight.pop(mid, None)
             if entry is None:
-                self._early_acks.add(mid)
+                self._early_acks[mid] = refusal
         if entry is not None:
-            self._ack(*entry)
+            self._settle(*entry, refusal)
+
+    def _settle(self, row_id: int, kind: str, refusal: Optional[str]) -> None:
+        """The broker answered for an outbox row: gone when accepted; a refused event stays."""
+        if refusal is None or kind != EVENT:  # refused telemetry is not worth keeping
+            self._ack(row_id, kind)
+            return
+        self.refused_rows.add(row_id)
+        self.last_error = f"broker refused an event: {refusal}"
+        log.error("broker refused event row %d (%s); it stays in the outbox and is sent again on the next start",
+                  row_id, refusal)
+        self._wake.set()
 
     def _on_message(self, client, userdata, message):
         handler = self._handlers.get(message.topic)
@@ -167,7 +189,7 @@ class Publisher:
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
         with self._lock:
             if info.mid in self._early_acks:
-                self._early_acks.discard(info.mid)
+                del self._early_acks[info.mid]
             else:
                 self._untracked_mids.add(info.mid)
         return info
@@ -180,7 +202,16 @@ class Publisher:
 
     def start(self) -> None:
         """Connect in the background; an unreachable broker is retried with back-off, never fatal."""
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
+        if self._v5:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.cfg.session_expiry_s
+            self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s, clean_start=False,
+                                      properties=props)
+        else:
+            self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
         self.client.loop_start()
         self._pump = threading.Thread(target=self._pump_loop, name="outbox-pump", daemon=True)
         self._pump.start()
@@ -201,17 +232,18 @@ class Publisher:
         for row_id, topic, payload, qos, kind in self.outbox.pending(after, room):
             # If the link dropped just now, paho keeps the QoS 1 message and sends it on reconnect.
             info = self.client.publish(topic, payload, qos=qos)
+            refusal = None
             with self._lock:
                 self._last_sent = row_id
                 acked_already = info.mid in self._early_acks
                 if acked_already:
-                    self._early_acks.discard(info.mid)
+                    refusal = self._early_acks.pop(info.mid)
                 elif qos == 0 and info.rc != mqtt.MQTT_ERR_SUCCESS:
                     acked_already = True  # QoS 0 refused by a dropped link: best effort, let it go
                 else:
                     self._inflight[info.mid] = (row_id, kind)
             if acked_already:
-                self._ack(row_id, kind)
+                self._settle(row_id, kind, refusal)
 
     def publish_event(self, payload: dict) -> None:
         """Queue an event on disk first; the pump sends it when it can."""
@@ -233,7 +265,7 @@ class Publisher:
         """Wait until the outbox is empty or the timeout passes; True when no event is left in it (every
         one acknowledged). Queued telemetry leaves as soon as it is written, so it only waits with the events."""
         deadline = time.monotonic() + timeout
-        while len(self.outbox) and time.monotonic() < deadline:
+        while len(self.outbox) > len(self.refused_rows) and time.monotonic() < deadline:
             self._wake.set()
             time.sleep(0.05)
         return self.outbox.count(EVENT) == 0

@@ -84,8 +84,12 @@ class _Operator:
         self.client.loop_stop()
 
 
-def test_commands_over_a_real_broker(tmp_path, mqtt_broker):
-    cfg = MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port, reconnect_min_s=0.2, reconnect_max_s=1)
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_commands_over_a_real_broker(tmp_path, mqtt_broker, protocol):
+    if protocol == "5" and mqtt_broker.kind != "mosquitto":
+        pytest.skip("the embedded broker speaks MQTT 3.1.1 only")
+    cfg = MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port, reconnect_min_s=0.2, reconnect_max_s=1,
+                     protocol=protocol)
     publisher = Publisher(cfg, "rb-c", Outbox(tmp_path / "o.sqlite"))
     controls = RobotControls(threshold=0.5)
     handler = CommandHandler(controls, publisher, "rb-c")

@@ -253,3 +253,31 @@ def test_monitor_program_over_tls_with_a_password(tmp_path, make_event):
     assert monitor.returncode == 0, err[-2000:]
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["events_received"] == 1 and summary["stopped"] == ["rb-t"]
+
+
+def test_mqtt5_a_refused_event_stays_in_the_outbox(tmp_path, secured, monitor_of, make_event):
+    broker, setup = secured
+    sub = monitor_of(broker, setup)
+    # Right credentials, wrong robot id: the ACL lets rb-a write only under crackbot/rb-a/.
+    pub = _publisher(tmp_path, broker, "rb-b", username="rb-a", password=setup.passwords["rb-a"], protocol="5")
+    event = make_event(robot_id="rb-b")
+    pub.publish_event(event)
+    pub.start()
+    try:
+        assert _wait(lambda: pub.refused_rows)
+        assert "Not authorized" in pub.last_error
+        assert pub.acked == 0 and pub.outbox.count() == 1  # kept for the next start, not lost
+        assert pub.drain(5) is False  # the exit path reports it rather than waiting forever
+    finally:
+        pub.stop()
+    assert not sub.registry.has_event(event["event_id"])
+
+    good = _publisher(tmp_path, broker, "rb-a", username="rb-a", password=setup.passwords["rb-a"], protocol="5")
+    event = make_event(robot_id="rb-a")
+    good.publish_event(event)
+    good.start()
+    try:
+        assert _wait(lambda: good.acked == 1) and not good.refused_rows
+        assert _wait(lambda: sub.registry.has_event(event["event_id"]))
+    finally:
+        good.stop()
