@@ -9,7 +9,7 @@ RUN    ?= crack_classifier
 EPOCHS ?=
 BUNDLE ?= models/crack_classifier
 
-.PHONY: help setup demo test train convert bench bundle mosquitto clean
+.PHONY: help setup demo test train convert compile bench bundle mosquitto clean
 
 help:
 	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
@@ -18,6 +18,7 @@ help:
 	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
 	@echo "make bench    speed and memory of the shipped models and the edge process (bench/results.json)"
 	@echo "make convert  int8 TFLite bundle from runs/\$$RUN/best.keras into \$$BUNDLE"
+	@echo "make compile  \$$BUNDLE as standalone C + native library in build/<name>_c, checked against LiteRT (report.json)"
 	@echo "make bundle   TARGET=rpi4: dist/crackbot-<target>-<version>.tar.gz to install on a device (TARGET=mcu/esp32s3: MCU sources)"
 
 # The light venv: the device side and the embedded broker, no TensorFlow.
@@ -56,6 +57,11 @@ train: $(VENV)/.all
 
 convert: $(VENV)/.all
 	$(PY) -m convert --model runs/$(RUN)/best.keras --out $(BUNDLE) --name $(notdir $(BUNDLE)) $(foreach d,$(DATA),--data $(d))
+
+# deepC-style compile: the int8 model as C99, built into a library and a program, verified against
+# LiteRT on synthetic patches (and DATA folders); MARCH_NATIVE=1 builds for this CPU only.
+compile: $(VENV)/.all
+	$(PY) -m convert.ccode --model $(BUNDLE) --out build/$(notdir $(BUNDLE))_c $(if $(MARCH_NATIVE),--march-native) $(foreach d,$(DATA),--data $(d))
 
 # Speed and memory on this machine, in one run: prints a table, writes bench/results.json.
 bench: $(VENV)/.all mosquitto
