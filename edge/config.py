@@ -45,6 +45,8 @@ class FolderCameraConfig(_Strict):
     type: Literal["folder"] = Field(description="Frames read from image files in a folder, in name order")
     path: str = Field(description="Folder holding .jpg/.png frames")
     fps: float = Field(10.0, gt=0, description="Frame rate used for timestamps")
+    start_ts: Optional[float] = Field(None, description="Timestamp of the first frame (epoch s), to match a pose "
+                                      "log recorded with the frames; null: the time the run starts")
     mm_per_px: Optional[float] = Field(None, gt=0, description="Scale of the frames (deprecated here: use scale.mm_per_px)")
 
 
@@ -60,6 +62,8 @@ class VideoCameraConfig(_Strict):
     path: str = Field(description="Video file")
     fps: Optional[float] = Field(None, gt=0, description="Frame rate for timestamps; null: the file's own")
     loop: bool = Field(False, description="Start again at the end (soak tests)")
+    start_ts: Optional[float] = Field(None, description="Timestamp of the first frame (epoch s), to match a pose "
+                                      "log recorded with the video; null: the time the run starts")
 
 
 class Picamera2CameraConfig(_Reopen):

@@ -31,7 +31,7 @@ class FolderCamera(Camera):
             raise CameraError(f"camera.path {folder}: no .jpg/.png images")
 
     def frames(self) -> Iterator[Frame]:
-        start = time.time()
+        start = self.cfg.start_ts if self.cfg.start_ts is not None else time.time()
         index = 0
         for path in self.files:
             bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)

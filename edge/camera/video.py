@@ -31,7 +31,7 @@ class VideoCamera(Camera):
         self.fps = cfg.fps or (file_fps if file_fps and file_fps > 0 else 10.0)
 
     def frames(self) -> Iterator[Frame]:
-        start = time.time()
+        start = self.cfg.start_ts if self.cfg.start_ts is not None else time.time()
         index = 0
         while True:
             ok, bgr = self._cap.read()
