@@ -165,6 +165,11 @@ def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tup
         skel = crop.copy()
     widths_px = local_widths(skel, dist)
     sy, sx = np.nonzero(skel)
+    # Where branches meet, the mask is the union of two cracks and is wider than either: leave the
+    # junctions out of the width figures (unless nothing else is left).
+    away = ~_near_junctions(skel, dist)[sy, sx]
+    if away.any():
+        widths_px = widths_px[away]
     length_px = skeleton_length(skel)
     # A skeleton stops half a width short of each tip; add it back at every free end.
     ends = _endpoints(skel)
@@ -231,6 +236,15 @@ def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
     summed = cv2.boxFilter(width_img, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
     count = cv2.boxFilter(s, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
     return (summed / np.maximum(count, 1))[ys, xs]
+
+
+def _near_junctions(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Pixels within (local half width + 2) of a skeleton pixel with three or more neighbours."""
+    n = sum(x.astype(np.uint8) for x in _neighbours(skel.astype(np.uint8)))
+    near = np.zeros(skel.shape, np.uint8)
+    for y, x in zip(*np.nonzero(skel & (n >= 3))):
+        cv2.circle(near, (int(x), int(y)), int(math.ceil(dist[y, x] + 2)), 1, -1)
+    return near.astype(bool)
 
 
 def _endpoints(skel: np.ndarray) -> List[Tuple[int, int]]:
