@@ -30,7 +30,7 @@ $(VENV)/.device: setup.cfg pyproject.toml
 
 # Everything: training (TensorFlow), device, broker and test tools.
 $(VENV)/.all: $(VENV)/.device
-	$(PIP) -e ".[device,broker,train,dev]"
+	$(PIP) -e ".[device,broker,train,mcu,dev]"
 	touch $@
 
 # mosquitto where we may install it; otherwise tests and the demo use the embedded broker.
