@@ -62,9 +62,11 @@ def size_report(result: CompileResult) -> dict:
     """Code size and memory of a compiled model, measured on the built files."""
     stack = max_stack_bytes(result.folder)
     sizes = code_size(result.build.library)
+    code = sizes.get("text_bytes", sizes["library_bytes"]) - result.code.weight_bytes  # size counts rodata in text
     return {
         **sizes,
         "weights_bytes": result.code.weight_bytes,
+        "code_bytes_without_weights": code,
         "arena_bytes": result.code.plan.arena_bytes,
         "arena_bytes_without_reuse": result.code.plan.naive_bytes,
         "max_operator_stack_bytes": stack,
