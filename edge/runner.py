@@ -17,7 +17,7 @@ from .errors import ConfigError, ModelError
 from .events import crack_event
 from .evidence import EvidenceStore
 from .outbox import Outbox
-from .pipeline import Pipeline, PoseAttacher, StageTimer  # noqa: F401  (StageTimer: kept importable here)
+from .pipeline import Pipeline, PoseAttacher
 from .pose import MqttPoseListener, PoseBuffer, load_pose_csv
 from .publisher import Publisher
 from .scale import check_scale, mm_per_px
