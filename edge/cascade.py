@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .detect import group_crack_tiles
-from .measure import measure_mask
+from .measure import measure_component
 from .tiler import tile_frame
 from .types import Crack, Frame, Patch
 
@@ -47,25 +47,32 @@ def stitch(prob_tiles: np.ndarray, patches: Sequence[Patch], frame_hw) -> np.nda
 
 
 def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patch], threshold: float,
-                     mm_per_px: Optional[float], min_area_px: int) -> List[Crack]:
-    """Each connected component of `mask` a measured Crack; confidence from the tiles it touches."""
+                     mm_per_px: Optional[float], min_area_px: int, measure: bool = True) -> List[Crack]:
+    """Each connected component of `mask` a Crack carrying its own pixels; confidence from the tiles
+    it touches. measure=False leaves the figures to the tracker (which measures on the wall)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     cracks = []
-    for m in measure_mask(mask, 1.0, min_area_px=min_area_px):
-        x0, y0, x1, y1 = m.bbox_px
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        if area < min_area_px:
+            continue
+        own = labels[y : y + h, x : x + w] == label  # not the neighbours that share its box
+        x1, y1 = x + w, y + h
         touching = [probs[i] for i, p in enumerate(patches)
-                    if p.x < x1 and p.x + p.size > x0 and p.y < y1 and p.y + p.size > y0]
-        scale = mm_per_px
+                    if p.x < x1 and p.x + p.size > x and p.y < y1 and p.y + p.size > y]
+        m = measure_component(own, 1.0, offset=(x, y)) if measure else None
+        scale = mm_per_px if m is not None else None
         cracks.append(Crack(
-            bbox_px=m.bbox_px,
+            bbox_px=(x, y, x1, y1),
             confidence=float(max(touching)) if touching else 0.0,
             tiles=int(sum(1 for v in touching if v >= threshold)),
             length_mm=round(m.length_mm * scale, 2) if scale else None,
             width_max_mm=round(m.width_max_mm * scale, 3) if scale else None,
             width_mean_mm=round(m.width_mean_mm * scale, 3) if scale else None,
             width_p95_mm=round(m.width_p95_mm * scale, 3) if scale else None,
-            orientation_deg=round(m.orientation_deg, 1),
-            below_resolution=m.below_resolution,
-            mask=mask[y0:y1, x0:x1].copy(),
+            orientation_deg=round(m.orientation_deg, 1) if m is not None else None,
+            below_resolution=m.below_resolution if m is not None else None,
+            mask=own,
         ))
     return cracks
 
@@ -132,7 +139,10 @@ class FrameAnalyzer:
             seg = self.segment_fn(tiles[chosen])
             t3 = time.perf_counter()
             mask = stitch(seg, [patches[i] for i in chosen], hw) >= self.pixel_threshold
-        cracks = cracks_from_mask(mask, probs, patches, threshold, frame.scale, self.min_area_px)
+        # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
+        # view as well would only cost time. Without one, the frame's view is all there is.
+        cracks = cracks_from_mask(mask, probs, patches, threshold, frame.scale, self.min_area_px,
+                                  measure=frame.pose is None)
         if timer is not None:
             timer.add("segment", t3 - t2)
             timer.add("measure", time.perf_counter() - t3)
