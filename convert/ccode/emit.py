@@ -40,6 +40,14 @@ static inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multip
   return rounding_divide_by_pot(sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
+/* ruy's ApplyMultiplier, behind LiteRT's FULLY_CONNECTED (reference resolver included): one
+ * rounding, to nearest with ties upward. Differs from the above only when x * m / 2^31 rounds to
+ * an exact half-step. */
+static inline int32_t multiply_by_quantized_multiplier_single(int32_t x, int32_t multiplier, int shift) {
+  const int total = 31 - shift;
+  return (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << (total - 1))) >> total);
+}
+
 static inline int8_t clamp_int8(int32_t v, int32_t lo, int32_t hi) {
   return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
@@ -231,11 +239,9 @@ def emit_fully_connected(ctx: EmitContext, op: Operator, fn: str) -> str:
     n_out, n_in = w.shape
     if x.size != n_in or y.size != n_out:
         raise _fail(op, f"batched input {list(x.shape)} (only one row of {n_in} compiles)")
-    if len(w.scales) == n_out and n_out > 1:  # per-channel: the conv formula, in double
-        mult, shift = _per_channel_multipliers(x, w, y, n_out)
-    else:  # GetQuantizedConvolutionMultipler: input * filter scale as float32, then double
-        m, s = quantize_multiplier(f32(np.float32(x.scale) * np.float32(w.scale)) / y.scale)
-        mult, shift = np.full(n_out, m, np.int32), np.full(n_out, s, np.int32)
+    # input * filter / output scale in double, per channel or per tensor (as conv does); the
+    # float32 product of the older GetQuantizedConvolutionMultipler disagrees with LiteRT 2.x.
+    mult, shift = _per_channel_multipliers(x, w, y, n_out)
     lo, hi = activation_range(op.options.get("activation", 0), y.scale, y.zero_point)
     W = ctx.const(f"{fn}_weights", w.data)
     B = _bias(ctx, op, n_out, f"{fn}_bias")
@@ -252,7 +258,7 @@ static void {fn}(int8_t *arena) {{
     int32_t acc = {B}[o];
     const int8_t *wr = {W} + o * N_IN;
     for (int i = 0; i < N_IN; ++i) acc += ((int32_t)in[i] + IN_OFF) * ((int32_t)wr[i] + W_OFF);
-    out[o] = clamp_int8(multiply_by_quantized_multiplier(acc, {M}[o], {S}[o]) + OUT_ZP, LO, HI);
+    out[o] = clamp_int8(multiply_by_quantized_multiplier_single(acc, {M}[o], {S}[o]) + OUT_ZP, LO, HI);
   }}
 }}
 """

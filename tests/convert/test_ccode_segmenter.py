@@ -140,3 +140,26 @@ def test_nearest_upsampling_compiles_and_matches(tmp_path):
     model = NativeModel(result.build.library, result.info)
     a = compare(path, model, result.info, images, ["builtin"])["builtin"]
     assert a.equal_fraction >= 0.999 and a.max_step_difference <= 1 and a.decision_mismatches == 0
+
+
+def test_dense_layers_round_like_litert(tmp_path):
+    """FULLY_CONNECTED requantizes with one rounding (ruy), convolutions with two (gemmlowp): a model
+    of dense layers, 3000 inputs, bit-identical to LiteRT's reference kernels."""
+    import keras
+    from keras import layers
+
+    from convert.tflite import to_tflite
+
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((8, 8, 3), batch_size=1)
+    x = layers.Flatten()(layers.Rescaling(1 / 255)(inputs))
+    x = layers.Dense(32, activation="relu")(x)
+    outputs = layers.Dense(1, activation="sigmoid")(layers.Dense(16)(x))
+    images = np.random.default_rng(4).integers(0, 256, (3000, 8, 8, 3), dtype=np.uint8)
+    path = tmp_path / "dense.tflite"
+    path.write_bytes(to_tflite(keras.Model(inputs, outputs), "int8", images[:32]))
+    result = compile_model(path, tmp_path / "dense_c")
+    assert "FULLY_CONNECTED" in result.code.operators
+    model = NativeModel(result.build.library, result.info)
+    a = compare(path, model, result.info, images, ["reference"])["reference"]
+    assert a.equal_fraction == 1.0 and a.decision_mismatches == 0
