@@ -1,0 +1,65 @@
+"""The cascade with stand-in models: which tiles are segmented, how tile masks stitch into the frame."""
+import numpy as np
+import pytest
+
+from edge.cascade import FrameAnalyzer, stitch
+from edge.types import Frame, Patch, Pose
+
+
+def test_stitch_averages_overlapping_tiles_and_crops_the_padding():
+    patches = [Patch(0, 0, 4), Patch(2, 0, 4)]
+    probs = np.stack([np.full((4, 4), 1.0, np.float32), np.full((4, 4), 0.0, np.float32)])
+    out = stitch(probs, patches, (3, 5))
+    assert out.shape == (3, 5)
+    assert out[0].tolist() == [1.0, 1.0, 0.5, 0.5, 0.0]  # the overlap is the mean of both tiles
+
+
+def _frame(h=60, w=90, pose=None, truth=None):
+    return Frame(rgb=np.zeros((h, w, 3), np.uint8), ts=0.0, index=0, pose=pose, mm_per_px=0.5, truth_mask=truth)
+
+
+def test_segmenter_sees_crack_tiles_and_their_neighbours_only():
+    seen = []
+
+    def classify(tiles):  # a 2 x 3 grid of 30 px tiles; only the middle top tile is a crack
+        return np.array([0.1, 0.9, 0.1, 0.1, 0.1, 0.1])
+
+    def segment(tiles):
+        seen.append(len(tiles))
+        out = np.zeros(tiles.shape[:3], np.float32)
+        out[:, 14:16, :] = 1.0  # a horizontal line through every segmented tile
+        return out
+
+    for mode, expected in (("crack_tiles", 1), ("crack_tiles_and_neighbours", 6), ("all", 6)):
+        analyzer = FrameAnalyzer(classify, 30, 30, segment_fn=segment, segment=mode, min_area_px=5)
+        result = analyzer.analyze(_frame(), threshold=0.5)
+        assert seen[-1] == expected and result.segmented_tiles == expected
+        assert result.mask.shape == (60, 90)
+    one = FrameAnalyzer(classify, 30, 30, segment_fn=segment, segment="crack_tiles", min_area_px=5).analyze(_frame(), 0.5)
+    (crack,) = one.cracks
+    # 30 px at 0.5 mm; a 2 px thick line thins to a skeleton up to a pixel short at each end
+    assert crack.bbox_px == (30, 14, 60, 16) and crack.length_mm == pytest.approx(15.0, abs=1.0)
+    assert crack.confidence == 0.9 and crack.mask.shape == (2, 30)
+    with pytest.raises(ValueError):
+        FrameAnalyzer(classify, 30, 30, segment="some")
+
+
+def test_no_crack_tile_no_segmentation_and_tile_level_without_segmenter():
+    calls = []
+    analyzer = FrameAnalyzer(lambda t: np.zeros(len(t)), 30, 30, segment_fn=lambda t: calls.append(1))
+    assert analyzer.analyze(_frame(), 0.5).cracks == [] and calls == []
+    tiles_only = FrameAnalyzer(lambda t: np.array([0.9, 0.9, 0.1, 0.1, 0.1, 0.1]), 30, 30)
+    (crack,) = tiles_only.analyze(_frame(), 0.5).cracks
+    assert crack.bbox_px == (0, 0, 60, 30) and crack.length_mm is None  # tile groups carry no measurement
+
+
+def test_oracle_takes_the_true_mask_inside_the_chosen_tiles():
+    truth = np.zeros((60, 90), np.uint8)
+    truth[10:13, 5:85] = 255  # runs through three tiles
+    analyzer = FrameAnalyzer(lambda t: np.array([0.9, 0.1, 0.1, 0.1, 0.1, 0.1]), 30, 30, segment="crack_tiles",
+                             oracle=True, min_area_px=5)
+    (crack,) = analyzer.analyze(_frame(truth=truth, pose=Pose(0, 0, 0.5)), 0.5).cracks
+    assert crack.bbox_px == (5, 10, 30, 13)  # only the part inside the crack tile
+    assert crack.length_mm is None  # with a pose the tracker measures it on the wall
+    with pytest.raises(ValueError, match="truth mask"):
+        analyzer.analyze(_frame(), 0.5)
