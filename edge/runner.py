@@ -77,6 +77,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     if cfg.measure.severity_scale not in SCALES:
         raise ConfigError(f"measure.severity_scale {cfg.measure.severity_scale!r}: unknown (known: {', '.join(SCALES)})")
     check_scale(cfg.scale)
+    if cfg.tracking.votes_k > cfg.tracking.votes_n:
+        raise ConfigError(f"tracking.votes_k ({cfg.tracking.votes_k}) must not exceed tracking.votes_n ({cfg.tracking.votes_n})")
     if oracle and cfg.camera.type != "sim":
         raise ConfigError("the oracle check needs camera.type sim (only the simulator knows the true masks)")
     bundle = load_bundle(cfg.models.classifier)  # refuses a missing or mismatched model before anything starts
