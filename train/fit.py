@@ -32,7 +32,7 @@ MINIMUM = {
     "synthetic": 0, "width": 0.01, "input_size": 16, "epochs": 1, "batch_size": 1, "learning_rate": 0.0,
     "patience": 0, "val_fraction": 0.0, "brightness": 0.0, "contrast": 0.0, "threshold": 0.0,
     "center_fraction": 0.01, "min_crack_pixels": 1, "split_block": 1, "crop_size": 0, "samples_per_epoch": 0,
-    "rotate_deg": 0.0, "scale_jitter": 0.0, "colour": 0.0, "blur": 0.0, "noise": 0.0,
+    "rotate_deg": 0.0, "scale_jitter": 0.0, "colour": 0.0, "blur": 0.0, "noise": 0.0, "threads": 0,
 }
 
 # Overrides for a tiny model that trains in seconds: tests and quick checks.
@@ -147,9 +147,20 @@ def resolve_config(
 # --- tf.data -----------------------------------------------------------------------------------
 
 
+def _motion_kernels(length: int = 5):
+    """Depthwise kernels (length, length, 3, 4): a straight smear at 0, 45, 90 and 135 degrees."""
+    import numpy as np
+
+    from .augment import motion_blur_kernel
+
+    k = np.stack([motion_blur_kernel(length, a) for a in (0, 45, 90, 135)], axis=-1)  # (L, L, 4)
+    return np.repeat(k[:, :, None, :], 3, axis=2).astype(np.float32)
+
+
 def _augment(images, config: Dict[str, Any]):
-    """Per-patch random flips, transpose (with the flips: all 90-degree rotations) and
-    brightness/contrast jitter, on a float 0-255 batch."""
+    """Per-patch random flips, transpose (with the flips: all 90-degree rotations),
+    brightness/contrast/colour jitter, motion blur (a moving robot) and sensor noise, on a
+    float 0-255 batch."""
     import tensorflow as tf
 
     def coin(batch):
@@ -168,6 +179,18 @@ def _augment(images, config: Dict[str, Any]):
     if config["brightness"] > 0:
         delta = config["brightness"] * 255.0
         x = x + tf.random.uniform([b, 1, 1, 1], -delta, delta)
+    if config["colour"] > 0:
+        c = config["colour"]
+        x = x * tf.random.uniform([b, 1, 1, 3], 1.0 - c, 1.0 + c)
+    if config["blur"] > 0:
+        kernels = tf.constant(_motion_kernels())
+        direction = tf.random.uniform([], 0, 4, dtype=tf.int32)  # one direction per batch
+        kernel = tf.gather(kernels, [direction], axis=3)  # (L, L, 3, 1)
+        blurred = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
+        x = tf.where(tf.random.uniform([b, 1, 1, 1]) < config["blur"], blurred, x)
+    if config["noise"] > 0:
+        sigma = tf.random.uniform([b, 1, 1, 1], 0.0, config["noise"])
+        x = x + tf.random.normal(tf.shape(x)) * sigma
     return tf.clip_by_value(x, 0.0, 255.0)
 
 
@@ -284,6 +307,19 @@ def _epoch_logger(total: int):
 # --- the run -----------------------------------------------------------------------------------
 
 
+def limit_threads(n: int) -> None:
+    """Cap TensorFlow's CPU threads (0 = leave all cores); only possible before its first op."""
+    if n <= 0:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(n))
+        tf.config.threading.set_inter_op_parallelism_threads(int(n))
+    except RuntimeError:
+        log.warning("TensorFlow is already running: threads=%d not applied", n)
+
+
 @dataclass
 class RunResult:
     run_dir: Path
@@ -321,6 +357,7 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
     name = name or config["model"]
     run_dir = Path(out) / name
     run_dir.mkdir(parents=True, exist_ok=True)
+    limit_threads(config["threads"])
     if task_of(config["model"]) == "segmentation":
         from .segfit import fit_segmentation
 
