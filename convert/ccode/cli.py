@@ -59,6 +59,9 @@ def main(argv=None) -> int:
     except CrackbotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an output folder that cannot be written
+        print(f"error: {exc.filename or args.out}: {exc.strerror}", file=sys.stderr)
+        return 2
     for source, block in report["agreement"].items():
         for resolver, a in block.items():
             if isinstance(a, dict) and "error" in a:
