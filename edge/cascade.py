@@ -46,10 +46,20 @@ def stitch(prob_tiles: np.ndarray, patches: Sequence[Patch], frame_hw) -> np.nda
     return out[:h, :w]  # the padded border is not part of the frame
 
 
+def elongation(component: np.ndarray) -> float:
+    """Area over the square of the widest width: about length / width for a crack, under 1 for a
+    round blob (a pore, a spot of dirt), which a segmenter may mark but which is no crack."""
+    padded = np.pad(component, 1).astype(np.uint8)
+    widest = 2.0 * float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max()) - 1.0
+    return float(component.sum()) / max(widest, 1.0) ** 2
+
+
 def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patch], threshold: float,
-                     mm_per_px: Optional[float], min_area_px: int, measure: bool = True) -> List[Crack]:
+                     mm_per_px: Optional[float], min_area_px: int, measure: bool = True,
+                     min_elongation: float = 0.0) -> List[Crack]:
     """Each connected component of `mask` a Crack carrying its own pixels; confidence from the tiles
-    it touches. measure=False leaves the figures to the tracker (which measures on the wall)."""
+    it touches. measure=False leaves the figures to the tracker (which measures on the wall);
+    components less elongated than min_elongation are blobs, not cracks, and are dropped."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     cracks = []
     for label in range(1, count):
@@ -57,6 +67,8 @@ def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patc
         if area < min_area_px:
             continue
         own = labels[y : y + h, x : x + w] == label  # not the neighbours that share its box
+        if min_elongation > 0 and elongation(own) < min_elongation:
+            continue
         x1, y1 = x + w, y + h
         touching = [probs[i] for i, p in enumerate(patches)
                     if p.x < x1 and p.x + p.size > x and p.y < y1 and p.y + p.size > y]
@@ -88,7 +100,8 @@ class FrameAnalyzer:
 
     def __init__(self, classify_fn: Callable[[np.ndarray], np.ndarray], tile_size: int, stride: int,
                  segment_fn: Optional[Callable[[np.ndarray], np.ndarray]] = None, pixel_threshold: float = 0.5,
-                 segment: str = "crack_tiles", min_area_px: int = 20, oracle: bool = False):
+                 segment: str = "crack_tiles", min_area_px: int = 20, oracle: bool = False,
+                 min_elongation: float = 0.0):
         self.classify_fn = classify_fn
         self.segment_fn = segment_fn
         self.tile_size = tile_size
@@ -99,6 +112,7 @@ class FrameAnalyzer:
         self.segment = segment
         self.min_area_px = min_area_px
         self.oracle = oracle
+        self.min_elongation = min_elongation
 
     def _chosen(self, probs: np.ndarray, grid, threshold: float) -> np.ndarray:
         """Tiles to segment: all, the crack tiles, or the crack tiles and their 8 neighbours (a crack's
@@ -142,7 +156,7 @@ class FrameAnalyzer:
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
         # view as well would only cost time. Without one, the frame's view is all there is.
         cracks = cracks_from_mask(mask, probs, patches, threshold, frame.scale, self.min_area_px,
-                                  measure=frame.pose is None)
+                                  measure=frame.pose is None, min_elongation=self.min_elongation)
         if timer is not None:
             timer.add("segment", t3 - t2)
             timer.add("measure", time.perf_counter() - t3)

@@ -99,7 +99,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         pixel_threshold = segmenter.threshold if segmenter else 0.5
     analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segmenter.segment if segmenter else None,
                              pixel_threshold=pixel_threshold, segment=cfg.models.segment,
-                             min_area_px=cfg.measure.min_area_px, oracle=oracle)
+                             min_area_px=cfg.measure.min_area_px, oracle=oracle,
+                             min_elongation=cfg.measure.min_elongation)
 
     pose_buffer = None
     if cfg.pose.source in ("mqtt", "csv"):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from edge.cascade import FrameAnalyzer, stitch
+from edge.cascade import FrameAnalyzer, cracks_from_mask, elongation, stitch
 from edge.types import Frame, Patch, Pose
 
 
@@ -63,3 +63,14 @@ def test_oracle_takes_the_true_mask_inside_the_chosen_tiles():
     assert crack.length_mm is None  # with a pose the tracker measures it on the wall
     with pytest.raises(ValueError, match="truth mask"):
         analyzer.analyze(_frame(), 0.5)
+
+
+def test_round_blobs_are_not_cracks():
+    mask = np.zeros((100, 200), bool)
+    yy, xx = np.mgrid[0:100, 0:200]
+    mask[(yy - 50) ** 2 + (xx - 40) ** 2 <= 64] = True  # a pore 17 px across
+    mask[48:51, 90:190] = True  # a crack 100 px long, 3 px wide
+    kept = cracks_from_mask(mask, np.array([0.9]), [Patch(0, 0, 200)], 0.5, 0.5, min_area_px=5, min_elongation=3.0)
+    assert [c.bbox_px for c in kept] == [(90, 48, 190, 51)]
+    assert elongation(mask[:, 90:]) > 30 and elongation(mask[:, :60]) < 1
+    assert len(cracks_from_mask(mask, np.array([0.9]), [Patch(0, 0, 200)], 0.5, 0.5, min_area_px=5)) == 2
