@@ -86,3 +86,14 @@ def test_update_only_on_meaningful_change():
     cracks2, _ = _view(wider, 400, 150)
     ev = t.update(cracks2, 2, FRAME_HW, 0.2, pose=pose)
     assert [e.type for e in ev] == ["update"] and ev[0].track.measure.width_max_mm > 6
+
+
+def test_boxes_turn_with_the_heading():
+    from edge.types import Crack
+
+    crack = Crack(bbox_px=(300, 100, 400, 110), confidence=1.0, tiles=1)  # right of the centre, horizontal
+    pose = Pose(x_mm=1000, y_mm=500, mm_per_px=1.0, heading_deg=90.0)
+    x0, y0, x1, y1 = place_on_wall(crack, pose, (200, 400)).bbox_mm
+    # turned a quarter: now below the centre and upright
+    assert (x0, y0, x1, y1) == pytest.approx((990, 600, 1000, 700))
+    assert place_on_wall(crack, Pose(1000, 500, 1.0), (200, 400)).bbox_mm == (1100.0, 500.0, 1200.0, 510.0)
