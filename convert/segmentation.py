@@ -91,6 +91,17 @@ def seg_data_for_conversion(keras_path, folders: Optional[Sequence] = None, synt
     return train, val, config
 
 
+def check_f1_drop(float_f1: float, int8_f1: float, n: int, max_drop: float = MAX_F1_DROP) -> float:
+    """float - int8 pixel F1; ModelError with the numbers when it exceeds `max_drop`."""
+    drop = float(float_f1) - float(int8_f1)
+    if drop > max_drop:
+        raise ModelError(
+            f"int8 pixel F1 {int8_f1:.4f} is {drop:.4f} below the float model's {float_f1:.4f} on "
+            f"{n} held-out images (limit {max_drop}); bundle not written"
+        )
+    return drop
+
+
 def _scalars(m: Dict[str, Any]) -> Dict[str, float]:
     return {k: float(v) for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
@@ -139,14 +150,9 @@ def convert_segmenter(keras_path, out_dir, train, val, config: Dict[str, Any], n
             latency = {}
     threshold = best_threshold(val.masks, int8_probs)
     int8_m = seg_metrics_by_source(val, int8_probs, threshold)
-    drop = float_m["f1"] - int8_m["f1"]
+    drop = check_f1_drop(float_m["f1"], int8_m["f1"], len(val), max_drop)
     log.info("int8: pixel f1 %.4f at threshold %.2f (float %.4f; int8 - float %+.4f)", int8_m["f1"], threshold,
              float_m["f1"], -drop)
-    if drop > max_drop:
-        raise ModelError(
-            f"int8 pixel F1 {int8_m['f1']:.4f} is {drop:.4f} below the float model's {float_m['f1']:.4f} on "
-            f"{len(val)} held-out images (limit {max_drop}); bundle not written"
-        )
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

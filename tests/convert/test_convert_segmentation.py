@@ -12,7 +12,7 @@ from train import cli as train_cli
 
 SEG_TINY = {
     "model": "unet", "width": 0.0625, "input_size": 32, "crop_size": 32, "synthetic": 24, "epochs": 2,
-    "samples_per_epoch": 32, "batch_size": 8, "learning_rate": 0.01, "val_fraction": 0.25, "patience": 2,
+    "samples_per_epoch": 16, "batch_size": 8, "learning_rate": 0.01, "val_fraction": 0.25, "patience": 2,
 }
 
 
@@ -92,7 +92,17 @@ def test_evaluate_split_val_uses_the_runs_held_out_images(seg_run, tmp_path):
     assert json.loads(out.read_text())["n"] == 6  # the run's own 25 % of 24
 
 
-def test_int8_drop_beyond_the_limit_is_refused_and_nothing_written(seg_run, tmp_path, capsys):
+def test_int8_drop_beyond_the_limit_is_refused():
+    from convert.segmentation import check_f1_drop
+    from edge.errors import ModelError
+
+    assert check_f1_drop(0.80, 0.79, 10) == pytest.approx(0.01)
+    assert check_f1_drop(0.80, 0.85, 10) == pytest.approx(-0.05)  # int8 better: fine
+    with pytest.raises(ModelError, match="int8 pixel F1 0.7700 is 0.0300 below the float model's 0.8000 on 10"):
+        check_f1_drop(0.80, 0.77, 10)
+
+
+def test_refused_conversion_writes_nothing(seg_run, tmp_path, capsys):
     out = tmp_path / "refused"
     code = convert_cli.main(["--model", str(seg_run.model_path), "--out", str(out), "--calibration", "8",
                              "--latency-threads", "--max-f1-drop", "-1"])

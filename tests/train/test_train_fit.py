@@ -90,16 +90,22 @@ def test_evaluate_cli_on_keras(run_dir, tmp_path, capsys):
     assert "holdout" in result["per_source"]
 
 
-def test_evaluate_refuses_segmentation_models(tmp_path, capsys):
+def test_evaluate_scores_a_segmentation_model_per_pixel(tmp_path, capsys):
     import keras
 
-    inputs = keras.Input((32, 32, 3))
+    from edge.synthetic import save_segmentation_folder
+
+    inputs = keras.Input((None, None, 3))
     outputs = keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs)
     path = tmp_path / "seg.keras"
     keras.Model(inputs, outputs).save(path)
-    assert cli.main(["evaluate", "--model", str(path), "--synthetic", "4"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "not supported yet" in err and "\n" not in err
+    save_segmentation_folder(tmp_path / "pairs", 2, size=40, seed=1)
+    out = tmp_path / "seg.json"
+    assert cli.main(["evaluate", "--model", str(path), "--data", str(tmp_path / "pairs"), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["task"] == "segmentation" and result["n"] == 2
+    assert {"precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1"} <= set(result)
+    assert "ods_f1" in capsys.readouterr().out
 
 
 def test_evaluate_errors_are_one_line(tmp_path, capsys):
