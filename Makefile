@@ -8,8 +8,11 @@ DATA   ?=
 RUN    ?= crack_classifier
 EPOCHS ?=
 BUNDLE ?= models/crack_classifier
+CONFIG ?=
+# the shipped segmenter's data: make train-segmenter SEG_DATA="dir ..."
+SEG_DATA ?= ../shared/data/masonry_dais ../shared/data/deepcrack/train ../shared/data/cfd
 
-.PHONY: help setup demo test train convert compile bench bundle mosquitto clean
+.PHONY: help setup demo test train convert train-segmenter convert-segmenter compile bench bundle mosquitto clean
 
 help:
 	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
@@ -18,6 +21,7 @@ help:
 	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
 	@echo "make bench    speed and memory of the shipped models and the edge process (bench/results.json)"
 	@echo "make convert  int8 TFLite bundle from runs/\$$RUN/best.keras into \$$BUNDLE"
+	@echo "make train-segmenter / convert-segmenter   the shipped crack_segmenter (train/segmenter.yaml, SEG_DATA)"
 	@echo "make compile  \$$BUNDLE as standalone C + native library in build/<name>_c, checked against LiteRT (report.json)"
 	@echo "make bundle   TARGET=rpi4: dist/crackbot-<target>-<version>.tar.gz to install on a device (TARGET=mcu/esp32s3: MCU sources)"
 
@@ -53,7 +57,13 @@ test: $(VENV)/.all mosquitto
 	$(PY) -m pytest
 
 train: $(VENV)/.all
-	$(PY) -m train fit --name $(RUN) $(foreach d,$(DATA),--data $(d)) $(if $(EPOCHS),--epochs $(EPOCHS))
+	$(PY) -m train fit --name $(RUN) $(if $(CONFIG),--config $(CONFIG)) $(foreach d,$(DATA),--data $(d)) $(if $(EPOCHS),--epochs $(EPOCHS))
+
+train-segmenter:
+	$(MAKE) train RUN=crack_segmenter CONFIG=train/segmenter.yaml DATA="$(SEG_DATA)"
+
+convert-segmenter:
+	$(MAKE) convert RUN=crack_segmenter BUNDLE=models/crack_segmenter DATA=
 
 convert: $(VENV)/.all
 	$(PY) -m convert --model runs/$(RUN)/best.keras --out $(BUNDLE) --name $(notdir $(BUNDLE)) $(foreach d,$(DATA),--data $(d))
