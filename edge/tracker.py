@@ -127,12 +127,24 @@ class Tracker:
     def _box_of(crack: Crack) -> Box:
         return crack.bbox_mm if crack.bbox_mm is not None else tuple(float(v) for v in crack.bbox_px)
 
-    def _match(self, box: Box) -> Optional[Track]:
-        best, best_overlap = None, 0.0
+    def _match(self, box: Box, crack: Crack, pose: Optional[Pose], frame_hw) -> Optional[Track]:
+        """The track this detection belongs to. Boxes near each other are candidates; where both have
+        masks on the wall, the distance between the masks decides: a long diagonal crack's box covers
+        much wall the crack is nowhere near."""
+        best, best_key = None, None
         for track in self.open + self.tentative + self.ended:
             overlap = _overlap(_expand(track.box, self.merge_distance), box)
-            if overlap > best_overlap:
-                best, best_overlap = track, overlap
+            if overlap <= 0:
+                continue
+            if track.wall is not None and crack.mask is not None and pose is not None:
+                gap = track.wall.distance_mm(crack.mask, crack.bbox_px, pose, frame_hw)
+                if gap > self.merge_distance:
+                    continue
+                key = (1, -gap)  # a mask distance beats a box overlap; the nearest mask wins
+            else:
+                key = (0, overlap)
+            if best_key is None or key > best_key:
+                best, best_key = track, key
         return best
 
     def _event(self, kind: str, track: Track) -> TrackEvent:
@@ -186,7 +198,7 @@ class Tracker:
         events = []
         for crack in cracks:
             box = self._box_of(crack)
-            track = self._match(box)
+            track = self._match(box, crack, pose, frame_hw)
             if track is None:
                 track = Track(crack_id="", box=box, confidence=crack.confidence, last=crack, last_frame=frame_index,
                               frame_hw=frame_hw, ts=ts, first_frame=frame_index)

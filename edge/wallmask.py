@@ -21,6 +21,7 @@ class WallMask:
         self.res = float(mm_per_px)  # mm per canvas pixel
         self.origin = (0, 0)  # wall pixel (x, y) of canvas[0, 0]
         self.canvas: Optional[np.ndarray] = None
+        self._dist: Optional[np.ndarray] = None  # distance (px) to the nearest crack pixel, made on demand
 
     def _affine(self, bbox_px, pose: Pose, frame_hw) -> np.ndarray:
         """Component pixel (c, r) -> wall pixel: rotate by the heading, scale, translate (pose = frame centre)."""
@@ -69,6 +70,26 @@ class WallMask:
         ox, oy = self.origin
         region = self.canvas[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
         np.maximum(region, warped, out=region)
+        self._dist = None
+
+    def distance_mm(self, mask: np.ndarray, bbox_px, pose: Pose, frame_hw, samples: int = 400) -> float:
+        """Shortest distance from a frame component (placed on the wall) to this crack's pixels, in mm."""
+        if self.canvas is None or not self.canvas.any():
+            return float("inf")
+        if self._dist is None:
+            self._dist = cv2.distanceTransform((self.canvas == 0).astype(np.uint8), cv2.DIST_L2, 3)
+        ys, xs = np.nonzero(mask)
+        if len(xs) > samples:  # a few hundred pixels of the component decide as well as all of them
+            pick = np.linspace(0, len(xs) - 1, samples).astype(int)
+            ys, xs = ys[pick], xs[pick]
+        a = self._affine(bbox_px, pose, frame_hw)
+        wx = a[0, 0] * xs + a[0, 1] * ys + a[0, 2] - self.origin[0]
+        wy = a[1, 0] * xs + a[1, 1] * ys + a[1, 2] - self.origin[1]
+        h, w = self.canvas.shape
+        cx, cy = np.clip(np.round(wx), 0, w - 1).astype(int), np.clip(np.round(wy), 0, h - 1).astype(int)
+        # outside the canvas: the way to its edge plus the distance from there (an upper bound)
+        d = self._dist[cy, cx] + np.hypot(wx - cx, wy - cy)
+        return float(d.min()) * self.res
 
     def area(self) -> int:
         return int(np.count_nonzero(self.canvas)) if self.canvas is not None else 0

@@ -97,3 +97,20 @@ def test_boxes_turn_with_the_heading():
     # turned a quarter: now below the centre and upright
     assert (x0, y0, x1, y1) == pytest.approx((990, 600, 1000, 700))
     assert place_on_wall(crack, Pose(1000, 500, 1.0), (200, 400)).bbox_mm == (1100.0, 500.0, 1200.0, 510.0)
+
+
+def test_near_a_long_diagonal_crack_box_is_not_near_the_crack():
+    """A second crack inside the box of a long diagonal one, but far from its pixels, is another crack."""
+    wall = np.zeros((600, 1200), np.uint8)
+    for i in range(500):  # a diagonal 1 px crack, thickened to 3 px
+        wall[50 + i, 100 + 2 * i : 103 + 2 * i] = 255
+    wall[400:403, 150:400] = 255  # a short crack in the empty corner of the diagonal's box, 90 mm from it or more
+    t = Tracker(merge_distance=60, end_after_frames=5, update_min=20, id_prefix="r")
+    h, w = 600, 1200
+    pose = Pose(x_mm=w / 2 * MM, y_mm=h / 2 * MM, mm_per_px=MM)
+    cracks = [place_on_wall(c, pose, (h, w)) for c in cracks_from_mask(wall > 0, np.array([1.0]), [], 0.5, MM, 5)]
+    first = [c for c in cracks if c.bbox_px[0] == 100]
+    second = [c for c in cracks if c.bbox_px[0] == 150]
+    t.update(first, 0, (h, w), 0.0, pose=pose)
+    events = t.update(second, 1, (h, w), 0.1, pose=pose)
+    assert [e.type for e in events] == ["new"] and t.total == 2
