@@ -190,6 +190,8 @@ class ScaleConfig(_Strict):
 
 class MeasureConfig(_Strict):
     min_area_px: int = Field(20, ge=1, description="Mask components smaller than this are noise, not cracks")
+    min_length_mm: float = Field(10.0, ge=0, description="A measured crack shorter than this is not announced (specks "
+                                 "a segmenter marks); 0: every length")
     min_elongation: float = Field(3.0, ge=0, description="Mask components whose area / widest width squared (about "
                                   "length / width) is below this are blobs (pores, dirt), not cracks; 0: keep all")
     severity_scale: str = Field("BRE-Digest-251", description="Named severity scale (edge/severity.py SCALES)")

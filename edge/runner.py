@@ -128,7 +128,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     tracker = Tracker(cfg.tracking.merge_distance_mm, cfg.tracking.end_after_frames, cfg.tracking.update_min_mm,
                       id_prefix=f"{cfg.robot_id}-{uuid.uuid4().hex[:6]}", votes_k=cfg.tracking.votes_k,
                       votes_n=cfg.tracking.votes_n, width_update_mm=cfg.tracking.width_update_mm,
-                      severity_scale=cfg.measure.severity_scale, min_area_px=cfg.measure.min_area_px)
+                      severity_scale=cfg.measure.severity_scale, min_area_px=cfg.measure.min_area_px,
+                      min_length_mm=cfg.measure.min_length_mm)
     model_name = bundle.info.name if segmenter is None else f"{bundle.info.name}+{segmenter.name}"
     model_sha = bundle.info.sha256 if segmenter is None else segmenter.sha256
 

@@ -71,6 +71,8 @@ def score_wall(reports: Dict[str, dict], wall, margin_mm: float = POSITION_MM) -
         "reports": len(reports),
         "reports_on_no_known_crack": sorted(set(reports) - used),
         "cracks": rows,
+        "reported": [{"crack_id": r["crack_id"], "bbox_mm": r["wall"]["bbox_mm"], "length_mm": r.get("length_mm"),
+                      "width_max_mm": r.get("width_max_mm")} for r in reports.values()],
     }
 
 

@@ -102,7 +102,7 @@ class TrackEvent:
 class Tracker:
     def __init__(self, merge_distance: float, end_after_frames: int, update_min: float, id_prefix: str,
                  votes_k: int = 1, votes_n: int = 1, width_update_mm: float = 0.2, severity_scale: str = "BRE-Digest-251",
-                 min_area_px: int = 20):
+                 min_area_px: int = 20, min_length_mm: float = 0.0):
         if not 1 <= votes_k <= votes_n:
             raise ValueError(f"k-of-n voting needs 1 <= k <= n, got k={votes_k}, n={votes_n}")
         self.merge_distance = merge_distance
@@ -113,6 +113,7 @@ class Tracker:
         self.width_update_mm = width_update_mm
         self.severity_scale = severity_scale
         self.min_area_px = min_area_px
+        self.min_length_mm = min_length_mm
         self.open: List[Track] = []
         self.tentative: List[Track] = []  # seen, not yet voted in
         # Ended cracks stay matchable: a lawnmower path comes back to a crack on its next row,
@@ -218,7 +219,9 @@ class Tracker:
             if track.confirmed and self._changed(track):
                 events.append(self._event("update", track))
         for track in list(self.tentative):
-            if track.hits >= self.votes_k:
+            # a measured fragment shorter than min_length_mm is a speck, not a crack (yet)
+            long_enough = track.measure is None or track.measure.length_mm >= self.min_length_mm
+            if track.hits >= self.votes_k and long_enough:
                 self.tentative.remove(track)
                 self.total += 1
                 track.crack_id = f"{self.id_prefix}-{next(self._ids):04d}"

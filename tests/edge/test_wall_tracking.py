@@ -114,3 +114,13 @@ def test_near_a_long_diagonal_crack_box_is_not_near_the_crack():
     t.update(first, 0, (h, w), 0.0, pose=pose)
     events = t.update(second, 1, (h, w), 0.1, pose=pose)
     assert [e.type for e in events] == ["new"] and t.total == 2
+
+
+def test_specks_shorter_than_min_length_are_not_announced():
+    wall = np.zeros((600, 1200), np.uint8)
+    wall[300:303, 500:510] = 255  # 10 px = 5 mm
+    cracks, pose = _view(wall, 400, 150)
+    t = Tracker(60, 3, 20, "r", min_length_mm=10.0)
+    assert t.update(cracks, 0, FRAME_HW, 0.0, pose=pose) == [] and t.rejected == 1
+    longer, _ = _view(_wall_with_line(), 400, 150)
+    assert [e.type for e in t.update(longer, 1, FRAME_HW, 0.1, pose=pose)] == ["new"]
