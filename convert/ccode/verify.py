@@ -91,21 +91,23 @@ def agreement(native: np.ndarray, litert: np.ndarray, info: ModelInfo) -> Agreem
 
 def synthetic_patches(n: int, size: int, seed: int = 0) -> np.ndarray:
     """n uint8 RGB patches from edge.synthetic: a tenth single patches (half with a crack), the rest
-    tiles of synthetic walls with known cracks at half-tile stride (cheaper to render)."""
+    tiles at half-tile stride spread evenly over 3 x 1.5 m synthetic walls with known cracks
+    (cheaper to render than single patches)."""
     from edge.synthetic import make_patches, render_wall
 
     n_single = max(1, n // 10)
     images = [make_patches(n_single, size=size, seed=seed)[0]]
-    wall_seed = seed
-    count = n_single
+    count, wall_seed = n_single, seed
+    stride = max(1, size // 2)
     while count < n:
-        wall = render_wall(seed=wall_seed).rgb
-        stride = max(1, size // 2)
-        tiles = [wall[y:y + size, x:x + size] for y in range(0, wall.shape[0] - size + 1, stride)
-                 for x in range(0, wall.shape[1] - size + 1, stride)]
-        take = np.stack(tiles[: n - count])
-        images.append(take)
-        count += len(take)
+        wall = render_wall(width_px=3000, height_px=1500, n_cracks=4, seed=wall_seed).rgb
+        corners = [(y, x) for y in range(0, wall.shape[0] - size + 1, stride)
+                   for x in range(0, wall.shape[1] - size + 1, stride)]
+        take = min(n - count, len(corners))
+        picks = np.linspace(0, len(corners) - 1, take).astype(int)
+        images.append(np.stack([wall[corners[k][0]:corners[k][0] + size, corners[k][1]:corners[k][1] + size]
+                                for k in picks]))
+        count += take
         wall_seed += 1
     return np.concatenate(images)[:n]
 

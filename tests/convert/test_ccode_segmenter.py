@@ -163,3 +163,20 @@ def test_dense_layers_round_like_litert(tmp_path):
     model = NativeModel(result.build.library, result.info)
     a = compare(path, model, result.info, images, ["reference"])["reference"]
     assert a.equal_fraction == 1.0 and a.decision_mismatches == 0
+
+
+def test_a_float_model_is_refused_in_one_line(tmp_path):
+    import keras
+    from keras import layers
+
+    from convert.ccode.cli import main
+    from convert.tflite import to_tflite
+    from edge.errors import ModelError
+
+    inputs = keras.Input((8, 8, 3), batch_size=1)
+    outputs = layers.Dense(1, activation="sigmoid")(layers.Flatten()(inputs))
+    path = tmp_path / "float.tflite"
+    path.write_bytes(to_tflite(keras.Model(inputs, outputs), "fp32"))
+    with pytest.raises(ModelError, match="input is float32; only full-int8 models compile"):
+        compile_model(path, tmp_path / "float_c")
+    assert main(["--model", str(path), "--out", str(tmp_path / "float_c2")]) == 2
