@@ -80,3 +80,15 @@ def test_check_config_cli_exit_2_one_line(tmp_path):
     assert len(lines) == 1 and "camera.fps" in lines[0] and ":4:" in lines[0]
     ok = subprocess.run([sys.executable, "-m", "edge", "check-config", str(CONFIGS[0])], capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_new_sections_name_key_and_line(tmp_path):
+    path = _write(tmp_path, "robot_id: r1\ncamera:\n  type: picamera2\n  lores_size: [640]\npose:\n  source: gps\n")
+    with pytest.raises(ConfigError, match=r"c.yaml:4: camera.lores_size"):
+        load_config(path)
+    path = _write(tmp_path, "robot_id: r1\ncamera: {type: sim}\nscale:\n  focal_mm: 4\n")
+    with pytest.raises(ConfigError, match=r"c.yaml:4: scale.focal_mm: .*did you mean focal_length_mm"):
+        load_config(path)
+    path = _write(tmp_path, "robot_id: r1\ncamera: {type: gstreamer, pipeline: 'a ! appsink', max_failures: 0}\n")
+    with pytest.raises(ConfigError, match=r"camera.max_failures"):
+        load_config(path)
