@@ -19,8 +19,6 @@ from .reader import Graph
 log = logging.getLogger(__name__)
 
 PREFIX = "crack_model"
-SOURCES = ("model.c", "weights.c")
-HEADERS = ("model.h", "weights.h")
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,9 @@ def read_tflite(path) -> Graph:
             data = None
             if blob is not None:
                 data = np.frombuffer(blob, dtype=dtype).reshape(shape if shape else ())
-            tensors.append(Tensor(i, t.Name().decode(errors="replace"), shape, dtype, scales, zps, qdim, data))
+            # Names go into C comments: a "*/" in a name must not end the comment.
+            name = t.Name().decode(errors="replace").replace("*/", "*_/")
+            tensors.append(Tensor(i, name, shape, dtype, scales, zps, qdim, data))
         operators = []
         for i in range(g.OperatorsLength()):
             op = g.Operators(i)
