@@ -49,6 +49,13 @@ def _wrap_at_commas(text: str, width: int = 110) -> str:
     return "\n".join(out)
 
 
+def _c_string(text: str) -> str:
+    """A C string literal: printable ASCII kept, everything else escaped in octal."""
+    body = "".join(c if (c.isascii() and c.isprintable() and c not in '"\\?') else
+                   "".join(f"\\{b:03o}" for b in c.encode()) for c in text)
+    return f'"{body}"'
+
+
 def _check_io(graph: Graph, info: ModelInfo) -> None:
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ModelError(f"{graph.source}: expected one input and one output tensor")
@@ -65,7 +72,7 @@ def _check_io(graph: Graph, info: ModelInfo) -> None:
 def _header(graph: Graph, info: ModelInfo, plan: MemoryPlan, source_sha: str) -> str:
     x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     P = PREFIX.upper()
-    labels = ", ".join(f'"{label}"' for label in info.labels)
+    labels = ", ".join(_c_string(label) for label in info.labels)
     return f"""/* {info.name}: generated from {Path(graph.source).name} (sha256 {source_sha}) by python -m convert.ccode.
  * Pure C99, no malloc, no runtime: one static arena of {plan.arena_bytes} bytes holds every activation.
  * crack_model_run() is not reentrant (the arena is shared); call it from one thread at a time. */
@@ -78,7 +85,7 @@ def _header(graph: Graph, info: ModelInfo, plan: MemoryPlan, source_sha: str) ->
 extern "C" {{
 #endif
 
-#define {P}_NAME "{info.name}"
+#define {P}_NAME {_c_string(info.name)}
 #define {P}_TASK_SEGMENTATION {1 if info.task == "segmentation" else 0}
 #define {P}_INPUT_HEIGHT {x.shape[1]}
 #define {P}_INPUT_WIDTH {x.shape[2]}
