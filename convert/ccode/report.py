@@ -24,6 +24,15 @@ MIN_EQUAL_FRACTION = 0.999
 MAX_STEP_DIFFERENCE = 1
 
 
+def _version(package: str) -> Optional[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
 def meets_rule(a: Agreement) -> bool:
     return a.equal_fraction >= MIN_EQUAL_FRACTION and a.max_step_difference <= MAX_STEP_DIFFERENCE \
         and a.decision_mismatches == 0
@@ -76,7 +85,8 @@ def make_report(result: CompileResult, synthetic: int = 1000, data: Sequence = (
                   "warnings": list(result.build.warnings), "compile_seconds": round(result.seconds, 2)},
         "size": size_report(result),
         "speed_ms": speed,
-        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count()},
+        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
+                    "litert": _version("ai-edge-litert")},
         "rule": {"min_equal_fraction": MIN_EQUAL_FRACTION, "max_step_difference": MAX_STEP_DIFFERENCE,
                  "decision_mismatches": 0},
         "agreement": agreement,
