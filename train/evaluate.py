@@ -222,6 +222,19 @@ def training_config(path) -> Dict[str, Any]:
     return read_side_file(path.with_name("config.yaml") if path.is_file() else path / "config.yaml")
 
 
+def recorded_val_files(path) -> Dict[str, set]:
+    """{source: held-out file names} as the training run recorded them (bundle model.json or the
+    run's metrics.json); {} for runs that did not record them."""
+    path = Path(path)
+    files: Dict[str, Any] = {}
+    if path.is_dir() or (path.suffix.lower() == ".tflite" and (path.parent / "model.json").is_file()):
+        info = load_bundle(path if path.is_dir() else path.parent, verify_sha=False).info
+        files = dict(info.training.get("validation_split", {}).get("val_files") or {})
+    elif path.is_file():
+        files = dict(read_side_file(path.with_name("metrics.json")).get("data", {}).get("val_files") or {})
+    return {str(k): set(v) for k, v in files.items()}
+
+
 SPLITS = ("all", "val", "train")
 
 
@@ -282,8 +295,13 @@ def _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, thre
     predictor = load_seg_predictor(model_path, threads)
     data = load_seg_data(folders, synthetic=synthetic, seed=seed)
     if split != "all":
-        train, val = split_seg_by_photo(data, float(config["val_fraction"]), int(config["seed"]))
-        data = val if split == "val" else train
+        _, val = split_seg_by_photo(data, float(config["val_fraction"]), int(config["seed"]))
+        in_val = {(str(s), n) for s, n in zip(val.sources, val.names)}
+        # The run's own record of its held-out files wins: the split rule may have changed since.
+        recorded = recorded_val_files(model_path)
+        keep = [i for i, (s, n) in enumerate(zip(data.sources, data.names))
+                if ((n in recorded[str(s)]) if str(s) in recorded else ((str(s), n) in in_val)) == (split == "val")]
+        data = data.subset(keep)
     result = evaluate_segmentation(predictor, data, threshold)
     probs = result.pop("_probs")
     result.update({"model": str(model_path), "variant": predictor.kind, "task": "segmentation", "split": split,

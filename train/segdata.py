@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -21,12 +21,14 @@ from .data import _image_files, _source_rng, convention, read_mask, read_rgb, re
 
 log = logging.getLogger(__name__)
 
-# Crops of one photo are usually named PHOTO_N (e.g. Dais et al.'s a_0_10.png is crop 10 of photo a_0).
-_CROP_SUFFIX = re.compile(r"^(.+)_\d+$")
+# Crops of one photo are usually named PHOTO_N or PHOTO-N (Dais et al.'s a_0_10.png is crop 10 of
+# photo a_0; DeepCrack's 7Q3A9064-1 ... -20 are crops of 7Q3A9064, and 11116-1 sits beside 11116).
+_CROP_SUFFIX = re.compile(r"^(.+)[-_]\d+$")
 
 
 def photo_id(stem: str) -> str:
-    """The source photo a file was cut from, by name: 'a_0_10' -> 'a_0'; '11111' -> '11111'."""
+    """The source photo a file was cut from, by name: 'a_0_10' -> 'a_0'; '11116-3' -> '11116';
+    '11111' -> '11111'."""
     m = _CROP_SUFFIX.match(stem)
     return m.group(1) if m else stem
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
 from edge.bundle import Bundle, ModelInfo, load_bundle
 from edge.errors import DataError, ModelError
 
-from .segdata import SegSet, load_seg_data, predict_tiled
+from .segdata import SegSet, predict_tiled
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,3 @@ def evaluate_segmentation(predictor: SegPredictor, data: SegSet, threshold: Opti
     result = seg_metrics_by_source(data, probs, threshold)
     result["_probs"] = probs  # for figures; removed before JSON
     return result
-
-
-def load_eval_seg_data(folders: Sequence, synthetic: int, seed: int) -> SegSet:
-    return load_seg_data(folders, synthetic=synthetic, seed=seed)

@@ -19,6 +19,7 @@ def seg_folder(tmp_path_factory):
 def test_photo_id_groups_crops_of_one_photo():
     assert photo_id("a_0_10") == "a_0" and photo_id("a_0_11") == "a_0"
     assert photo_id("11111") == "11111" and photo_id("IMG_0001") == "IMG"
+    assert photo_id("7Q3A9064-12") == "7Q3A9064" and photo_id("11116-1") == photo_id("11116") == "11116"
 
 
 def test_corrupt_and_unpaired_files_are_skipped_and_counted(seg_folder, tmp_path):
