@@ -1,7 +1,7 @@
 """Training runs: resolve the config, read the data, fit with tf.data, write runs/<name>/.
 
-A run folder holds config.yaml (resolved), best.keras, history.csv, curves.png,
-metrics.json (validation metrics, overall and per source) and summary.txt.
+A run folder holds config.yaml (resolved), best.keras, checkpoints/epochNNN-val_lossX.keras,
+history.csv, curves.png, metrics.json (validation metrics, overall and per source) and summary.txt.
 """
 from __future__ import annotations
 
@@ -393,6 +393,8 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=config["patience"], restore_best_weights=True
     )
+    ckpt_dir = run_dir / "checkpoints"  # every improvement, named by epoch and val_loss
+    ckpt_dir.mkdir(exist_ok=True)
     t0 = time.monotonic()
     history = model.fit(
         make_dataset(train, config, training=True, class_weights=weights),
@@ -400,7 +402,13 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
         epochs=config["epochs"],
         shuffle=False,  # the dataset shuffles itself
         verbose=0,
-        callbacks=[stopper, keras.callbacks.CSVLogger(str(run_dir / "history.csv")), _epoch_logger(config["epochs"])],
+        callbacks=[
+            stopper,
+            keras.callbacks.ModelCheckpoint(str(ckpt_dir / "epoch{epoch:03d}-val_loss{val_loss:.4f}.keras"),
+                                            monitor="val_loss", save_best_only=True),
+            keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
+            _epoch_logger(config["epochs"]),
+        ],
     )
     seconds = time.monotonic() - t0
     model.save(run_dir / "best.keras")

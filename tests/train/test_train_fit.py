@@ -64,6 +64,8 @@ def run_dir(tmp_path_factory):
 def test_fit_writes_the_run_folder(run_dir):
     for name in ("config.yaml", "best.keras", "history.csv", "curves.png", "metrics.json", "summary.txt"):
         assert (run_dir / name).is_file(), name
+    checkpoints = sorted((run_dir / "checkpoints").glob("epoch*-val_loss*.keras"))
+    assert checkpoints and checkpoints[0].name.startswith("epoch001-val_loss")
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert config["input_size"] == TINY["input_size"] and config["epochs"] == 2
     with open(run_dir / "history.csv") as fh:
