@@ -270,6 +270,22 @@ def _line_of(node, keys: List[str]) -> Optional[int]:
     return line
 
 
+def _check_duplicate_keys(path: Path, node, prefix: str = "") -> None:
+    """YAML lets a later key silently replace an earlier one; in a config that hides an edit."""
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicate_keys(path, item, prefix)
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen = {}
+    for k, v in node.value:
+        key = f"{prefix}{k.value}"
+        if key in seen:
+            raise ConfigError(f"{path}:{k.start_mark.line + 1}: {key}: given twice (first on line {seen[key]})")
+        seen[key] = k.start_mark.line + 1
+        _check_duplicate_keys(path, v, key + ".")
+
+
 def _suggestion(keys: List[str]) -> str:
     """' (did you mean ...?)' for an unknown key, from the fields of the section it sits in."""
     model: Any = EdgeConfig
@@ -319,6 +335,7 @@ def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    _check_duplicate_keys(path, tree)
     try:
         raw = _expand_env(raw, "")
     except ConfigError as exc:

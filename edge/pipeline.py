@@ -15,9 +15,11 @@ import logging
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import replace
 from typing import Callable, List, Optional
+
+import numpy as np
 
 from .blur import sharpness
 from .localize import place_on_wall
@@ -112,6 +114,8 @@ class Pipeline:
         self.stop = stop or threading.Event()
         self.paused_fn = paused_fn
         self.timer = StageTimer()
+        # seconds from a frame leaving the camera to its events handed to MQTT (the latest 10000)
+        self.capture_to_publish: deque = deque(maxlen=10_000)
         self.counts = defaultdict(int)
         self.errors: List[BaseException] = []
         self._capture_done = threading.Event()
@@ -122,19 +126,19 @@ class Pipeline:
             for frame in self.camera.frames():
                 if self.stop.is_set():
                     break
-                t0 = time.perf_counter()
+                t0 = captured = time.perf_counter()
                 frame = self.attach_pose(frame)
                 self.timer.add("pose", time.perf_counter() - t0)
                 self.counts["frames_captured"] += 1
                 if self.drop_when_late:
                     try:
-                        self.frames.put_nowait(frame)
+                        self.frames.put_nowait((frame, captured))
                     except queue.Full:
                         self.counts["frames_dropped"] += 1  # inference lags: the newest frame waits for none
                 else:
                     while not self.stop.is_set():
                         try:
-                            self.frames.put(frame, timeout=0.2)
+                            self.frames.put((frame, captured), timeout=0.2)
                             break
                         except queue.Full:
                             continue
@@ -149,14 +153,14 @@ class Pipeline:
     def _infer(self) -> None:
         try:
             while True:
-                frame = self.frames.get()
-                if frame is _END:
+                item = self.frames.get()
+                if item is _END:
                     break
                 if self.max_frames is not None and self.counts["frames"] >= self.max_frames:
                     self.stop.set()
                     continue  # empty the queue so capture can finish
-                self._infer_one(frame)
-            self._emit(None, self.tracker.finish())
+                self._infer_one(*item)
+            self._emit(None, self.tracker.finish(), None)
         except BaseException as exc:
             self.errors.append(exc)
             self.stop.set()
@@ -164,7 +168,7 @@ class Pipeline:
         finally:
             self.events.put(_END)
 
-    def _infer_one(self, frame: Frame) -> None:
+    def _infer_one(self, frame: Frame, captured: float) -> None:
         if self.paused_fn():
             self.counts["frames_paused"] += 1
             return
@@ -187,14 +191,22 @@ class Pipeline:
         self.counts["tiles"] += len(result.probs)
         self.counts["crack_tiles"] += int((result.probs >= threshold).sum())
         self.counts["segmented_tiles"] += result.segmented_tiles
-        self._emit(frame, events)
+        self._emit(frame, events, captured)
         self.timer.add("frame", time.perf_counter() - started)
 
-    def _emit(self, frame: Optional[Frame], events) -> None:
+    def _emit(self, frame: Optional[Frame], events, captured: Optional[float]) -> None:
         for payload in self.handle_events(frame, events):
-            self.events.put(payload)
+            self.events.put((payload, captured))
 
     # -- publishing (caller's thread)
+    def latency_percentiles_ms(self) -> dict:
+        """p50 / p95 of capture-to-publish over the events of this run (null before the first one)."""
+        values = list(self.capture_to_publish)
+        if not values:
+            return {"p50": None, "p95": None, "events": 0}
+        p50, p95 = np.percentile(values, [50, 95])
+        return {"p50": round(1000 * p50, 3), "p95": round(1000 * p95, 3), "events": len(values)}
+
     def run(self) -> dict:
         started = time.monotonic()
         capture = threading.Thread(target=self._capture, name="capture", daemon=True)
@@ -210,11 +222,15 @@ class Pipeline:
             if item is _END:
                 break
             if item is not None:
+                payload, captured = item
                 t0 = time.perf_counter()
-                self.publish(item)
-                self.timer.add("publish", time.perf_counter() - t0)
+                self.publish(payload)
+                done = time.perf_counter()
+                self.timer.add("publish", done - t0)
+                if captured is not None:  # `end` events at shutdown belong to no frame
+                    self.capture_to_publish.append(done - captured)
                 self.counts["events_published"] += 1
-                self.counts[f"events_{item['type']}"] += 1
+                self.counts[f"events_{payload['type']}"] += 1
             now = time.monotonic()
             if now - last_telemetry >= self.telemetry_interval_s:
                 self.telemetry()

@@ -10,6 +10,7 @@ import bisect
 import csv
 import json
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,13 @@ class PoseSample:
     y_mm: float
     heading_deg: Optional[float] = None
     standoff_mm: Optional[float] = None
+
+    def __post_init__(self):
+        # JSON and CSV both spell NaN and Infinity; such a pose would place a crack nowhere
+        for name in ("ts", "x_mm", "y_mm", "heading_deg", "standoff_mm"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{name} is {value}, not a finite number")
 
 
 def _lerp(a: Optional[float], b: Optional[float], t: float) -> Optional[float]:
@@ -138,7 +146,7 @@ def load_pose_csv(path, buffer: PoseBuffer) -> int:
                 opt = {k: float(row[k]) if row.get(k) not in (None, "") else None for k in ("heading_deg", "standoff_mm")}
                 buffer.add(PoseSample(float(row["ts"]), float(row["x_mm"]), float(row["y_mm"]), **opt))
             except (TypeError, ValueError):
-                raise ConfigError(f"{path}:{line}: not a number in {dict(row)}") from None
+                raise ConfigError(f"{path}:{line}: not a finite number in {dict(row)}") from None
             rows += 1
     if rows == 0:
         raise ConfigError(f"pose.csv_path {path}: no rows")

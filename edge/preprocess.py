@@ -4,6 +4,7 @@ train/ and convert/ import these too, so a model is fed the same way everywhere.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .bundle import ModelInfo, TensorInfo
@@ -37,5 +38,20 @@ def dequantize(q: np.ndarray, tensor: TensorInfo) -> np.ndarray:
     return (q.astype(np.float32) - tensor.zero_point) * tensor.scale
 
 
+def pixel_table(info: ModelInfo) -> np.ndarray:
+    """(256, 3): the model input of every 8-bit level in each model channel (model channel order)."""
+    levels = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+    if info.color_order == "BGR":
+        levels = levels[:, ::-1]  # normalize() flips it back, leaving the table in model order
+    return quantize(normalize(levels, info), info.input)
+
+
 def to_model_input(pixels: np.ndarray, info: ModelInfo) -> np.ndarray:
-    return quantize(normalize(pixels, info), info.input)
+    """uint8 RGB pixels (..., H, W, 3) -> model input. 8-bit pixels go through a lookup table: the same
+    values as the arithmetic below, at a fraction of its cost (no float copy of the frame)."""
+    if pixels.dtype != np.uint8 or pixels.ndim < 3 or pixels.shape[-1] != 3 or info.input.dtype == "float16":
+        return quantize(normalize(pixels, info), info.input)
+    if info.color_order == "BGR":
+        pixels = pixels[..., ::-1]
+    flat = np.ascontiguousarray(pixels).reshape(-1, pixels.shape[-2], 3)  # cv2.LUT takes 2-D images
+    return cv2.LUT(flat, pixel_table(info).reshape(1, 256, 3)).reshape(pixels.shape)

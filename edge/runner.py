@@ -197,6 +197,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "evidence_saved": evidence.saved if evidence else 0,
         "pose_messages": pose_buffer.received if pose_buffer else 0,
         "latency_ms": latency,
+        "capture_to_publish_ms": pipeline.latency_percentiles_ms(),
         "duration_s": round(elapsed, 3),
         "fps": round(counts.get("frames", 0) / elapsed, 2) if elapsed > 0 else 0.0,
         "model": {"name": model_name, "sha256": model_sha},

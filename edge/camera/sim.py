@@ -12,6 +12,7 @@ from typing import Iterator, List, Tuple
 import cv2
 
 from .. import synthetic
+from ..errors import ConfigError
 from ..types import Frame, Pose
 from .base import Camera
 
@@ -44,9 +45,11 @@ class SimCamera(Camera):
         self.cfg = cfg
         w = cfg.wall
         started = time.perf_counter()
-        self.wall = synthetic.render_wall(
-            width_px=w.width_px, height_px=w.height_px, n_cracks=w.cracks, kind=w.kind, seed=w.seed, mm_per_px=w.mm_per_px
-        )
+        try:
+            self.wall = synthetic.render_wall(width_px=w.width_px, height_px=w.height_px, n_cracks=w.cracks,
+                                              kind=w.kind, seed=w.seed, mm_per_px=w.mm_per_px)
+        except ValueError as exc:  # e.g. more cracks than fit the wall
+            raise ConfigError(f"camera.wall: {exc}") from None
         log.info("rendered a %dx%d px %s wall with %d cracks in %.1f s",
                  w.width_px, w.height_px, w.kind, len(self.wall.cracks), time.perf_counter() - started)
         self.frame_w = min(cfg.width, w.width_px)

@@ -98,21 +98,21 @@ def test_measured_arena_is_enough_and_tflm_matches_litert(bundle_dir):
     assert mcu.measured_arena(path, arena_limit=used) == used
     with pytest.raises(ModelError, match="could not run"):
         mcu.measured_arena(path, arena_limit=used // 4)
-    # the micro interpreter gives LiteRT's int8 outputs on synthetic patches
+    # the micro interpreter gives LiteRT's int8 outputs on synthetic patches; both run reference
+    # kernels (LiteRT's optimized ones round differently and drift several steps on some patches)
+    from convert.ccode.verify import litert_interpreter, run_litert
     from edge.synthetic import make_patches
 
     images, _, _ = make_patches(6, size=64, seed=3)
-    bundle = load_bundle(bundle_dir)
+    inputs = (images.astype(np.int16) - 128).astype(np.int8)  # scale 1, zero point -128
     interp = runtime.Interpreter.from_file(str(path), arena_size=used)
     micro = []
-    for image in images:
-        interp.set_input((image.astype(np.int16) - 128).astype(np.int8)[None], 0)  # scale 1, zero point -128
+    for x in inputs:
+        interp.set_input(x[None], 0)
         interp.invoke()
         micro.append(interp.get_output(0).ravel()[-1])
-    probs = (np.asarray(micro, np.float32) - bundle.info.output.zero_point) * bundle.info.output.scale
-    # TFLM's reference kernels and LiteRT's optimized ones round differently: a couple of output steps
-    steps = 2 * bundle.info.output.scale
-    np.testing.assert_allclose(probs, Classifier(bundle, threads=1).classify(images), atol=steps + 1e-6)
+    reference = run_litert(litert_interpreter(path, "reference"), inputs).reshape(len(inputs), -1)[:, -1]
+    assert np.abs(np.asarray(micro, np.int32) - reference.astype(np.int32)).max() <= 1
 
 
 def test_too_little_ram_or_flash_is_refused_with_the_numbers(bundle_dir, tmp_path, capsys):

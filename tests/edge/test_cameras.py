@@ -10,7 +10,7 @@ import pytest
 from edge.camera import open_camera
 from edge.config import (FolderCameraConfig, GStreamerCameraConfig, OpenCVCameraConfig, Picamera2CameraConfig,
                          SimCameraConfig, SimWallConfig, VideoCameraConfig)
-from edge.errors import CameraError
+from edge.errors import CameraError, ConfigError
 
 
 def _write_video(path, n=6, size=(64, 48)):
@@ -84,6 +84,12 @@ def test_sim_camera_pose_truth_and_blur():
                                                          cam.path[2][0]:cam.path[2][0] + 400])  # blurred
     assert np.array_equal(frames[1].rgb, cam.wall.rgb[cam.path[1][1]:cam.path[1][1] + 300,
                                                       cam.path[1][0]:cam.path[1][0] + 400])
+
+
+def test_sim_wall_with_too_many_cracks_is_a_config_error():
+    cfg = SimCameraConfig(type="sim", width=400, height=300, wall=SimWallConfig(width_px=500, height_px=400, cracks=9))
+    with pytest.raises(ConfigError, match=r"^camera.wall: cannot place 9 separated cracks"):
+        open_camera(cfg)
 
 
 class FlakyCapture:

@@ -43,6 +43,12 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
         load_config(path)
 
 
+def test_a_key_given_twice_names_both_lines(tmp_path):
+    path = _write(tmp_path, BASE + "  backend: litert\n  threads: 4\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:8: models\.threads: given twice \(first on line 6\)$"):
+        load_config(path)
+
+
 def test_unknown_camera_type(tmp_path):
     path = _write(tmp_path, BASE.replace("type: sim", "type: webcam9"))
     with pytest.raises(ConfigError, match=r":3: camera.type: .*webcam9"):

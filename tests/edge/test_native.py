@@ -94,7 +94,7 @@ def test_config_selects_the_backend(tmp_path):
     assert cfg.models.backend == "native"
     assert load_config(ROOT / "firmware_configs" / "desktop_sim.yaml").models.backend == "litert"
     bad = tmp_path / "bad.yaml"
-    bad.write_text(base.replace("  threads: 2", "  threads: 2\n  backend: tpu", 1))
+    bad.write_text(base.replace("  backend: litert", "  backend: tpu", 1))
     with pytest.raises(ConfigError, match="models.backend"):
         load_config(bad)
 

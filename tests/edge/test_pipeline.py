@@ -1,6 +1,7 @@
 """The threaded pipeline with stand-in stages: a live camera's frames are dropped and counted when
 inference lags, a file's never; events are never dropped; blurred frames are flagged and counted."""
 import threading
+import time
 
 import numpy as np
 
@@ -28,12 +29,14 @@ class Camera:
 class Analyzer:
     """One crack per frame, each far from the last (a new crack_id every frame); may wait for the camera."""
 
-    def __init__(self, wait_for=None):
+    def __init__(self, wait_for=None, sleep_s=0.0):
         self.wait_for = wait_for
+        self.sleep_s = sleep_s
 
     def analyze(self, frame, threshold, timer=None):
         if self.wait_for is not None:
             self.wait_for.wait(10)
+        time.sleep(self.sleep_s)
         x = 1000 * frame.index
         crack = Crack(bbox_px=(x, 0, x + 10, 10), confidence=0.9, tiles=1)
         return FrameResult(np.array([0.9]), [Patch(0, 0, 10)], (1, 1), [crack], 0)
@@ -67,6 +70,17 @@ def test_files_wait_for_inference_and_blurred_frames_are_counted():
     assert counts.get("frames_dropped", 0) == 0 and counts["frames"] == 12
     assert counts["frames_blurred"] == 2 and tracker.total == 10  # the blurred frames were not analysed
     assert len(published) == 20
+
+
+def test_capture_to_publish_latency_counts_every_event_of_a_frame():
+    published = []
+    pipe, tracker = _pipeline(Camera(6, live=False), Analyzer(sleep_s=0.02), published)
+    assert pipe.latency_percentiles_ms() == {"p50": None, "p95": None, "events": 0}
+    pipe.run()
+    latency = pipe.latency_percentiles_ms()
+    # 6 `new` and the 5 `end` that later frames caused; the last `end` comes at shutdown, from no frame
+    assert len(published) == 12 and latency["events"] == 11
+    assert 20 <= latency["p50"] <= latency["p95"]  # each frame spent 20 ms in the analyzer before its events
 
 
 def test_stop_and_max_frames_end_cleanly():

@@ -44,8 +44,10 @@ def test_pose_messages_validated_against_the_schema():
     listener.on_message("crackbot/r1/pose", b"{not json")
     listener.on_message("crackbot/r1/pose", json.dumps(dict(good, x_mm="left")).encode())
     listener.on_message("crackbot/r1/pose", json.dumps(dict(good, robot_id="r2")).encode())
+    listener.on_message("crackbot/r1/pose", json.dumps(dict(good, x_mm=float("nan"))).encode())
+    listener.on_message("crackbot/r1/pose", json.dumps(dict(good, y_mm=float("inf"))).encode())
     listener.on_message("crackbot/r1/pose", json.dumps(good).encode())
-    assert (buf.rejected, buf.received, len(buf)) == (3, 1, 1)
+    assert (buf.rejected, buf.received, len(buf)) == (5, 1, 1)
 
 
 def test_pose_csv_log(tmp_path):
@@ -56,7 +58,10 @@ def test_pose_csv_log(tmp_path):
     assert buf.at(1.5).x_mm == pytest.approx(50.0)
     bad = tmp_path / "bad.csv"
     bad.write_text("ts,x_mm,y_mm\n1.0,zero,0\n")
-    with pytest.raises(ConfigError, match=r"bad.csv:2: not a number"):
+    with pytest.raises(ConfigError, match=r"bad.csv:2: not a finite number"):
+        load_pose_csv(bad, PoseBuffer())
+    bad.write_text("ts,x_mm,y_mm\n1.0,nan,0\n")
+    with pytest.raises(ConfigError, match=r"bad.csv:2: not a finite number"):
         load_pose_csv(bad, PoseBuffer())
     (tmp_path / "nohead.csv").write_text("time,x\n1,2\n")
     with pytest.raises(ConfigError, match="header lacks"):

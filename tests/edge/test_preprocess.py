@@ -1,0 +1,33 @@
+"""The lookup-table path of to_model_input gives exactly what the per-pixel arithmetic gives."""
+import numpy as np
+import pytest
+
+from edge.bundle import ModelInfo, Normalization, TensorInfo, TileInfo
+from edge.preprocess import normalize, quantize, to_model_input
+
+
+def _info(color_order, mean, std, dtype, scale, zero_point):
+    return ModelInfo(name="m", task="classification", sha256="0" * 64, color_order=color_order,
+                     input=TensorInfo(shape=[1, 8, 8, 3], dtype=dtype, scale=scale, zero_point=zero_point),
+                     output=TensorInfo(shape=[1, 1], dtype="float32"),
+                     normalization=Normalization(mean=mean, std=std), labels=["no crack", "crack"],
+                     tile=TileInfo(size=8, stride=8))
+
+
+@pytest.mark.parametrize("color_order, mean, std, dtype, scale, zero_point", [
+    ("RGB", [0, 0, 0], [1, 1, 1], "int8", 1.0, -128),  # the shipped models: pixel - 128
+    ("BGR", [103.9, 116.8, 123.7], [1, 1, 1], "int8", 0.9, 5),  # caffe-style, channels swapped
+    ("RGB", [127.5] * 3, [127.5] * 3, "float32", 0.0, 0),
+    ("BGR", [0.5, 1, 2], [50, 60, 70], "uint8", 0.01, 128),  # a different value per channel
+])
+def test_table_path_equals_the_arithmetic(color_order, mean, std, dtype, scale, zero_point):
+    info = _info(color_order, mean, std, dtype, scale, zero_point)
+    pixels = np.random.default_rng(0).integers(0, 256, (5, 8, 8, 3), dtype=np.uint8)
+    pixels[0, 0, :8] = np.arange(0, 256, 32)[:, None]  # both ends of the range
+    pixels[0, 1, :8] = np.arange(255, 0, -32)[:, None]
+    expected = quantize(normalize(pixels, info), info.input)
+    for x in (pixels, pixels[1], pixels[:, ::2, 1::2]):  # a batch, one tile, a strided view
+        got = to_model_input(x, info)
+        assert got.dtype == expected.dtype and got.shape == x.shape
+        assert np.array_equal(got, quantize(normalize(x, info), info.input))
+    assert np.array_equal(to_model_input(pixels, info), expected)
