@@ -1,17 +1,23 @@
-"""Per frame: classify every tile of a 1080p and a 12 MP frame through the edge's own classifier."""
+"""Per frame, at 1080p and 12 MP, through the edge's own code: classify every tile, and the cascade
+(classify every tile, segment about 10 % of them, stitch and measure the cracks)."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
 from edge.bundle import load_bundle
+from edge.cascade import FrameAnalyzer
 from edge.classifier import Classifier
+from edge.segmenter import Segmenter
 from edge.tiler import tile_frame
+from edge.types import Frame
 
+from .macs import count_macs
 from .timing import time_call
 
 SIZES: Dict[str, Tuple[int, int]] = {"1080p": (1920, 1080), "12mp": (4032, 3024)}
+SEGMENTED_SHARE = 0.10
 
 
 def test_frame(width: int, height: int) -> np.ndarray:
@@ -21,19 +27,53 @@ def test_frame(width: int, height: int) -> np.ndarray:
     return render_wall(width, height, n_cracks=4, kind="concrete", seed=1).rgb
 
 
-def measure_classify_all(classifier_folder, threads: int = 2) -> Dict[str, dict]:
+def measure_frames(classifier_folder, segmenter_folder: Optional[str], ceiling_gmacs: float,
+                   threads: int = 2) -> Dict[str, dict]:
+    """{size: {tiles, classify_all: {...}, cascade: {...}}}; MACs per frame and the share of the
+    int8 ceiling count the classifier (and segmenter) work only, the time is the whole step."""
+    from edge.interpreter import load_interpreter
+
     bundle = load_bundle(classifier_folder)
     classifier = Classifier(bundle, threads=threads)
+    classifier_macs = count_macs(load_interpreter(bundle.model_path, 1))
+    segmenter = segmenter_macs = None
+    if segmenter_folder:
+        seg_bundle = load_bundle(segmenter_folder)
+        segmenter = Segmenter(seg_bundle, threads=threads)
+        segmenter_macs = count_macs(load_interpreter(seg_bundle.model_path, 1))
     size, stride = bundle.info.tile.size, bundle.info.tile.stride
     result = {}
     for name, (w, h) in SIZES.items():
-        frame = test_frame(w, h)
-        tiles, _, _ = tile_frame(frame, size, stride)
+        rgb = test_frame(w, h)
+        tiles, _, _ = tile_frame(rgb, size, stride)
+        row = {"tiles": len(tiles)}
 
-        def step():
-            t, _, _ = tile_frame(frame, size, stride)
+        def classify_all():
+            t, _, _ = tile_frame(rgb, size, stride)
             classifier.classify(t)
 
-        t = time_call(step, repeat=20, budget_s=8)
-        result[name] = {"tiles": len(tiles), "frame_ms": 1000 * t["median_s"], "fps": 1.0 / t["median_s"]}
+        t = time_call(classify_all, repeat=20, budget_s=8)
+        macs = classifier_macs * len(tiles)
+        row["classify_all"] = _row(t["median_s"], macs, ceiling_gmacs)
+        if segmenter is not None:
+            # The threshold that makes 10 % of this frame's tiles crack tiles: the cascade then segments
+            # those, stitches their masks and measures every crack in the frame (no pose: frame view).
+            probs = classifier.classify(tiles)
+            segmented = max(1, int(round(SEGMENTED_SHARE * len(tiles))))
+            threshold = float(np.sort(probs)[-segmented])
+            analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segmenter.segment,
+                                     pixel_threshold=segmenter.threshold, segment="crack_tiles", min_area_px=20,
+                                     min_elongation=3)
+            frame = Frame(rgb=rgb, ts=0.0, index=0, mm_per_px=0.5)
+            done = analyzer.analyze(frame, threshold)
+            t = time_call(lambda: analyzer.analyze(frame, threshold), repeat=20, budget_s=8)
+            macs = classifier_macs * len(tiles) + segmenter_macs * done.segmented_tiles
+            row["cascade"] = dict(_row(t["median_s"], macs, ceiling_gmacs), segmented_tiles=done.segmented_tiles,
+                                  cracks=len(done.cracks))
+        result[name] = row
     return result
+
+
+def _row(seconds: float, macs: int, ceiling_gmacs: float) -> dict:
+    gmacs = macs / seconds / 1e9
+    return {"frame_ms": 1000 * seconds, "fps": 1.0 / seconds, "gmacs": gmacs, "share_of_ceiling": gmacs / ceiling_gmacs}

@@ -33,17 +33,31 @@ class FrameResult:
 
 def stitch(prob_tiles: np.ndarray, patches: Sequence[Patch], frame_hw) -> np.ndarray:
     """Mean probability over the segmented tiles covering each pixel (0 where none does)."""
+    out = np.zeros(frame_hw, np.float32)
+    box, probs = stitch_box(prob_tiles, patches, frame_hw)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        out[y0:y1, x0:x1] = probs
+    return out
+
+
+def stitch_box(prob_tiles: np.ndarray, patches: Sequence[Patch], frame_hw):
+    """((x0, y0, x1, y1), mean probabilities inside that box): the box spans the segmented tiles
+    only, clipped to the frame, so a frame with a few crack tiles costs a few tiles' work."""
+    if len(patches) == 0:
+        return None, None
     h, w = frame_hw
-    size = prob_tiles.shape[1] if len(prob_tiles) else 0
-    rows = max([p.y + size for p in patches] + [h])
-    cols = max([p.x + size for p in patches] + [w])
-    total = np.zeros((rows, cols), np.float32)
-    count = np.zeros((rows, cols), np.uint16)
+    size = prob_tiles.shape[1]
+    x0, y0 = min(p.x for p in patches), min(p.y for p in patches)
+    x1, y1 = max(p.x for p in patches) + size, max(p.y for p in patches) + size
+    total = np.zeros((y1 - y0, x1 - x0), np.float32)
+    count = np.zeros((y1 - y0, x1 - x0), np.uint16)
     for prob, p in zip(prob_tiles, patches):
-        total[p.y : p.y + size, p.x : p.x + size] += prob
-        count[p.y : p.y + size, p.x : p.x + size] += 1
-    out = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-    return out[:h, :w]  # the padded border is not part of the frame
+        total[p.y - y0 : p.y - y0 + size, p.x - x0 : p.x - x0 + size] += prob
+        count[p.y - y0 : p.y - y0 + size, p.x - x0 : p.x - x0 + size] += 1
+    np.divide(total, count, out=total, where=count > 0)
+    x1, y1 = min(x1, w), min(y1, h)  # the padded border is not part of the frame
+    return (x0, y0, x1, y1), total[: y1 - y0, : x1 - x0]
 
 
 def elongation(component: np.ndarray) -> float:
@@ -60,13 +74,18 @@ def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patc
     """Each connected component of `mask` a Crack carrying its own pixels; confidence from the tiles
     it touches. measure=False leaves the figures to the tracker (which measures on the wall);
     components less elongated than min_elongation are blobs, not cracks, and are dropped."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    mask = mask.astype(np.uint8)
+    bx, by, bw, bh = cv2.boundingRect(mask)  # label only the part of the frame that holds crack pixels
+    if bw == 0:
+        return []
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[by : by + bh, bx : bx + bw], connectivity=8)
     cracks = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
         if area < min_area_px:
             continue
         own = labels[y : y + h, x : x + w] == label  # not the neighbours that share its box
+        x, y = x + bx, y + by
         if min_elongation > 0 and elongation(own) < min_elongation:
             continue
         x1, y1 = x + w, y + h
@@ -152,7 +171,9 @@ class FrameAnalyzer:
         else:
             seg = self.segment_fn(tiles[chosen])
             t3 = time.perf_counter()
-            mask = stitch(seg, [patches[i] for i in chosen], hw) >= self.pixel_threshold
+            (x0, y0, x1, y1), probs_in_box = stitch_box(seg, [patches[i] for i in chosen], hw)
+            mask = np.zeros(hw, bool)
+            mask[y0:y1, x0:x1] = probs_in_box >= self.pixel_threshold
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
         # view as well would only cost time. Without one, the frame's view is all there is.
         cracks = cracks_from_mask(mask, probs, patches, threshold, frame.scale, self.min_area_px,

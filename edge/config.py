@@ -62,6 +62,8 @@ class VideoCameraConfig(_Strict):
     path: str = Field(description="Video file")
     fps: Optional[float] = Field(None, gt=0, description="Frame rate for timestamps; null: the file's own")
     loop: bool = Field(False, description="Start again at the end (soak tests)")
+    realtime: bool = Field(False, description="Deliver frames at fps like a live camera (late frames are dropped); "
+                           "false: as fast as they are read, none dropped")
     start_ts: Optional[float] = Field(None, description="Timestamp of the first frame (epoch s), to match a pose "
                                       "log recorded with the video; null: the time the run starts")
 

@@ -49,7 +49,8 @@ def pixel_table(info: ModelInfo) -> np.ndarray:
 def to_model_input(pixels: np.ndarray, info: ModelInfo) -> np.ndarray:
     """uint8 RGB pixels (..., H, W, 3) -> model input. 8-bit pixels go through a lookup table: the same
     values as the arithmetic below, at a fraction of its cost (no float copy of the frame)."""
-    if pixels.dtype != np.uint8 or pixels.ndim < 3 or pixels.shape[-1] != 3 or info.input.dtype == "float16":
+    if (pixels.dtype != np.uint8 or pixels.ndim < 3 or pixels.shape[-1] != 3 or pixels.size == 0
+            or info.input.dtype == "float16"):
         return quantize(normalize(pixels, info), info.input)
     if info.color_order == "BGR":
         pixels = pixels[..., ::-1]

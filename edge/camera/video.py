@@ -1,4 +1,5 @@
-"""Frames from a video file, timestamped by their position in the file; `loop` starts it again (soak tests)."""
+"""Frames from a video file, timestamped by their position in the file; `loop` starts it again (soak tests),
+`realtime` paces them at fps like a live camera (replaying a recorded inspection, benchmarks)."""
 from __future__ import annotations
 
 import logging
@@ -16,11 +17,10 @@ log = logging.getLogger(__name__)
 
 
 class VideoCamera(Camera):
-    live = False  # a file waits for the reader: no frame needs dropping
-
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
+        self.live = cfg.realtime  # a file waits for the reader: no frame needs dropping unless paced
         self.path = Path(cfg.path)
         if not self.path.is_file():
             raise CameraError(f"camera.path {self.path}: no such file")
@@ -32,6 +32,7 @@ class VideoCamera(Camera):
 
     def frames(self) -> Iterator[Frame]:
         start = self.cfg.start_ts if self.cfg.start_ts is not None else time.time()
+        paced_from = time.monotonic()
         index = 0
         while True:
             ok, bgr = self._cap.read()
@@ -41,6 +42,8 @@ class VideoCamera(Camera):
                     ok, bgr = self._cap.read()
                 if not ok or bgr is None:
                     return
+            if self.cfg.realtime:
+                time.sleep(max(0.0, paced_from + index / self.fps - time.monotonic()))
             yield Frame(rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ts=start + index / self.fps, index=index)
             index += 1
 

@@ -1,6 +1,7 @@
 """Every camera backend: real files for folder, video, OpenCV and the simulator; stand-ins for the
 hardware libraries (picamera2, OpenCV's GStreamer backend) and for a camera that fails."""
 import sys
+import time
 import types
 
 import cv2
@@ -54,6 +55,12 @@ def test_video_file_timestamps_and_loop(tmp_path):
     looped = open_camera(VideoCameraConfig(type="video", path=str(path), loop=True, fps=10))
     it = looped.frames()
     assert len([next(it) for _ in range(15)]) == 15
+    assert not looped.live
+    # realtime: paced at fps like a live camera (6 frames at 50 fps: the last leaves 0.1 s after the first)
+    paced = open_camera(VideoCameraConfig(type="video", path=str(path), fps=50, realtime=True))
+    started = time.monotonic()
+    assert paced.live and len(list(paced.frames())) == 6
+    assert time.monotonic() - started >= 0.1
     with pytest.raises(CameraError, match="no such file"):
         open_camera(VideoCameraConfig(type="video", path=str(tmp_path / "none.mp4")))
 

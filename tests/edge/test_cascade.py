@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from edge.cascade import FrameAnalyzer, cracks_from_mask, elongation, stitch
+from edge.cascade import FrameAnalyzer, cracks_from_mask, elongation, stitch, stitch_box
 from edge.types import Frame, Patch, Pose
 
 
@@ -12,6 +12,25 @@ def test_stitch_averages_overlapping_tiles_and_crops_the_padding():
     out = stitch(probs, patches, (3, 5))
     assert out.shape == (3, 5)
     assert out[0].tolist() == [1.0, 1.0, 0.5, 0.5, 0.0]  # the overlap is the mean of both tiles
+
+
+def test_stitch_box_spans_the_segmented_tiles_only():
+    patches = [Patch(40, 10, 4), Patch(42, 10, 4)]
+    probs = np.stack([np.full((4, 4), 1.0, np.float32), np.full((4, 4), 0.0, np.float32)])
+    box, inside = stitch_box(probs, patches, (13, 45))
+    assert box == (40, 10, 45, 13) and inside.shape == (3, 5)  # clipped to the 13 x 45 frame
+    assert inside[0].tolist() == [1.0, 1.0, 0.5, 0.5, 0.0]
+    assert np.array_equal(stitch(probs, patches, (13, 45))[10:, 40:], inside)
+    assert stitch_box(probs[:0], [], (13, 45)) == (None, None)
+
+
+def test_cracks_from_mask_keeps_frame_coordinates():
+    mask = np.zeros((100, 200), bool)
+    mask[70, 120:180] = True  # a 60 px line far from the origin
+    mask[72, 150] = True  # a speck
+    (crack,) = cracks_from_mask(mask, np.array([0.9]), [Patch(100, 50, 100)], 0.5, 0.5, min_area_px=5)
+    assert crack.bbox_px == (120, 70, 180, 71) and crack.mask.shape == (1, 60) and crack.tiles == 1
+    assert cracks_from_mask(np.zeros((10, 10), bool), np.array([0.9]), [Patch(0, 0, 10)], 0.5, 0.5, 5) == []
 
 
 def _frame(h=60, w=90, pose=None, truth=None):

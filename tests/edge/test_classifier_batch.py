@@ -1,0 +1,57 @@
+"""The classifier runs a frame's tiles as one batch, with the same int8 outputs as one tile at a time;
+a graph written for one tile (Flatten -> Reshape to [1, n]) falls back to one tile at a time."""
+import numpy as np
+import pytest
+
+from convert.tflite import _raw_pixels_info, to_int8_tflite
+from edge.bundle import Bundle, TensorInfo, load_bundle, sha256_of, write_model_json
+from edge.classifier import Classifier
+from edge.interpreter import load_interpreter
+from edge.preprocess import to_model_input
+from edge.synthetic import make_patches
+
+SIZE = 32
+
+
+def _bundle(tmp_path, arch) -> Bundle:
+    import keras
+
+    from train.models import build_model
+
+    keras.utils.set_random_seed(0)
+    images, _, _ = make_patches(40, size=SIZE, seed=0)
+    folder = tmp_path / arch
+    folder.mkdir()
+    (folder / "model.tflite").write_bytes(to_int8_tflite(build_model(arch, input_size=SIZE), images))
+    details = load_interpreter(folder / "model.tflite")
+    tensors = [details.get_input_details()[0], details.get_output_details()[0]]
+    inp, out = (TensorInfo(shape=[int(d) for d in t["shape"]], dtype="int8", scale=float(t["quantization"][0]),
+                           zero_point=int(t["quantization"][1])) for t in tensors)
+    info = _raw_pixels_info(SIZE).model_copy(update={"name": arch, "sha256": sha256_of(folder / "model.tflite"),
+                                                     "input": inp, "output": out})
+    write_model_json(folder, info)
+    return load_bundle(folder)
+
+
+def _one_at_a_time(bundle, images):
+    interp = load_interpreter(bundle.model_path, 1)
+    i_in, i_out = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
+    out = []
+    for x in to_model_input(images, bundle.info):
+        interp.set_tensor(i_in, x[None])
+        interp.invoke()
+        out.append(interp.get_tensor(i_out).ravel()[-1])
+    return (np.asarray(out, np.float32) - bundle.info.output.zero_point) * bundle.info.output.scale
+
+
+@pytest.mark.parametrize("arch, batches", [("small_cnn_lean", True), ("small_cnn", False)])
+def test_batched_tiles_equal_single_tiles(tmp_path, arch, batches):
+    bundle = _bundle(tmp_path, arch)
+    images, _, _ = make_patches(30, size=SIZE, seed=5)
+    classifier = Classifier(bundle, threads=2)
+    # frames of 12 tiles, then a lone tile, then 17: the batch follows the count
+    got = np.concatenate([classifier.classify(images[:12]), classifier.classify(images[12]),
+                          classifier.classify(images[13:])])
+    assert np.array_equal(got, _one_at_a_time(bundle, images))
+    assert classifier.batches is batches
+    assert classifier.classify(images[:0]).shape == (0,)
