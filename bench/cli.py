@@ -28,54 +28,79 @@ def measure(args) -> dict:
     from edge.tiler import tile_frame
 
     from .ceiling import measure_ceiling
-    from .frames import SIZES, measure_classify_all, test_frame
+    from .frames import SIZES, measure_frames, test_frame
     from .models import bundles, measure_bundle
     from .pipeline import measure_pipeline
     from .seeds import measure_seed_loops
 
-    results = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    results = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "load_average_at_start": list(os.getloadavg())}
     log.info("int8 ceiling (1x1 convolution)")
     results["ceiling"] = measure_ceiling()
     results["models"] = []
     for folder in bundles(Path(args.models)):
         log.info("model %s", folder)
         results["models"].append(measure_bundle(folder, results["ceiling"]))
-    classifier = Path(args.models) / "crack_classifier"
-    log.info("frames: classify every tile")
-    results["frames"] = {"classify_all": measure_classify_all(classifier)}
+    log.info("frames: classify every tile; the cascade on 10 %% of them")
+    segmenter = Path(args.models) / "crack_segmenter"
+    results["frames"] = measure_frames(Path(args.models) / "crack_classifier",
+                                       segmenter if (segmenter / "model.json").is_file() else None,
+                                       results["ceiling"]["2_threads"]["gmacs"])
     log.info("the seeds' per-patch Keras loop")
     tiles, _, _ = tile_frame(test_frame(*SIZES["1080p"]), 227, 227)
     results["seeds_1080p"] = measure_seed_loops(tiles, {"cainvas_cnn": args.seed_patches,
                                                         "resnet50_head": max(1, args.seed_patches // 3)})
+    ours = results["frames"]["1080p"]["classify_all"]["fps"]
+    results["ratios"] = {f"classify_all_vs_{k}": ours / v["fps"] for k, v in results["seeds_1080p"].items()}
     if not args.no_pipeline:
         log.info("the edge process end to end")
         results["pipeline"] = measure_pipeline(frames=args.frames)
-    ours = results["frames"]["classify_all"]["1080p"]["fps"]
-    results["ratios"] = {f"classify_all_vs_{k}": ours / v["fps"] for k, v in results["seeds_1080p"].items()}
+    results["load_average_at_end"] = list(os.getloadavg())
     return results
 
 
 def print_table(r: dict) -> None:
     m = r["machine"]
-    print(f"machine: {m['cpu']} ({m['cores']} cores, {m['machine']}), Python {m['python']}")
+    print(f"machine: {m['cpu']} ({m['cores']} cores, {m['machine']}), Python {m['python']}; "
+          f"load average at start {r['load_average_at_start'][0]:.2f}, at end {r['load_average_at_end'][0]:.2f}")
     c = r["ceiling"]
     print(f"int8 ceiling (1x1 conv, {c['macs'] / 1e6:.0f} M MACs): "
           + ", ".join(f"{k.replace('_', ' ')} {v['gmacs']:.0f} GMAC/s" for k, v in c.items() if k != "macs"))
-    print(f"\n{'model':22s} {'MMACs':>7s} {'ms 1t':>7s} {'ms 2t':>7s} {'patch/s 2t':>11s} {'GMAC/s 2t':>10s} {'ceiling':>8s}")
+    print(f"\n{'model (LiteRT int8)':24s} {'MMACs':>7s} {'ms 1t':>7s} {'ms 2t':>7s} {'patch/s 2t':>11s} "
+          f"{'GMAC/s 2t':>10s} {'of ceiling':>11s}")
     for row in r["models"]:
         one, two = row["1_threads"], row["2_threads"]
-        print(f"{row['name']:22s} {row['macs'] / 1e6:7.1f} {one['latency_ms']:7.2f} {two['latency_ms']:7.2f} "
-              f"{two['patches_per_s']:11.0f} {two['gmacs']:10.1f} {100 * two['share_of_ceiling']:7.1f}%")
-    print(f"\n{'per frame (2 threads)':28s} {'tiles':>6s} {'ms':>9s} {'fps':>8s}")
-    for size, row in r["frames"]["classify_all"].items():
-        print(f"{'classify all ' + size:28s} {row['tiles']:6d} {row['frame_ms']:9.1f} {row['fps']:8.2f}")
+        print(f"{row['name']:24s} {row['macs'] / 1e6:7.1f} {one['latency_ms']:7.2f} {two['latency_ms']:7.2f} "
+              f"{two['patches_per_s']:11.0f} {two['gmacs']:10.1f} {100 * two['share_of_ceiling']:10.1f}%")
+    print(f"\n{'per frame (2 threads)':34s} {'tiles':>6s} {'ms':>8s} {'fps':>7s} {'GMAC/s':>7s} {'of ceiling':>11s}")
+    for size, row in r["frames"].items():
+        for step in ("classify_all", "cascade"):
+            if step not in row:
+                continue
+            v = row[step]
+            label = f"{step.replace('_', ' ')} {size}"
+            if step == "cascade":
+                label += f" ({v['segmented_tiles']} segmented)"
+            print(f"{label:34s} {row['tiles']:6d} {v['frame_ms']:8.1f} {v['fps']:7.1f} {v['gmacs']:7.1f} "
+                  f"{100 * v['share_of_ceiling']:10.1f}%")
     for name, row in r["seeds_1080p"].items():
-        print(f"{'keras per patch ' + name:28s} {'':6s} {1000 * row['frame_s']:9.1f} {row['fps']:8.3f}")
+        label = f"keras predict per patch, {name}"
+        print(f"{label:34s} {45:6d} {1000 * row['frame_s']:8.0f} {row['fps']:7.2f}")
     for name, ratio in r["ratios"].items():
-        print(f"ratio {name}: {ratio:.0f}x")
-    for size, row in r.get("pipeline", {}).items():
-        print(f"\nedge process {size}: {row['fps']:.1f} fps over {row['frames']} frames, "
-              f"{row.get('frames_dropped', 0)} dropped, peak RSS {row['peak_rss_mb']:.0f} MB")
+        print(f"ratio {name.replace('_', ' ')}: {ratio:.0f}x")
+    pipeline = r.get("pipeline")
+    if pipeline:
+        print(f"\nedge process on 1080p MJPEG video ({pipeline['video_frames']} frames, looped), "
+              f"python -m edge run, real broker:")
+        print(f"{'run':36s} {'frames':>6s} {'fps':>6s} {'dropped':>7s} {'seg/frame':>9s} {'p50 ms':>7s} "
+              f"{'p95 ms':>7s} {'RSS MB':>7s}")
+        for name, row in pipeline.items():
+            if name == "video_frames":
+                continue
+            lat = row["capture_to_publish_ms"]
+            seg = row["segmented_tiles"] / max(1, row["frames"])
+            print(f"{name:36s} {row['frames']:6d} {row['fps']:6.1f} {row['frames_dropped']:7d} {seg:9.1f} "
+                  f"{lat['p50'] or 0:7.1f} {lat['p95'] or 0:7.1f} {row['peak_rss_mb']:7.0f}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -83,7 +108,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--models", default="models", help="folder of shipped bundles (default models/)")
     parser.add_argument("--json", default="bench/results.json", help="where to write the results")
     parser.add_argument("--seed-patches", type=int, default=45, help="patches timed in the Keras per-patch loop")
-    parser.add_argument("--frames", type=int, default=60, help="frames for the edge-process run")
+    parser.add_argument("--frames", type=int, default=300, help="frames for each edge-process run")
     parser.add_argument("--no-pipeline", action="store_true", help="skip the edge-process run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)

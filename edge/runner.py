@@ -28,6 +28,19 @@ from .tracker import Tracker
 log = logging.getLogger(__name__)
 
 
+def peak_rss_mb() -> Optional[float]:
+    """This process's peak resident memory in MB: VmHWM, which starts afresh at exec (ru_maxrss can
+    carry the size of the process that forked this one); None where /proc is missing."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:
+        pass
+    return None
+
+
 def _stride(cfg: EdgeConfig, size: int, bundle_stride: int) -> int:
     if cfg.tiling.stride:
         return cfg.tiling.stride
@@ -198,6 +211,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "pose_messages": pose_buffer.received if pose_buffer else 0,
         "latency_ms": latency,
         "capture_to_publish_ms": pipeline.latency_percentiles_ms(),
+        "peak_rss_mb": peak_rss_mb(),
         "duration_s": round(elapsed, 3),
         "fps": round(counts.get("frames", 0) / elapsed, 2) if elapsed > 0 else 0.0,
         "model": {"name": model_name, "sha256": model_sha},

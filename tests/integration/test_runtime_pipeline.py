@@ -92,6 +92,10 @@ def test_cascade_publishes_measured_cracks(tmp_path, shipped_bundle, seg_bundle,
     assert len(crops) == summary["evidence_saved"] > 0
     assert any("evidence" in e for e in events)
     assert "segment" in summary["latency_ms"] and any("segment" in t["latency_ms"] for t in got.of("telemetry"))
+    # every event that came from a frame is timed from capture to publish; the process reports its memory
+    latency = summary["capture_to_publish_ms"]
+    assert 0 < latency["events"] <= len(events) and 0 < latency["p50"] <= latency["p95"]
+    assert 50 < summary["peak_rss_mb"] < 4000
     assert [s["state"] for s in got.of("status")][-1] == "stopped"
 
 

@@ -1,4 +1,4 @@
-"""bench.macs counts multiply-accumulates from a real int8 .tflite's operators."""
+"""The bench's parts: MACs counted from a real int8 .tflite, the timing helper, the edge config it runs."""
 from __future__ import annotations
 
 import numpy as np
@@ -30,3 +30,14 @@ def test_time_call_runs_at_least_three_times_and_orders_stats():
     stats = time_call(lambda: calls.append(1), repeat=5, warmup=1, budget_s=0.0)
     assert stats["runs"] == 3 and len(calls) == 4
     assert 0 <= stats["median_s"] <= stats["p95_s"]
+
+
+def test_pipeline_bench_config_is_a_valid_edge_config(tmp_path):
+    from bench.pipeline import bench_config
+    from edge.config import load_config
+
+    video = tmp_path / "v.avi"
+    cfg = load_config(bench_config(tmp_path, video, 1884, True, 15.0, "models/crack_segmenter"))
+    assert cfg.camera.type == "video" and cfg.camera.realtime and cfg.camera.loop and cfg.camera.fps == 15.0
+    assert cfg.mqtt.port == 1884 and cfg.models.segmenter == "models/crack_segmenter"
+    assert cfg.outbox.path == str(tmp_path / "outbox.sqlite") and cfg.pose.source == "none"
