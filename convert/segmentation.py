@@ -218,7 +218,7 @@ def _f(x) -> str:
 
 
 def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int, tflite_bytes: int) -> str:
-    from convert.model_card import SYNTHETIC_NOTE, source_summary
+    from convert.model_card import SYNTHETIC_NOTE, TERMS_NOTE, source_summary
 
     t = info.training
     s = info.input.shape[1]
@@ -258,8 +258,7 @@ def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int,
         out.append(SYNTHETIC_NOTE if d.get("convention") == "synthetic" else source_summary(d.get("path", "")))
     out += [
         "",
-        "**Terms.** This model is derived from the data sets above and inherits their terms; some are "
-        "non-commercial or research-only (see each entry). Check them before any commercial use.",
+        TERMS_NOTE,
     ]
     split = t.get("validation_split", {})
     out += [

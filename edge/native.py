@@ -17,6 +17,7 @@ import numpy as np
 from .bundle import Bundle, ModelInfo
 from .errors import ModelError
 from .preprocess import dequantize, to_model_input
+from .segmenter import segment_tiles
 
 log = logging.getLogger(__name__)
 
@@ -148,25 +149,7 @@ class NativeSegmenter:
 
     def segment(self, tiles: np.ndarray) -> np.ndarray:
         """(N, T, T, 3) uint8 RGB tiles -> (N, T, T) float32 crack probabilities (T = tile.size)."""
-        import cv2
-
-        if tiles.ndim == 3:
-            tiles = tiles[None]
-        n, t = len(tiles), tiles.shape[1]
-        if tiles.shape[1:3] != (self.tile_size, self.tile_size):
-            raise ValueError(f"tiles are {tiles.shape[1:3]}, model.json tile.size is {self.tile_size}")
-        sh, sw = self.model_size
-        out = np.empty((n, t, t), np.float32)
-        for i in range(n):
-            tile = tiles[i]
-            if (sh, sw) != (t, t):
-                tile = cv2.resize(tile, (sw, sh), interpolation=cv2.INTER_AREA if sh < t else cv2.INTER_LINEAR)
-            q = self._model.invoke(to_model_input(tile[None], self.info))
-            prob = dequantize(q[0, :, :, 0], self.info.output)
-            if (sh, sw) != (t, t):
-                prob = cv2.resize(prob, (t, t), interpolation=cv2.INTER_LINEAR)
-            out[i] = prob
-        return out
+        return segment_tiles(tiles, self.tile_size, self.info, self._model.invoke)
 
 
 class NativeInterpreter:

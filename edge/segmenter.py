@@ -50,24 +50,33 @@ class Segmenter:
     def model_size(self) -> tuple:
         return self.info.input.shape[1], self.info.input.shape[2]
 
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        self._interp.set_tensor(self._in_index, x)
+        self._interp.invoke()
+        return self._interp.get_tensor(self._out_index)
+
     def segment(self, tiles: np.ndarray) -> np.ndarray:
         """(N, T, T, 3) uint8 RGB tiles -> (N, T, T) float32 crack probabilities (T = tile.size)."""
-        if tiles.ndim == 3:
-            tiles = tiles[None]
-        n, t = len(tiles), tiles.shape[1]
-        if tiles.shape[1:3] != (self.tile_size, self.tile_size):
-            raise ValueError(f"tiles are {tiles.shape[1:3]}, model.json tile.size is {self.tile_size}")
-        sh, sw = self.model_size
-        out = np.empty((n, t, t), np.float32)
-        for i in range(n):
-            tile = tiles[i]
-            if (sh, sw) != (t, t):
-                shrink = sh < t
-                tile = cv2.resize(tile, (sw, sh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-            self._interp.set_tensor(self._in_index, to_model_input(tile[None], self.info))
-            self._interp.invoke()
-            prob = dequantize(self._interp.get_tensor(self._out_index)[0, :, :, 0], self.info.output)
-            if (sh, sw) != (t, t):
-                prob = cv2.resize(prob, (t, t), interpolation=cv2.INTER_LINEAR)
-            out[i] = prob
-        return out
+        return segment_tiles(tiles, self.tile_size, self.info, self._run)
+
+
+def segment_tiles(tiles: np.ndarray, tile_size: int, info, run) -> np.ndarray:
+    """What every segmenter backend does around its model: each tile resized to the model's S x S,
+    preprocessed, `run` (one (1, S, S, 3) input -> its (1, S, S, 1) raw output), dequantized and
+    resized back to the tile."""
+    if tiles.ndim == 3:
+        tiles = tiles[None]
+    n, t = len(tiles), tiles.shape[1]
+    if tiles.shape[1:3] != (tile_size, tile_size):
+        raise ValueError(f"tiles are {tiles.shape[1:3]}, model.json tile.size is {tile_size}")
+    sh, sw = info.input.shape[1], info.input.shape[2]
+    out = np.empty((n, t, t), np.float32)
+    for i in range(n):
+        tile = tiles[i]
+        if (sh, sw) != (t, t):
+            tile = cv2.resize(tile, (sw, sh), interpolation=cv2.INTER_AREA if sh < t else cv2.INTER_LINEAR)
+        prob = dequantize(run(to_model_input(tile[None], info))[0, :, :, 0], info.output)
+        if (sh, sw) != (t, t):
+            prob = cv2.resize(prob, (t, t), interpolation=cv2.INTER_LINEAR)
+        out[i] = prob
+    return out
