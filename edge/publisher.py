@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import ssl
 import sys
 import threading
@@ -64,8 +65,10 @@ class Publisher:
         if getattr(mqtt_cfg, "tls", None) is not None:
             self._set_tls(mqtt_cfg.tls)
         self.client.will_set(self.topics["status"], json.dumps(status_payload(robot_id, "offline")), qos=1, retain=True)
-        # paho's back-off: the delay doubles from min to max after each failed attempt.
-        self.client.reconnect_delay_set(min_delay=mqtt_cfg.reconnect_min_s, max_delay=mqtt_cfg.reconnect_max_s)
+        # paho's back-off: the delay doubles from min to max after each failed attempt. Each robot draws
+        # its own first delay (up to 1.5x), so a fleet that lost the broker together does not retry in step.
+        self.reconnect_min_s = mqtt_cfg.reconnect_min_s * random.uniform(1.0, 1.5)
+        self.client.reconnect_delay_set(min_delay=self.reconnect_min_s, max_delay=mqtt_cfg.reconnect_max_s)
         self.client.max_inflight_messages_set(mqtt_cfg.max_inflight)
         self.client.on_connect = self._on_connect
         self.client.on_connect_fail = self._on_connect_fail

@@ -58,3 +58,14 @@ def test_handler_gets_own_topic_and_survives_restart(mqtt_broker, tmp_path):
         assert got[-1] == (topic, {"n": 2})
     finally:
         publisher.stop()
+
+
+def test_robots_draw_their_own_first_reconnect_delay(tmp_path):
+    cfg = MqttConfig(host="127.0.0.1", port=1, reconnect_min_s=2.0, reconnect_max_s=30)
+    delays = set()
+    for i in range(8):
+        publisher = Publisher(cfg, f"r{i}", Outbox(tmp_path / f"o{i}.sqlite"))
+        assert 2.0 <= publisher.reconnect_min_s <= 3.0
+        assert publisher.client._reconnect_min_delay == publisher.reconnect_min_s  # what paho will use
+        delays.add(publisher.reconnect_min_s)
+    assert len(delays) == 8  # a fleet does not retry in step
