@@ -188,7 +188,8 @@ def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tup
     )
 
 
-WIDTH_WINDOW_PX = 5  # widths are averaged over the skeleton within this box: one ragged pixel is not the max
+WIDTH_WINDOW_PX = 11  # widths are averaged over the skeleton within this box: one ragged pixel is not the max;
+# 11 px measured the exact masks of seeds 1-7 without bias (mean +0.05 mm; 5 px read +0.20 mm wide)
 
 
 def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
