@@ -2,6 +2,7 @@
 (classify every tile, segment about 10 % of them, stitch and measure the cracks)."""
 from __future__ import annotations
 
+import math
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -56,17 +57,23 @@ def measure_frames(classifier_folder, segmenter_folder: Optional[str], ceiling_g
         macs = classifier_macs * len(tiles)
         row["classify_all"] = _row(t["median_s"], macs, ceiling_gmacs)
         if segmenter is not None:
-            # The threshold that makes 10 % of this frame's tiles crack tiles: the cascade then segments
-            # those, stitches their masks and measures every crack in the frame (no pose: frame view).
-            probs = classifier.classify(tiles)
-            segmented = max(1, int(round(SEGMENTED_SHARE * len(tiles))))
-            threshold = float(np.sort(probs)[-segmented])
-            analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segmenter.segment,
+            # The classifier runs on every tile as always; its 10 % most crack-like tiles are then
+            # marked crack tiles, so the cascade segments exactly those, stitches their masks and
+            # measures every crack in the frame (no pose: the frame view is measured).
+            segmented = max(1, math.ceil(SEGMENTED_SHARE * len(tiles)))  # 5 of 45 at 1080p
+
+            def classify_top(t):
+                probs = classifier.classify(t)
+                marked = np.zeros_like(probs)
+                marked[np.argsort(probs, kind="stable")[-segmented:]] = 1.0
+                return marked
+
+            analyzer = FrameAnalyzer(classify_top, size, stride, segment_fn=segmenter.segment,
                                      pixel_threshold=segmenter.threshold, segment="crack_tiles", min_area_px=20,
                                      min_elongation=3)
             frame = Frame(rgb=rgb, ts=0.0, index=0, mm_per_px=0.5)
-            done = analyzer.analyze(frame, threshold)
-            t = time_call(lambda: analyzer.analyze(frame, threshold), repeat=20, budget_s=8)
+            done = analyzer.analyze(frame, 0.5)
+            t = time_call(lambda: analyzer.analyze(frame, 0.5), repeat=20, budget_s=8)
             macs = classifier_macs * len(tiles) + segmenter_macs * done.segmented_tiles
             row["cascade"] = dict(_row(t["median_s"], macs, ceiling_gmacs), segmented_tiles=done.segmented_tiles,
                                   cracks=len(done.cracks))

@@ -51,26 +51,38 @@ def skeletonize(mask: np.ndarray) -> np.ndarray:
     img = (np.asarray(mask) > 0).astype(np.uint8)
     if not img.any():
         return img.astype(bool)
+    tables = _zhang_suen_tables()
     while True:
         changed = False
         for step in (0, 1):
-            n = _neighbours(img)
-            count = sum(n)
-            # Transitions 0 -> 1 going round the eight neighbours: exactly one keeps the pixel a line end or a bridge.
-            ring = n + [n[0]]
-            transitions = sum(((ring[i] == 0) & (ring[i + 1] == 1)).astype(np.uint8) for i in range(8))
-            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
-            if step == 0:
-                cond = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
-            else:
-                cond = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
-            remove = (img == 1) & (count >= 3) & (count <= 6) & (transitions == 1) & cond
+            remove = (img == 1) & tables[step][_neighbour_code(img)]
             if remove.any():
                 img[remove] = 0
                 changed = True
         if not changed:
             break
     return _thin_to_8(img.astype(bool))
+
+
+def _zhang_suen_tables() -> np.ndarray:
+    """(2, 256): may a pixel with this neighbourhood (bit i = neighbour i of _OFFSETS) go in sub-step
+    0 / 1? The per-pixel rule, evaluated once for every neighbourhood so a pass is one table lookup."""
+    global _ZHANG_SUEN
+    if _ZHANG_SUEN is None:
+        _ZHANG_SUEN = np.zeros((2, 256), bool)
+        for code in range(256):
+            n = [code >> i & 1 for i in range(8)]
+            count = sum(n)
+            # Transitions 0 -> 1 going round the eight neighbours: exactly one keeps the pixel a line end or a bridge.
+            transitions = sum(1 for i in range(8) if n[i] == 0 and n[(i + 1) % 8] == 1)
+            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
+            if 3 <= count <= 6 and transitions == 1:
+                _ZHANG_SUEN[0, code] = p2 * p4 * p6 == 0 and p4 * p6 * p8 == 0
+                _ZHANG_SUEN[1, code] = p2 * p4 * p8 == 0 and p2 * p6 * p8 == 0
+    return _ZHANG_SUEN
+
+
+_ZHANG_SUEN = None
 
 
 def _removable_table() -> np.ndarray:

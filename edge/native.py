@@ -90,6 +90,12 @@ class NativeModel:
             raise ModelError(f"compiled model returned {rc}")
         return out
 
+    def invoke_each(self, x: np.ndarray) -> np.ndarray:
+        """(N, ...) int8 inputs -> (N, ...) outputs, one run each (the compiled model has a batch of 1)."""
+        if len(x) == 0:
+            return np.empty((0,) + tuple(self.output_shape[1:]), np.int8)
+        return np.concatenate([self.invoke(item).reshape(self.output_shape) for item in x])
+
 
 def _native_model(bundle: Bundle) -> NativeModel:
     if not is_native_bundle(bundle):
@@ -122,8 +128,7 @@ class NativeClassifier:
         if patches.shape[1:3] != self.input_size:
             raise ValueError(f"patches are {patches.shape[1:3]}, model wants {self.input_size}")
         x = to_model_input(patches, self.info)
-        outputs = np.stack([self._model.invoke(x[i]) for i in range(len(x))])
-        probs = dequantize(outputs, self.info.output)
+        probs = dequantize(self._model.invoke_each(x), self.info.output)
         return probs.reshape(len(x), -1)[:, -1]
 
 
@@ -149,7 +154,7 @@ class NativeSegmenter:
 
     def segment(self, tiles: np.ndarray) -> np.ndarray:
         """(N, T, T, 3) uint8 RGB tiles -> (N, T, T) float32 crack probabilities (T = tile.size)."""
-        return segment_tiles(tiles, self.tile_size, self.info, self._model.invoke)
+        return segment_tiles(tiles, self.tile_size, self.info, self._model.invoke_each)
 
 
 class NativeInterpreter:

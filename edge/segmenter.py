@@ -13,6 +13,7 @@ import numpy as np
 from .bundle import Bundle
 from .classifier import _check_tensor
 from .errors import ModelError
+from .batched import BatchedRunner
 from .interpreter import load_interpreter
 from .preprocess import dequantize, to_model_input
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class Segmenter:
-    """segment(): resize, preprocess, invoke, dequantize, resize back; one tile at a time."""
+    """segment(): resize, preprocess, invoke, dequantize, resize back; the tiles in one invoke."""
 
     def __init__(self, bundle: Bundle, threads: int = 2):
         info = bundle.info
@@ -36,33 +37,27 @@ class Segmenter:
         self.sha256 = info.sha256
         self.tile_size = info.tile.size
         self.threshold = info.threshold
-        self._interp = load_interpreter(bundle.model_path, threads)
-        inp = self._interp.get_input_details()
-        out = self._interp.get_output_details()
+        interp = load_interpreter(bundle.model_path, threads)
+        inp = interp.get_input_details()
+        out = interp.get_output_details()
         if len(inp) != 1 or len(out) != 1:
             raise ModelError(f"{bundle.model_path}: expected one input and one output tensor")
         _check_tensor("input", inp[0], info.input, bundle.model_path)
         _check_tensor("output", out[0], info.output, bundle.model_path)
-        self._in_index = inp[0]["index"]
-        self._out_index = out[0]["index"]
+        self._runner = BatchedRunner(interp, inp[0]["index"], out[0]["index"], info.input.shape, self.name)
 
     @property
     def model_size(self) -> tuple:
         return self.info.input.shape[1], self.info.input.shape[2]
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        self._interp.set_tensor(self._in_index, x)
-        self._interp.invoke()
-        return self._interp.get_tensor(self._out_index)
-
     def segment(self, tiles: np.ndarray) -> np.ndarray:
         """(N, T, T, 3) uint8 RGB tiles -> (N, T, T) float32 crack probabilities (T = tile.size)."""
-        return segment_tiles(tiles, self.tile_size, self.info, self._run)
+        return segment_tiles(tiles, self.tile_size, self.info, self._runner.run)
 
 
 def segment_tiles(tiles: np.ndarray, tile_size: int, info, run) -> np.ndarray:
-    """What every segmenter backend does around its model: each tile resized to the model's S x S,
-    preprocessed, `run` (one (1, S, S, 3) input -> its (1, S, S, 1) raw output), dequantized and
+    """What every segmenter backend does around its model: the tiles resized to the model's S x S,
+    preprocessed, `run` ((N, S, S, 3) inputs -> their (N, S, S, 1) raw outputs), dequantized and
     resized back to the tile."""
     if tiles.ndim == 3:
         tiles = tiles[None]
@@ -70,13 +65,14 @@ def segment_tiles(tiles: np.ndarray, tile_size: int, info, run) -> np.ndarray:
     if tiles.shape[1:3] != (tile_size, tile_size):
         raise ValueError(f"tiles are {tiles.shape[1:3]}, model.json tile.size is {tile_size}")
     sh, sw = info.input.shape[1], info.input.shape[2]
+    if (sh, sw) != (t, t):
+        shrink = cv2.INTER_AREA if sh < t else cv2.INTER_LINEAR
+        tiles = np.stack([cv2.resize(tile, (sw, sh), interpolation=shrink) for tile in tiles]) if n else \
+            np.empty((0, sh, sw, 3), np.uint8)
+    probs = dequantize(run(to_model_input(tiles, info))[..., 0], info.output)
+    if (sh, sw) == (t, t):
+        return probs.astype(np.float32, copy=False)
     out = np.empty((n, t, t), np.float32)
     for i in range(n):
-        tile = tiles[i]
-        if (sh, sw) != (t, t):
-            tile = cv2.resize(tile, (sw, sh), interpolation=cv2.INTER_AREA if sh < t else cv2.INTER_LINEAR)
-        prob = dequantize(run(to_model_input(tile[None], info))[0, :, :, 0], info.output)
-        if (sh, sw) != (t, t):
-            prob = cv2.resize(prob, (t, t), interpolation=cv2.INTER_LINEAR)
-        out[i] = prob
+        out[i] = cv2.resize(probs[i], (t, t), interpolation=cv2.INTER_LINEAR)
     return out

@@ -1,5 +1,5 @@
-"""The classifier runs a frame's tiles as one batch, with the same int8 outputs as one tile at a time;
-a graph written for one tile (Flatten -> Reshape to [1, n]) falls back to one tile at a time."""
+"""Classifier and segmenter run a frame's tiles as one batch, with the same int8 outputs as one tile at a
+time; a graph written for one tile (Flatten -> Reshape to [1, n]) falls back to one tile at a time."""
 import numpy as np
 import pytest
 
@@ -55,3 +55,18 @@ def test_batched_tiles_equal_single_tiles(tmp_path, arch, batches):
     assert np.array_equal(got, _one_at_a_time(bundle, images))
     assert classifier.batches is batches
     assert classifier.classify(images[:0]).shape == (0,)
+
+
+def test_segmenter_batch_equals_one_tile_at_a_time():
+    from pathlib import Path
+
+    from edge.segmenter import Segmenter
+
+    bundle = load_bundle(Path(__file__).resolve().parents[2] / "models" / "crack_segmenter")
+    tiles, _, _ = make_patches(5, size=bundle.info.tile.size, seed=2)
+    segmenter = Segmenter(bundle, threads=2)
+    together = segmenter.segment(tiles)
+    alone = np.stack([segmenter.segment(tile)[0] for tile in tiles])
+    assert together.shape == (5, bundle.info.tile.size, bundle.info.tile.size)
+    assert np.array_equal(together, alone) and segmenter._runner.batches
+    assert segmenter.segment(tiles[:0]).shape == (0, bundle.info.tile.size, bundle.info.tile.size)

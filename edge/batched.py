@@ -1,0 +1,54 @@
+"""Runs a batch-of-1 LiteRT model over N inputs in one invoke.
+
+The interpreter's batch is resized to N (once per N: a frame's tile count does not change), which
+saves the per-call overhead and lets the kernels work on bigger blocks; the integer arithmetic per
+input is the same as with a batch of 1. A graph that cannot take a batch (a Reshape written for one
+input, e.g. after Flatten) is run one input at a time instead.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class BatchedRunner:
+    def __init__(self, interp, in_index: int, out_index: int, input_shape, name: str):
+        self._interp = interp
+        self._in_index = in_index
+        self._out_index = out_index
+        self._item_shape = list(input_shape[1:])
+        self._name = name
+        self._batch = 1
+        self.batches = True  # until the graph refuses a batch
+
+    def _resize(self, batch: int) -> None:
+        try:
+            self._interp.resize_tensor_input(self._in_index, [batch] + self._item_shape)
+            self._interp.allocate_tensors()
+            batched = int(self._interp.get_output_details()[0]["shape"][0]) == batch
+        except (RuntimeError, ValueError):
+            batched = False
+        if not batched and batch != 1:
+            log.info("%s: the graph does not take a batch of %d; inputs go one at a time", self._name, batch)
+            self.batches = False
+            return self._resize(1)
+        self._batch = batch
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """(N, ...) model inputs -> (N, ...) raw outputs (a copy)."""
+        n = len(x)
+        if n == 0:
+            return np.empty([0] + list(self._interp.get_output_details()[0]["shape"][1:]),
+                             self._interp.get_output_details()[0]["dtype"])
+        if self.batches and n != self._batch:
+            self._resize(n)
+        chunks = [x] if self._batch == n else [x[i : i + 1] for i in range(n)]
+        outputs = []
+        for chunk in chunks:
+            self._interp.set_tensor(self._in_index, chunk)
+            self._interp.invoke()
+            outputs.append(self._interp.get_tensor(self._out_index))
+        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0].copy()
