@@ -1,5 +1,6 @@
-"""Classifier and segmenter run a frame's tiles as one batch, with the same int8 outputs as one tile at a
-time; a graph written for one tile (Flatten -> Reshape to [1, n]) falls back to one tile at a time."""
+"""The classifier runs a frame's tiles as one batch, with the same int8 outputs as one tile at a time; a
+graph written for one tile (Flatten -> Reshape to [1, n]) falls back to one tile at a time. The segmenter
+gives each tile what it gives it alone."""
 import numpy as np
 import pytest
 
@@ -57,7 +58,7 @@ def test_batched_tiles_equal_single_tiles(tmp_path, arch, batches):
     assert classifier.classify(images[:0]).shape == (0,)
 
 
-def test_segmenter_batch_equals_one_tile_at_a_time():
+def test_segmenter_tiles_together_equal_one_at_a_time():
     from pathlib import Path
 
     from edge.segmenter import Segmenter
@@ -68,5 +69,21 @@ def test_segmenter_batch_equals_one_tile_at_a_time():
     together = segmenter.segment(tiles)
     alone = np.stack([segmenter.segment(tile)[0] for tile in tiles])
     assert together.shape == (5, bundle.info.tile.size, bundle.info.tile.size)
-    assert np.array_equal(together, alone) and segmenter._runner.batches
+    assert np.array_equal(together, alone)
     assert segmenter.segment(tiles[:0]).shape == (0, bundle.info.tile.size, bundle.info.tile.size)
+
+
+def test_inputs_beyond_one_batch_are_padded_not_replanned(tmp_path, monkeypatch):
+    import edge.batched
+
+    monkeypatch.setattr(edge.batched, "MAX_BATCH", 8)
+    bundle = _bundle(tmp_path, "small_cnn_lean")
+    images, _, _ = make_patches(19, size=SIZE, seed=7)
+    classifier = Classifier(bundle, threads=2)
+    resizes = []
+    runner = classifier._runner
+    original = runner._resize
+    monkeypatch.setattr(runner, "_resize", lambda b: (resizes.append(b), original(b)))
+    got = np.concatenate([classifier.classify(images), classifier.classify(images)])  # 8 + 8 + 3 (padded), twice
+    assert resizes == [8]
+    assert np.array_equal(got, np.concatenate([_one_at_a_time(bundle, images)] * 2))
