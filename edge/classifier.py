@@ -1,18 +1,15 @@
 """Crack / no-crack probability per tile with a LiteRT interpreter, fed as model.json says."""
 from __future__ import annotations
 
-import logging
 from typing import Tuple
 
 import numpy as np
 
+from .batched import BatchedRunner
 from .bundle import Bundle, TensorInfo
 from .errors import ModelError
-from .batched import BatchedRunner
 from .interpreter import load_interpreter
 from .preprocess import dequantize, to_model_input
-
-log = logging.getLogger(__name__)
 
 _NP_NAMES = {np.int8: "int8", np.uint8: "uint8", np.float32: "float32", np.float16: "float16"}
 
@@ -37,8 +34,8 @@ def _check_tensor(where: str, detail: dict, expected: TensorInfo, model_path) ->
 
 
 class Classifier:
-    """classify(): preprocess, set input, invoke, dequantize; all the tiles of a frame in one invoke
-    (edge/batched.py)."""
+    """classify(): preprocess, set input, invoke, dequantize; a frame's tiles in one invoke (up to 64,
+    edge/batched.py)."""
 
     def __init__(self, bundle: Bundle, threads: int = 2):
         if bundle.info.task != "classification":

@@ -5,19 +5,16 @@ model.json too. A tile is resized to S, and the S x S probability map back to th
 """
 from __future__ import annotations
 
-import logging
 
 import cv2
 import numpy as np
 
+from .batched import BatchedRunner
 from .bundle import Bundle
 from .classifier import _check_tensor
 from .errors import ModelError
-from .batched import BatchedRunner
 from .interpreter import load_interpreter
 from .preprocess import dequantize, to_model_input
-
-log = logging.getLogger(__name__)
 
 
 class Segmenter:
