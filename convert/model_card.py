@@ -184,11 +184,18 @@ def render_model_card(info: ModelInfo, table: Sequence[Any] = (), commands: Opti
     if "agreement" in int8:
         out += ["", f"int8 and float decisions agree on {100 * int8['agreement']:.2f} % of the held-out patches."]
     if table:
-        out += ["", "| variant | size (KB) | accuracy | agreement with float |", "|---|---|---|---|"]
+        threads = sorted({int(n) for row in table for n in row.extra.get("latency_ms", {})})
+        head = "".join(f" ms, {n} thread{'s' if n > 1 else ''} |" for n in threads)
+        out += ["", "| variant | size (KB) | accuracy | agreement with float |" + head,
+                "|---|---|---|---|" + "---|" * len(threads)]
         for row in table:
-            out.append(
-                f"| {row.variant} | {row.size_bytes / 1024:.1f} | {_pct(row.metrics['accuracy'])} | {_pct(row.agreement)} |"
-            )
+            latency = row.extra.get("latency_ms", {})
+            cells = "".join(f" {latency[str(n)]['median_ms']:.3f} |" if str(n) in latency else " - |" for n in threads)
+            out.append(f"| {row.variant} | {row.size_bytes / 1024:.1f} | {_pct(row.metrics['accuracy'])} | "
+                       f"{_pct(row.agreement)} |" + cells)
+        if threads:
+            out += ["", "Latency: median LiteRT invoke per patch (batch of 1, model compute only) on the converting "
+                        "machine; `python -m convert.latency` measures it anywhere, `make bench` on the device."]
     caveat = (
         "Validation figures come from held-out parts of the same sources; expect lower accuracy on other walls, "
         "cameras and lighting, and read each data set's own caveats in its SOURCE.md."

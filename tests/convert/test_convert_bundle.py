@@ -51,6 +51,7 @@ def test_bundle_files_and_model_json(bundle_dir, run):
     assert report["latency"]["threads"] == [1] and report["variants"][-1]["shipped"]
     card = (bundle_dir / "MODEL_CARD.md").read_text()
     assert "python -m convert --model" in card and "edge.synthetic" in card
+    assert "| agreement with float | ms, 1 thread |" in card  # the variant table carries the latency
 
 
 def test_edge_classifier_agrees_with_keras(bundle_dir, run):
