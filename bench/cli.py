@@ -45,6 +45,7 @@ def measure(args) -> dict:
     segmenter = Path(args.models) / "crack_segmenter"
     results["frames"] = measure_frames(Path(args.models) / "crack_classifier",
                                        segmenter if (segmenter / "model.json").is_file() else None,
+                                       {row["name"]: row["macs"] for row in results["models"]},
                                        results["ceiling"]["2_threads"]["gmacs"])
     log.info("the seeds' per-patch Keras loop")
     tiles, _, _ = tile_frame(test_frame(*SIZES["1080p"]), 227, 227)

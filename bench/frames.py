@@ -14,7 +14,6 @@ from edge.segmenter import Segmenter
 from edge.tiler import tile_frame
 from edge.types import Frame
 
-from .macs import count_macs
 from .timing import time_call
 
 SIZES: Dict[str, Tuple[int, int]] = {"1080p": (1920, 1080), "12mp": (4032, 3024)}
@@ -28,34 +27,23 @@ def test_frame(width: int, height: int) -> np.ndarray:
     return render_wall(width, height, n_cracks=4, kind="concrete", seed=1).rgb
 
 
-def measure_frames(classifier_folder, segmenter_folder: Optional[str], ceiling_gmacs: float,
+def measure_frames(classifier_folder, segmenter_folder: Optional[str], macs: Dict[str, int], ceiling_gmacs: float,
                    threads: int = 2) -> Dict[str, dict]:
-    """{size: {tiles, classify_all: {...}, cascade: {...}}}; MACs per frame and the share of the
-    int8 ceiling count the classifier (and segmenter) work only, the time is the whole step."""
-    from edge.interpreter import load_interpreter
-
+    """{size: {tiles, classify_all: {...}, cascade: {...}}} through the edge's FrameAnalyzer; `macs`
+    per model name (bench.models). MACs per frame and the share of the int8 ceiling count the
+    classifier (and segmenter) work only, the time is the whole step."""
     bundle = load_bundle(classifier_folder)
     classifier = Classifier(bundle, threads=threads)
-    classifier_macs = count_macs(load_interpreter(bundle.model_path, 1))
-    segmenter = segmenter_macs = None
-    if segmenter_folder:
-        seg_bundle = load_bundle(segmenter_folder)
-        segmenter = Segmenter(seg_bundle, threads=threads)
-        segmenter_macs = count_macs(load_interpreter(seg_bundle.model_path, 1))
+    segmenter = Segmenter(load_bundle(segmenter_folder), threads=threads) if segmenter_folder else None
     size, stride = bundle.info.tile.size, bundle.info.tile.stride
     result = {}
     for name, (w, h) in SIZES.items():
-        rgb = test_frame(w, h)
-        tiles, _, _ = tile_frame(rgb, size, stride)
+        frame = Frame(rgb=test_frame(w, h), ts=0.0, index=0, mm_per_px=0.5)
+        tiles, _, _ = tile_frame(frame.rgb, size, stride)
         row = {"tiles": len(tiles)}
-
-        def classify_all():
-            t, _, _ = tile_frame(rgb, size, stride)
-            classifier.classify(t)
-
-        t = time_call(classify_all, repeat=20, budget_s=8)
-        macs = classifier_macs * len(tiles)
-        row["classify_all"] = _row(t["median_s"], macs, ceiling_gmacs)
+        classify_all = FrameAnalyzer(classifier.classify, size, stride)  # tiles -> classifier -> tile groups
+        t = time_call(lambda: classify_all.analyze(frame, bundle.info.threshold), repeat=20, budget_s=8)
+        row["classify_all"] = _row(t["median_s"], macs[classifier.name] * len(tiles), ceiling_gmacs)
         if segmenter is not None:
             # The classifier runs on every tile as always; its 10 % most crack-like tiles are then
             # marked crack tiles, so the cascade segments exactly those, stitches their masks and
@@ -71,11 +59,10 @@ def measure_frames(classifier_folder, segmenter_folder: Optional[str], ceiling_g
             analyzer = FrameAnalyzer(classify_top, size, stride, segment_fn=segmenter.segment,
                                      pixel_threshold=segmenter.threshold, segment="crack_tiles", min_area_px=20,
                                      min_elongation=3)
-            frame = Frame(rgb=rgb, ts=0.0, index=0, mm_per_px=0.5)
             done = analyzer.analyze(frame, 0.5)
             t = time_call(lambda: analyzer.analyze(frame, 0.5), repeat=20, budget_s=8)
-            macs = classifier_macs * len(tiles) + segmenter_macs * done.segmented_tiles
-            row["cascade"] = dict(_row(t["median_s"], macs, ceiling_gmacs), segmented_tiles=done.segmented_tiles,
+            frame_macs = macs[classifier.name] * len(tiles) + macs[segmenter.name] * done.segmented_tiles
+            row["cascade"] = dict(_row(t["median_s"], frame_macs, ceiling_gmacs), segmented_tiles=done.segmented_tiles,
                                   cracks=len(done.cracks))
         result[name] = row
     return result

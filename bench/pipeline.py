@@ -19,22 +19,25 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = ROOT / "firmware_configs" / "desktop_sim.yaml"
 
 
-def write_video(path: Path, width: int = 1920, height: int = 1080, overlap: float = 0.25) -> int:
-    """The simulated robot's path over a 6000 x 3000 px wall as an MJPEG video; returns its frames."""
+def write_video(path: Path, width: int = 1920, height: int = 1080) -> int:
+    """What the simulated robot of desktop_sim.yaml sees at width x height, as an MJPEG video; returns
+    its frame count."""
     import cv2
 
-    from edge.camera.sim import lawnmower_path
-    from edge.synthetic import render_wall
+    from edge.camera import open_camera
+    from edge.config import load_config
 
-    wall = render_wall(6000, 3000, n_cracks=8, kind="concrete", seed=7)
+    camera_cfg = load_config(BASE_CONFIG, [f"camera.width={width}", f"camera.height={height}"]).camera
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (width, height))
     if not writer.isOpened():
         raise RuntimeError("OpenCV cannot write MJPEG video here")
-    path_xy = lawnmower_path(6000, 3000, width, height, overlap)
-    for x, y in path_xy:
-        writer.write(cv2.cvtColor(wall.rgb[y : y + height, x : x + width], cv2.COLOR_RGB2BGR))
+    frames = 0
+    with open_camera(camera_cfg) as camera:
+        for frame in camera.frames():
+            writer.write(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR))
+            frames += 1
     writer.release()
-    return len(path_xy)
+    return frames
 
 
 def bench_config(folder: Path, video: Path, port: int, realtime: bool, fps: float,

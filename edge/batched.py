@@ -24,6 +24,8 @@ class BatchedRunner:
         self._out_index = out_index
         self._item_shape = list(input_shape[1:])
         self._name = name
+        out = interp.get_output_details()[0]
+        self._empty = np.empty([0] + [int(d) for d in out["shape"][1:]], out["dtype"])  # the answer to no inputs
         self._batch = 1
         self.batches = batches  # until the graph refuses a batch
 
@@ -43,9 +45,8 @@ class BatchedRunner:
     def run(self, x: np.ndarray) -> np.ndarray:
         """(N, ...) model inputs -> (N, ...) raw outputs (a copy)."""
         n = len(x)
-        out_detail = self._interp.get_output_details()[0]
         if n == 0:
-            return np.empty([0] + list(out_detail["shape"][1:]), out_detail["dtype"])
+            return self._empty.copy()
         if self.batches and self._batch != min(n, MAX_BATCH):
             self._resize(min(n, MAX_BATCH))
         b = self._batch

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -70,22 +70,20 @@ def elongation(component: np.ndarray) -> float:
 
 def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patch], threshold: float,
                      mm_per_px: Optional[float], min_area_px: int, measure: bool = True,
-                     min_elongation: float = 0.0) -> List[Crack]:
+                     min_elongation: float = 0.0, origin: Tuple[int, int] = (0, 0)) -> List[Crack]:
     """Each connected component of `mask` a Crack carrying its own pixels; confidence from the tiles
-    it touches. measure=False leaves the figures to the tracker (which measures on the wall);
-    components less elongated than min_elongation are blobs, not cracks, and are dropped."""
-    mask = mask.astype(np.uint8)
-    bx, by, bw, bh = cv2.boundingRect(mask)  # label only the part of the frame that holds crack pixels
-    if bw == 0:
-        return []
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[by : by + bh, bx : bx + bw], connectivity=8)
+    it touches. `mask` may be a part of the frame whose top-left corner is `origin` (the box of the
+    segmented tiles: nothing outside it needs labelling). measure=False leaves the figures to the
+    tracker (which measures on the wall); components less elongated than min_elongation are blobs,
+    not cracks, and are dropped."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     cracks = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
         if area < min_area_px:
             continue
         own = labels[y : y + h, x : x + w] == label  # not the neighbours that share its box
-        x, y = x + bx, y + by
+        x, y = x + origin[0], y + origin[1]
         if min_elongation > 0 and elongation(own) < min_elongation:
             continue
         x1, y1 = x + w, y + h
@@ -161,23 +159,24 @@ class FrameAnalyzer:
         chosen = self._chosen(probs, grid, threshold)
         if len(chosen) == 0:
             return FrameResult(probs, patches, grid, [], 0, np.zeros(hw, bool))
-        if self.oracle:
-            if frame.truth_mask is None:
-                raise ValueError("oracle segmentation needs frames with a truth mask (the sim camera)")
-            covered = stitch(np.ones((len(chosen), self.tile_size, self.tile_size), np.float32),
-                             [patches[i] for i in chosen], hw) > 0
-            mask = covered & (frame.truth_mask > 0)
-            t3 = time.perf_counter()
+        if self.oracle and frame.truth_mask is None:
+            raise ValueError("oracle segmentation needs frames with a truth mask (the sim camera)")
+        if self.oracle:  # the exact mask, inside the chosen tiles
+            prob_tiles = np.ones((len(chosen), self.tile_size, self.tile_size), np.float32)
         else:
-            seg = self.segment_fn(tiles[chosen])
-            t3 = time.perf_counter()
-            (x0, y0, x1, y1), probs_in_box = stitch_box(seg, [patches[i] for i in chosen], hw)
-            mask = np.zeros(hw, bool)
-            mask[y0:y1, x0:x1] = probs_in_box >= self.pixel_threshold
+            prob_tiles = self.segment_fn(tiles[chosen])
+        t3 = time.perf_counter()
+        (x0, y0, x1, y1), inside = stitch_box(prob_tiles, [patches[i] for i in chosen], hw)
+        if self.oracle:
+            box_mask = (inside > 0) & (frame.truth_mask[y0:y1, x0:x1] > 0)
+        else:
+            box_mask = inside >= self.pixel_threshold
+        mask = np.zeros(hw, bool)
+        mask[y0:y1, x0:x1] = box_mask
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
         # view as well would only cost time. Without one, the frame's view is all there is.
-        cracks = cracks_from_mask(mask, probs, patches, threshold, frame.scale, self.min_area_px,
-                                  measure=frame.pose is None, min_elongation=self.min_elongation)
+        cracks = cracks_from_mask(box_mask, probs, patches, threshold, frame.scale, self.min_area_px,
+                                  measure=frame.pose is None, min_elongation=self.min_elongation, origin=(x0, y0))
         if timer is not None:
             timer.add("segment", t3 - t2)
             timer.add("measure", time.perf_counter() - t3)

@@ -67,4 +67,4 @@ class Classifier:
         if patches.shape[1:3] != self.input_size:
             raise ValueError(f"patches are {patches.shape[1:3]}, model wants {self.input_size}")
         q = self._runner.run(to_model_input(patches, self.info))
-        return dequantize(q.reshape(len(patches), -1)[:, -1] if len(q) else q.ravel(), self.info.output)
+        return dequantize(q.reshape(-1, q.shape[-1])[:, -1], self.info.output)  # the last class: crack

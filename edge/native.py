@@ -128,8 +128,8 @@ class NativeClassifier:
         if patches.shape[1:3] != self.input_size:
             raise ValueError(f"patches are {patches.shape[1:3]}, model wants {self.input_size}")
         x = to_model_input(patches, self.info)
-        probs = dequantize(self._model.invoke_each(x), self.info.output)
-        return probs.reshape(len(x), -1)[:, -1]
+        q = self._model.invoke_each(x)
+        return dequantize(q.reshape(-1, q.shape[-1])[:, -1], self.info.output)  # the last class: crack
 
 
 class NativeSegmenter:

@@ -5,7 +5,6 @@ model.json too. A tile is resized to S, and the S x S probability map back to th
 """
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 
@@ -71,7 +70,7 @@ def segment_tiles(tiles: np.ndarray, tile_size: int, info, run) -> np.ndarray:
             np.empty((0, sh, sw, 3), np.uint8)
     probs = dequantize(run(to_model_input(tiles, info))[..., 0], info.output)
     if (sh, sw) == (t, t):
-        return probs.astype(np.float32, copy=False)
+        return probs
     out = np.empty((n, t, t), np.float32)
     for i in range(n):
         out[i] = cv2.resize(probs[i], (t, t), interpolation=cv2.INTER_LINEAR)

@@ -30,6 +30,10 @@ def test_cracks_from_mask_keeps_frame_coordinates():
     mask[72, 150] = True  # a speck
     (crack,) = cracks_from_mask(mask, np.array([0.9]), [Patch(100, 50, 100)], 0.5, 0.5, min_area_px=5)
     assert crack.bbox_px == (120, 70, 180, 71) and crack.mask.shape == (1, 60) and crack.tiles == 1
+    # the same from the part of the frame that holds the line, given its top-left corner
+    (part,) = cracks_from_mask(mask[60:80, 100:200], np.array([0.9]), [Patch(100, 50, 100)], 0.5, 0.5, min_area_px=5,
+                               origin=(100, 60))
+    assert part.bbox_px == crack.bbox_px and np.array_equal(part.mask, crack.mask)
     assert cracks_from_mask(np.zeros((10, 10), bool), np.array([0.9]), [Patch(0, 0, 10)], 0.5, 0.5, 5) == []
 
 
