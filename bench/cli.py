@@ -29,6 +29,7 @@ def measure(args) -> dict:
 
     from .ceiling import measure_ceiling
     from .frames import SIZES, measure_frames, test_frame
+    from .layers import measure_layers
     from .models import bundles, measure_bundle
     from .pipeline import measure_pipeline
     from .seeds import measure_seed_loops
@@ -41,6 +42,10 @@ def measure(args) -> dict:
     for folder in bundles(Path(args.models)):
         log.info("model %s", folder)
         results["models"].append(measure_bundle(folder, results["ceiling"]))
+    tiles_1080p = len(tile_frame(test_frame(*SIZES["1080p"]), 227, 227)[0])
+    log.info("classifier layers, each alone (batch 1 and a 1080p frame's %d tiles)", tiles_1080p)
+    results["classifier_layers"] = measure_layers(Path(args.models) / "crack_classifier" / "model.tflite",
+                                                  results["ceiling"], batches=(1, tiles_1080p))
     log.info("frames: classify every tile; the cascade on 10 %% of them")
     segmenter = Path(args.models) / "crack_segmenter"
     results["frames"] = measure_frames(Path(args.models) / "crack_classifier",
@@ -73,6 +78,7 @@ def print_table(r: dict) -> None:
         one, two = row["1_threads"], row["2_threads"]
         print(f"{row['name']:24s} {row['macs'] / 1e6:7.1f} {one['latency_ms']:7.2f} {two['latency_ms']:7.2f} "
               f"{two['patches_per_s']:11.0f} {two['gmacs']:10.1f} {100 * two['share_of_ceiling']:10.1f}%")
+    _print_layers(r["classifier_layers"])
     print(f"\n{'per frame (2 threads)':34s} {'tiles':>6s} {'ms':>8s} {'fps':>7s} {'GMAC/s':>7s} {'of ceiling':>11s}")
     for size, row in r["frames"].items():
         for step in ("classify_all", "cascade"):
@@ -102,6 +108,24 @@ def print_table(r: dict) -> None:
             seg = row["segmented_tiles"] / max(1, row["frames"])
             print(f"{name:36s} {row['frames']:6d} {row['fps']:6.1f} {row['frames_dropped']:7d} {seg:9.1f} "
                   f"{lat['p50'] or 0:7.1f} {lat['p95'] or 0:7.1f} {row['peak_rss_mb']:7.0f}")
+
+
+def _print_layers(r: dict) -> None:
+    batch = max(int(k.split("_")[0][1:]) for k in r["sum"])
+    big = f"b{batch}_2t"
+    print(f"\n{'classifier layers, each alone':38s} {'MMACs':>6s} {'ms b1 1t':>8s} {'ms b1 2t':>8s} "
+          f"{f'ms b{batch} 2t':>9s} {'GMAC/s':>7s} {'of ceiling':>10s} {'of time':>8s}")
+    rows = r["layers"] + [dict(name="sum of the layers", input=None, macs=None, **r["sum"])]
+    for row in rows:
+        shape = ""
+        if row.get("input"):
+            h, w, c = row["input"]
+            shape = f" {h}x{w}x{c} k{row['kernel'][0]}s{row['stride']}->{row['filters']}"
+        label = (row["name"] + shape)[:38]
+        macs = f"{row['macs'] / 1e6:6.2f}" if row.get("macs") else f"{'':6s}"
+        share = "" if row.get("alternative") else f"{100 * row[big]['ms'] / r['sum'][big]['ms']:7.0f}%"
+        print(f"{label:38s} {macs} {row['b1_1t']['ms']:8.3f} {row['b1_2t']['ms']:8.3f} {row[big]['ms']:9.2f} "
+              f"{row[big]['gmacs']:7.0f} {100 * row[big]['share_of_ceiling']:9.1f}% {share:>8s}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

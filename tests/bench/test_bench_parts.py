@@ -1,4 +1,5 @@
-"""The bench's parts: MACs counted from a real int8 .tflite, the timing helper, the edge config it runs."""
+"""The bench's parts: MACs counted from a real int8 .tflite, the per-layer models, the timing helper, the edge
+config it runs."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,6 +24,24 @@ def test_macs_of_conv_depthwise_dense(tmp_path):
     path = tmp_path / "tiny.tflite"
     path.write_bytes(to_tflite(model, "int8", calib))
     assert count_macs(load_interpreter(path, 1)) == 6912 + 576 + 128
+
+
+def test_layers_of_the_shipped_classifier_and_their_rebuilt_models(tmp_path):
+    from bench.layers import conv_layers, is_patchify, layer_macs, layer_model, space_to_depth_form
+
+    layers = conv_layers(load_interpreter("models/crack_classifier/model.tflite", 1))
+    assert [(la["input"], la["kernel"], la["stride"], la["filters"]) for la in layers] == [
+        ([227, 227, 3], [4, 4], 4, 24), ([57, 57, 24], [3, 3], 2, 48), ([29, 29, 48], [3, 3], 2, 96),
+        ([15, 15, 96], [3, 3], 2, 128)]
+    assert [is_patchify(la) for la in layers] == [True, False, False, False]
+    stem = space_to_depth_form(layers[0])  # 227 padded to 228: 57 x 57 blocks of 4 x 4 x 3
+    assert stem["input"] == [57, 57, 48] and stem["kernel"] == [1, 1]
+    assert layer_macs(stem) == layer_macs(layers[0]) == 57 * 57 * 24 * 48
+    # the rebuilt model of a layer has that layer's shapes and multiply-adds
+    interp = load_interpreter(layer_model(layers[1], 2, tmp_path / "conv2.tflite"), 1)
+    assert list(interp.get_input_details()[0]["shape"]) == [2, 57, 57, 24]
+    assert list(interp.get_output_details()[0]["shape"]) == [2, 29, 29, 48]
+    assert count_macs(interp) == 2 * layer_macs(layers[1])
 
 
 def test_time_call_runs_at_least_three_times_and_orders_stats():

@@ -1,0 +1,112 @@
+"""Per layer of a model: each convolution rebuilt alone as an int8 model of the same shapes and timed
+through LiteRT, so the table says which layer holds the model back and how close each one gets to
+the machine's ceiling. Weights do not change the time of a kernel, so they are random here.
+
+A "patchify" stem (kernel = stride, e.g. 4x4 stride 4) is also timed in its space-to-depth form: the
+same multiply-adds as a 1x1 convolution over the input cut into kernel x kernel blocks.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from edge.interpreter import load_interpreter
+
+from .timing import time_call
+
+
+def conv_layers(interpreter) -> List[dict]:
+    """The CONV_2D operators of a loaded model: input H, W, C; kernel; stride; filters; padding."""
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    layers = []
+    for op in interpreter._get_ops_details():  # the only view of the graph LiteRT gives
+        if op["op_name"] != "CONV_2D":
+            continue
+        _, h, w, c = (int(v) for v in tensors[op["inputs"][0]]["shape"])
+        filters, kh, kw, _ = (int(v) for v in tensors[op["inputs"][1]]["shape"])
+        _, oh, ow, _ = (int(v) for v in tensors[op["outputs"][0]]["shape"])
+        stride = max(1, round(h / oh))
+        padding = "same" if oh == math.ceil(h / stride) else "valid"
+        layers.append({"input": [h, w, c], "kernel": [kh, kw], "stride": stride, "filters": filters,
+                       "padding": padding, "output": [oh, ow, filters]})
+    return layers
+
+
+def layer_model(layer: dict, batch: int, path: Path) -> Path:
+    """An int8 model of one Conv2D (+ ReLU, which int8 fuses) with this layer's shapes."""
+    import keras
+    import tensorflow as tf
+
+    shape = (batch, *layer["input"])
+    inputs = keras.Input(batch_shape=shape)
+    conv = keras.layers.Conv2D(layer["filters"], tuple(layer["kernel"]), strides=layer["stride"],
+                               padding=layer["padding"])(inputs)
+    model = keras.Model(inputs, keras.layers.ReLU()(conv))
+    rng = np.random.default_rng(0)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([rng.normal(size=shape).astype(np.float32)] for _ in range(4))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the converter lists the saved model and warns about input statistics
+        path.write_bytes(converter.convert())
+    return path
+
+
+def space_to_depth_form(layer: dict) -> dict:
+    """A kernel = stride stem as the 1x1 convolution it is over kernel x kernel blocks (input padded
+    up to a multiple of the stride, as 'same' padding does)."""
+    k, s = layer["kernel"][0], layer["stride"]
+    h, w, c = layer["input"]
+    return {"input": [math.ceil(h / s), math.ceil(w / s), c * k * k], "kernel": [1, 1], "stride": 1,
+            "filters": layer["filters"], "padding": "valid", "output": layer["output"]}
+
+
+def is_patchify(layer: dict) -> bool:
+    k = layer["kernel"]
+    return k[0] == k[1] == layer["stride"] > 1
+
+
+def layer_macs(layer: dict) -> int:
+    oh, ow, f = layer["output"]
+    kh, kw = layer["kernel"]
+    return oh * ow * f * kh * kw * layer["input"][2]
+
+
+def measure_layers(model_path: Path, ceiling: Dict[str, dict], batches: Sequence[int] = (1, 45),
+                   threads: Sequence[int] = (1, 2)) -> dict:
+    """{"layers": [{shape..., "macs", "b<batch>_<n>t": {ms, gmacs, share_of_ceiling}}], "sum": {...}}:
+    the time of every convolution alone at each batch and thread count, and their sums."""
+    layers = conv_layers(load_interpreter(model_path, 1))
+    rows = [dict(layer, name=f"conv{i + 1}") for i, layer in enumerate(layers)]
+    rows += [dict(space_to_depth_form(layer), name=f"conv{i + 1} as space-to-depth + 1x1", alternative=True)
+             for i, layer in enumerate(layers) if is_patchify(layer)]
+    totals: Dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for j, row in enumerate(rows):
+            row["macs"] = layer_macs(row)
+            for batch in batches:
+                path = layer_model(row, batch, Path(tmp) / f"layer{j}_b{batch}.tflite")
+                for n in threads:
+                    interp = load_interpreter(path, n)
+                    t = time_call(interp.invoke, repeat=50, budget_s=2)
+                    gmacs = batch * row["macs"] / t["median_s"] / 1e9
+                    key = f"b{batch}_{n}t"
+                    row[key] = {"ms": 1000 * t["median_s"], "gmacs": gmacs,
+                                "share_of_ceiling": gmacs / ceiling[f"{n}_threads"]["gmacs"]}
+                    if not row.get("alternative"):
+                        total = totals.setdefault(key, {"ms": 0.0, "macs": 0})
+                        total["ms"] += row[key]["ms"]
+                        total["macs"] += batch * row["macs"]
+    for key, total in totals.items():
+        total["gmacs"] = total["macs"] / total["ms"] / 1e6
+        total["share_of_ceiling"] = total["gmacs"] / ceiling[key.split("_")[1].replace("t", "_threads")]["gmacs"]
+    return {"model": str(model_path), "layers": rows, "sum": totals}
