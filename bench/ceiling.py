@@ -25,14 +25,22 @@ SHAPE = (56, 56, 256)  # pixels x channels in; 256 filters out: 205 M MACs per r
 def ceiling_model(path: Path) -> Path:
     """Write the int8 1x1-conv model to `path` (needs TensorFlow, like the rest of the bench)."""
     import keras
-    import tensorflow as tf
 
     inputs = keras.Input(batch_shape=(1,) + SHAPE)
-    model = keras.Model(inputs, keras.layers.Conv2D(SHAPE[-1], 1, use_bias=False)(inputs))
+    return write_int8(keras.Model(inputs, keras.layers.Conv2D(SHAPE[-1], 1, use_bias=False)(inputs)), path)
+
+
+def write_int8(model, path: Path, calibration_batches: int = 8) -> Path:
+    """Convert a Keras model of fixed input shape to a full-int8 .tflite at `path`, calibrated on
+    random inputs (the time of an int8 kernel does not depend on its values)."""
+    import tensorflow as tf
+
+    shape = tuple(model.inputs[0].shape)
     rng = np.random.default_rng(0)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([rng.normal(size=(1,) + SHAPE).astype(np.float32)] for _ in range(8))
+    converter.representative_dataset = lambda: ([rng.normal(size=shape).astype(np.float32)]
+                                                for _ in range(calibration_batches))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = converter.inference_output_type = tf.int8
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():

@@ -7,18 +7,14 @@ same multiply-adds as a 1x1 convolution over the input cut into kernel x kernel 
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-import numpy as np
-
 from edge.interpreter import load_interpreter
 
+from .ceiling import write_int8
 from .timing import time_call
 
 
@@ -42,23 +38,11 @@ def conv_layers(interpreter) -> List[dict]:
 def layer_model(layer: dict, batch: int, path: Path) -> Path:
     """An int8 model of one Conv2D (+ ReLU, which int8 fuses) with this layer's shapes."""
     import keras
-    import tensorflow as tf
 
-    shape = (batch, *layer["input"])
-    inputs = keras.Input(batch_shape=shape)
+    inputs = keras.Input(batch_shape=(batch, *layer["input"]))
     conv = keras.layers.Conv2D(layer["filters"], tuple(layer["kernel"]), strides=layer["stride"],
                                padding=layer["padding"])(inputs)
-    model = keras.Model(inputs, keras.layers.ReLU()(conv))
-    rng = np.random.default_rng(0)
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([rng.normal(size=shape).astype(np.float32)] for _ in range(4))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the converter lists the saved model and warns about input statistics
-        path.write_bytes(converter.convert())
-    return path
+    return write_int8(keras.Model(inputs, keras.layers.ReLU()(conv)), path, calibration_batches=4)
 
 
 def space_to_depth_form(layer: dict) -> dict:
