@@ -211,7 +211,7 @@ class EvidenceConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    frame_queue: int = Field(4, ge=1, description="Frames waiting for inference; a live camera drops frames beyond it")
+    frame_queue: int = Field(4, ge=1, description="Frames waiting for inference; a live camera drops the oldest beyond it")
     drop_when_late: Optional[bool] = Field(None, description="Drop frames when inference lags; null: yes for live "
                                            "cameras, no for files and the non-realtime simulator")
 

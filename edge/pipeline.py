@@ -1,8 +1,8 @@
 """The threaded robot loop: capture -> inference -> publishing, joined by bounded queues.
 
 - capture: reads the camera, attaches the pose; a live camera never waits for inference: when the
-  frame queue is full the frame is dropped and counted (files and the non-realtime simulator wait
-  instead, since nothing is lost by waiting for them);
+  frame queue is full its oldest frame is dropped and counted, so the freshest one is analysed (files
+  and the non-realtime simulator wait instead, since nothing is lost by waiting for them);
 - inference: blur check, the model cascade, placement on the wall, tracking; crack events go to
   an unbounded queue: events are never dropped;
 - publishing (the calling thread): events into the disk outbox, telemetry every interval.
@@ -121,6 +121,20 @@ class Pipeline:
         self._capture_done = threading.Event()
 
     # -- capture thread
+    def _put_freshest(self, item) -> None:
+        """Queue a live frame; when inference lags, the oldest waiting frame goes instead, so the
+        robot always analyses what it sees now rather than what it saw a queue ago."""
+        while True:
+            try:
+                self.frames.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self.frames.get_nowait()
+                    self.counts["frames_dropped"] += 1
+                except queue.Empty:  # inference took one meanwhile: there is room now
+                    pass
+
     def _capture(self) -> None:
         try:
             for frame in self.camera.frames():
@@ -131,10 +145,7 @@ class Pipeline:
                 self.timer.add("pose", time.perf_counter() - t0)
                 self.counts["frames_captured"] += 1
                 if self.drop_when_late:
-                    try:
-                        self.frames.put_nowait((frame, captured))
-                    except queue.Full:
-                        self.counts["frames_dropped"] += 1  # inference lags: the newest frame waits for none
+                    self._put_freshest((frame, captured))
                 else:
                     while not self.stop.is_set():
                         try:

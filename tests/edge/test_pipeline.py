@@ -1,5 +1,5 @@
-"""The threaded pipeline with stand-in stages: a live camera's frames are dropped and counted when
-inference lags, a file's never; events are never dropped; blurred frames are flagged and counted."""
+"""The threaded pipeline with stand-in stages: a live camera's oldest waiting frames are dropped and
+counted when inference lags, a file's never; events are never dropped; blurred frames are flagged and counted."""
 import threading
 import time
 
@@ -32,8 +32,10 @@ class Analyzer:
     def __init__(self, wait_for=None, sleep_s=0.0):
         self.wait_for = wait_for
         self.sleep_s = sleep_s
+        self.seen = []
 
     def analyze(self, frame, threshold, timer=None):
+        self.seen.append(frame.index)
         if self.wait_for is not None:
             self.wait_for.wait(10)
         time.sleep(self.sleep_s)
@@ -52,10 +54,12 @@ def _pipeline(camera, analyzer, published, **kw):
 def test_live_camera_drops_frames_when_inference_lags_but_no_event():
     cam = Camera(30, live=True)
     published = []
-    pipe, tracker = _pipeline(cam, Analyzer(wait_for=cam.done), published)
+    analyzer = Analyzer(wait_for=cam.done)
+    pipe, tracker = _pipeline(cam, analyzer, published)
     counts = pipe.run()
     assert counts["frames_captured"] == 30
     assert counts["frames"] + counts["frames_dropped"] == 30 and counts["frames_dropped"] >= 27
+    assert analyzer.seen[-2:] == [28, 29]  # the oldest waiting frames went: the freshest were analysed
     # every analysed frame made a crack: each got its `new` and its `end`, nothing lost
     assert tracker.total == counts["frames"]
     assert sorted(p["type"] for p in published) == ["end"] * tracker.total + ["new"] * tracker.total
