@@ -106,11 +106,38 @@ def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patc
     return cracks
 
 
+def truth_tiles(truth: np.ndarray, patches: Sequence[Patch]) -> np.ndarray:
+    """The exact mask (1.0 crack, 0.0 not) of each tile, zero where a tile runs past the frame."""
+    out = np.zeros((len(patches), patches[0].size, patches[0].size), np.float32) if patches else np.zeros((0, 1, 1))
+    h, w = truth.shape
+    for k, p in enumerate(patches):
+        crop = truth[p.y : min(p.y + p.size, h), p.x : min(p.x + p.size, w)]
+        out[k, : crop.shape[0], : crop.shape[1]] = crop > 0
+    return out
+
+
+SEGMENT_MODES = ("crack_tiles", "crack_tiles_and_neighbours", "follow", "all")
+EDGE_PX = 3  # a mask this close to a tile's edge runs on into the neighbour
+
+
+def exits(mask: np.ndarray, overlap: int = 0) -> List[Tuple[int, int]]:
+    """(row, col) steps to the neighbouring tiles a tile's mask runs into: it has pixels within
+    EDGE_PX of that edge (of both edges at a corner). With overlapping tiles the shared band is
+    part of the neighbour already, so the mask must reach into the band."""
+    e = EDGE_PX + max(0, overlap)
+    top, bottom = mask[:e].any(), mask[-e:].any()
+    left, right = mask[:, :e].any(), mask[:, -e:].any()
+    steps = [(dr, dc) for dr, dc, hit in ((-1, 0, top), (1, 0, bottom), (0, -1, left), (0, 1, right)) if hit]
+    corners = {(-1, -1): mask[:e, :e], (-1, 1): mask[:e, -e:], (1, -1): mask[-e:, :e], (1, 1): mask[-e:, -e:]}
+    return steps + [step for step, patch in corners.items() if patch.any()]
+
+
 class FrameAnalyzer:
     """analyze(frame, threshold): the cascade for one frame.
 
     segment_fn: (N, T, T, 3) tiles -> (N, T, T) probabilities, or None for tile-level cracks.
-    segment: which tiles the segmenter sees: "crack_tiles", "crack_tiles_and_neighbours" or "all".
+    segment: which tiles the segmenter sees: "crack_tiles", "crack_tiles_and_neighbours", "follow" (the
+    crack tiles, then every neighbour a segmented mask runs into, until the cracks end) or "all".
     oracle: instead of a segmenter, take the simulator's exact mask of the frame (frame.truth_mask)
     inside the chosen tiles: checks measurement and tracking independently of any model.
     """
@@ -124,8 +151,8 @@ class FrameAnalyzer:
         self.tile_size = tile_size
         self.stride = stride
         self.pixel_threshold = pixel_threshold
-        if segment not in ("crack_tiles", "crack_tiles_and_neighbours", "all"):
-            raise ValueError(f"segment must be crack_tiles, crack_tiles_and_neighbours or all, got {segment!r}")
+        if segment not in SEGMENT_MODES:
+            raise ValueError(f"segment must be one of {', '.join(SEGMENT_MODES)}, got {segment!r}")
         self.segment = segment
         self.min_area_px = min_area_px
         self.oracle = oracle
@@ -140,6 +167,28 @@ class FrameAnalyzer:
         if self.segment == "crack_tiles_and_neighbours":
             hot = cv2.dilate(hot, np.ones((3, 3), np.uint8))
         return np.flatnonzero(hot.ravel())
+
+    def _follow(self, segment_some: Callable[[List[int]], np.ndarray], grid, start: np.ndarray):
+        """Segment the crack tiles, then each neighbour that a segmented mask reaches at the shared edge
+        or corner, and so on: a crack is followed into tiles the classifier let pass (its faint end)
+        without segmenting every neighbour of every crack tile. segment_some: tile indices -> masks."""
+        rows, cols = grid
+        done = {int(i): None for i in start}
+        todo = [int(i) for i in start]
+        while todo:
+            probs = segment_some(todo)
+            nxt = []
+            for i, prob in zip(todo, probs):
+                done[i] = prob
+                r, c = divmod(i, cols)
+                for dr, dc in exits(prob >= self.pixel_threshold, self.tile_size - self.stride):
+                    j = (r + dr) * cols + (c + dc)
+                    if 0 <= r + dr < rows and 0 <= c + dc < cols and j not in done:
+                        done[j] = None
+                        nxt.append(j)
+            todo = nxt
+        order = np.array(sorted(done), np.int64)
+        return order, np.stack([done[i] for i in order])
 
     def tiles(self, frame: Frame):
         return tile_frame(frame.rgb, self.tile_size, self.stride)
@@ -162,15 +211,16 @@ class FrameAnalyzer:
         if self.oracle and frame.truth_mask is None:
             raise ValueError("oracle segmentation needs frames with a truth mask (the sim camera)")
         if self.oracle:  # the exact mask, inside the chosen tiles
-            prob_tiles = np.ones((len(chosen), self.tile_size, self.tile_size), np.float32)
+            segment_some = lambda idx: truth_tiles(frame.truth_mask, [patches[i] for i in idx])  # noqa: E731
         else:
-            prob_tiles = self.segment_fn(tiles[chosen])
+            segment_some = lambda idx: self.segment_fn(tiles[idx])  # noqa: E731
+        if self.segment == "follow":
+            chosen, prob_tiles = self._follow(segment_some, grid, chosen)
+        else:
+            prob_tiles = segment_some(chosen)
         t3 = time.perf_counter()
         (x0, y0, x1, y1), inside = stitch_box(prob_tiles, [patches[i] for i in chosen], hw)
-        if self.oracle:
-            box_mask = (inside > 0) & (frame.truth_mask[y0:y1, x0:x1] > 0)
-        else:
-            box_mask = inside >= self.pixel_threshold
+        box_mask = inside >= (0.5 if self.oracle else self.pixel_threshold)
         mask = np.zeros(hw, bool)
         mask[y0:y1, x0:x1] = box_mask
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial

@@ -114,9 +114,10 @@ class ModelsConfig(_Strict):
     threshold: Optional[float] = Field(None, ge=0, le=1, description="Crack probability threshold; null: the bundle's own")
     segmenter: Optional[str] = Field(None, description="Segmenter bundle folder (task segmentation); null: cracks are "
                                      "groups of crack tiles and carry no length or width")
-    segment: Literal["crack_tiles", "crack_tiles_and_neighbours", "all"] = Field(
-        "crack_tiles_and_neighbours", description="Which tiles the segmenter sees: the classifier's crack tiles (fastest), "
-        "those and their 8 neighbours (catches faint crack ends the classifier let pass), or every tile")
+    segment: Literal["crack_tiles", "crack_tiles_and_neighbours", "follow", "all"] = Field(
+        "follow", description="Which tiles the segmenter sees: the classifier's crack tiles (fastest), "
+        "those and their 8 neighbours (catches faint crack ends the classifier let pass), follow (the crack tiles, then "
+        "each neighbour a segmented crack runs into, until it ends), or every tile")
     pixel_threshold: Optional[float] = Field(None, ge=0, le=1, description="Per-pixel crack threshold; null: the segmenter bundle's own")
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from edge.cascade import FrameAnalyzer, cracks_from_mask, elongation, stitch, stitch_box
+from edge.cascade import FrameAnalyzer, cracks_from_mask, elongation, exits, stitch, stitch_box
 from edge.types import Frame, Patch, Pose
 
 
@@ -41,7 +41,7 @@ def _frame(h=60, w=90, pose=None, truth=None):
     return Frame(rgb=np.zeros((h, w, 3), np.uint8), ts=0.0, index=0, pose=pose, mm_per_px=0.5, truth_mask=truth)
 
 
-def test_segmenter_sees_crack_tiles_and_their_neighbours_only():
+def test_which_tiles_the_segmenter_sees_in_each_mode():
     seen = []
 
     def classify(tiles):  # a 2 x 3 grid of 30 px tiles; only the middle top tile is a crack
@@ -53,10 +53,12 @@ def test_segmenter_sees_crack_tiles_and_their_neighbours_only():
         out[:, 14:16, :] = 1.0  # a horizontal line through every segmented tile
         return out
 
-    for mode, expected in (("crack_tiles", 1), ("crack_tiles_and_neighbours", 6), ("all", 6)):
+    # follow: the line leaves the crack tile left and right, and ends at the frame's sides
+    for mode, expected in (("crack_tiles", 1), ("crack_tiles_and_neighbours", 6), ("follow", 3), ("all", 6)):
         analyzer = FrameAnalyzer(classify, 30, 30, segment_fn=segment, segment=mode, min_area_px=5)
+        before = len(seen)
         result = analyzer.analyze(_frame(), threshold=0.5)
-        assert seen[-1] == expected and result.segmented_tiles == expected
+        assert sum(seen[before:]) == expected and result.segmented_tiles == expected
         assert result.mask.shape == (60, 90)
     one = FrameAnalyzer(classify, 30, 30, segment_fn=segment, segment="crack_tiles", min_area_px=5).analyze(_frame(), 0.5)
     (crack,) = one.cracks
@@ -65,6 +67,45 @@ def test_segmenter_sees_crack_tiles_and_their_neighbours_only():
     assert crack.confidence == 0.9 and crack.mask.shape == (2, 30)
     with pytest.raises(ValueError):
         FrameAnalyzer(classify, 30, 30, segment="some")
+
+
+def test_follow_segments_the_tiles_a_crack_runs_into_and_stops_where_it_ends():
+    truth = np.zeros((90, 120), np.uint8)
+    truth[40:43, 35:115] = 255  # from the middle tile of row 1 (the crack tile) to the right, ending in the last one
+    truth[5:20, 5:8] = 255  # another crack the classifier missed, touching no segmented tile
+    seen = []
+
+    def classify(tiles):  # a 3 x 4 grid of 30 px tiles; tile 5 (row 1, col 1) is the crack tile
+        probs = np.full(len(tiles), 0.1)
+        probs[5] = 0.9
+        return probs
+
+    analyzer = FrameAnalyzer(classify, 30, 30, segment="follow", oracle=True, min_area_px=5)
+    frame = _frame(90, 120, truth=truth)
+    result = analyzer.analyze(frame, 0.5)
+    assert result.segmented_tiles == 3  # tiles 5, 6, 7: not the left neighbour (the crack starts inside tile 5)
+    (crack,) = result.cracks
+    assert crack.bbox_px == (35, 40, 115, 43)
+
+    def segment(tiles):
+        seen.append(len(tiles))
+        return np.zeros(tiles.shape[:3], np.float32)
+
+    quiet = FrameAnalyzer(classify, 30, 30, segment_fn=segment, segment="follow", min_area_px=5)
+    assert quiet.analyze(frame, 0.5).segmented_tiles == 1 and seen == [1]  # nothing to follow
+
+
+def test_exits_name_the_edges_and_corners_a_mask_reaches():
+    mask = np.zeros((30, 30), bool)
+    assert exits(mask) == []
+    mask[15, 10:] = True  # runs out on the right
+    assert exits(mask) == [(0, 1)]
+    mask[:] = False
+    mask[np.arange(30), np.arange(30)] = True  # corner to corner
+    assert sorted(exits(mask)) == [(-1, -1), (-1, 0), (0, -1), (0, 1), (1, 0), (1, 1)]
+    mask[:] = False
+    mask[15, 24:27] = True  # 3 px from the right edge: inside it, unless tiles overlap by more than that
+    assert exits(mask) == [] and exits(mask, overlap=4) == [(0, 1)]
 
 
 def test_no_crack_tile_no_segmentation_and_tile_level_without_segmenter():
