@@ -20,7 +20,7 @@ def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: st
     wall_box = [round(v, 1) for v in track.box] if crack.bbox_mm is not None else None
     center = [round((wall_box[0] + wall_box[2]) / 2, 1), round((wall_box[1] + wall_box[3]) / 2, 1)] if wall_box else None
     h, w = track.frame_hw
-    return {
+    payload = {
         "schema_version": SCHEMA_VERSION,
         "event_id": uuid.uuid4().hex,
         "type": ev.type,
@@ -41,6 +41,9 @@ def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: st
         "model": {"name": model_name, "sha256": model_sha256},
         "tiles": crack.tiles,
     }
+    if ev.merged_into is not None:
+        payload["merged_into"] = ev.merged_into
+    return payload
 
 
 def status_payload(robot_id: str, state: str) -> dict:

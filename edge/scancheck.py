@@ -24,13 +24,14 @@ def _area(a, b) -> float:
 
 
 def final_reports(events: Sequence[dict]) -> Dict[str, dict]:
-    """The latest event of every crack_id (by seq): the whole crack as last measured."""
+    """The latest event of every crack_id (by seq): the whole crack as last measured. A crack that
+    ended as part of another (merged_into) is that other crack's now, not a report of its own."""
     latest: Dict[str, dict] = {}
     for ev in events:
         cur = latest.get(ev["crack_id"])
         if cur is None or ev["seq"] >= cur["seq"]:
             latest[ev["crack_id"]] = ev
-    return latest
+    return {crack_id: ev for crack_id, ev in latest.items() if not ev.get("merged_into")}
 
 
 def score_wall(reports: Dict[str, dict], wall, margin_mm: float = POSITION_MM) -> dict:

@@ -97,6 +97,7 @@ class TrackEvent:
     type: str  # new | update | end
     track: Track
     seq: int
+    merged_into: Optional[str] = None  # on `end`: this crack turned out to be part of that one
 
 
 class Tracker:
@@ -128,11 +129,11 @@ class Tracker:
     def _box_of(crack: Crack) -> Box:
         return crack.bbox_mm if crack.bbox_mm is not None else tuple(float(v) for v in crack.bbox_px)
 
-    def _match(self, box: Box, crack: Crack, pose: Optional[Pose], frame_hw) -> Optional[Track]:
-        """The track this detection belongs to. Boxes near each other are candidates; where both have
-        masks on the wall, the distance between the masks decides: a long diagonal crack's box covers
-        much wall the crack is nowhere near."""
-        best, best_key = None, None
+    def _candidates(self, box: Box, crack: Crack, pose: Optional[Pose], frame_hw) -> List[Tuple[tuple, Track]]:
+        """The tracks this detection may belong to, best first. Boxes near each other are candidates;
+        where both have masks on the wall, the distance between the masks decides: a long diagonal
+        crack's box covers much wall the crack is nowhere near."""
+        found = []
         for track in self.open + self.tentative + self.ended:
             overlap = _overlap(_expand(track.box, self.merge_distance), box)
             if overlap <= 0:
@@ -144,12 +145,39 @@ class Tracker:
                 key = (1, -gap)  # a mask distance beats a box overlap; the nearest mask wins
             else:
                 key = (0, overlap)
-            if best_key is None or key > best_key:
-                best, best_key = track, key
-        return best
+            found.append((key, track))
+        found.sort(key=lambda kt: kt[0], reverse=True)  # stable: equal keys keep their order
+        return found
 
-    def _event(self, kind: str, track: Track) -> TrackEvent:
-        event = TrackEvent(kind, track, track.seq)
+    def _join(self, found: List[Tuple[tuple, Track]]) -> Tuple[Track, List[TrackEvent]]:
+        """The track a detection goes to. When its mask reaches the masks of several tracks, they were
+        parts of one crack seen apart (a lawnmower path meets a crack's pieces on different rows): the
+        oldest announced one takes the others' masks, and each announced one that goes ends with
+        `merged_into`. Tracks that only share a box are not joined."""
+        best = found[0][1]
+        joined = [track for key, track in found if key[0] == 1 and track.wall is not None]
+        if best not in joined or len(joined) < 2:
+            return best, []
+        keeper = min(joined, key=lambda t: (not t.confirmed, t.first_frame, t.crack_id))
+        events = []
+        for track in joined:
+            if track is keeper:
+                continue
+            keeper.wall.merge(track.wall)
+            keeper.box = _union(keeper.box, track.box)
+            keeper.confidence = max(keeper.confidence, track.confidence)
+            keeper.hits = max(keeper.hits, track.hits)
+            keeper.first_frame = min(keeper.first_frame, track.first_frame)
+            for group in (self.open, self.tentative, self.ended):
+                if track in group:
+                    group.remove(track)
+            if track.confirmed:
+                events.append(self._event("end", track, merged_into=keeper.crack_id))
+        self._remeasure(keeper, 0.0)
+        return keeper, events
+
+    def _event(self, kind: str, track: Track, merged_into: Optional[str] = None) -> TrackEvent:
+        event = TrackEvent(kind, track, track.seq, merged_into)
         track.seq += 1
         track.reported_box, track.reported_confidence = track.box, track.confidence
         track.reported_measure = track.measure
@@ -199,13 +227,15 @@ class Tracker:
         events = []
         for crack in cracks:
             box = self._box_of(crack)
-            track = self._match(box, crack, pose, frame_hw)
-            if track is None:
+            found = self._candidates(box, crack, pose, frame_hw)
+            if not found:
                 track = Track(crack_id="", box=box, confidence=crack.confidence, last=crack, last_frame=frame_index,
                               frame_hw=frame_hw, ts=ts, first_frame=frame_index)
                 self._absorb(track, crack, pose, frame_hw)
                 self.tentative.append(track)
                 continue
+            track, merge_events = self._join(found)
+            events += merge_events
             if track in self.ended:
                 self.ended.remove(track)
                 self.open.append(track)

@@ -72,6 +72,22 @@ class WallMask:
         np.maximum(region, warped, out=region)
         self._dist = None
 
+    def merge(self, other: "WallMask") -> None:
+        """OR another crack's stitched mask into this one (resampled if its scale differs)."""
+        if other.canvas is None:
+            return
+        s = other.res / self.res
+        src = other.canvas
+        if abs(s - 1.0) > 1e-9:
+            h, w = src.shape
+            src = cv2.resize(src, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_NEAREST)
+        x0, y0 = round(other.origin[0] * s), round(other.origin[1] * s)
+        self._grow(x0, y0, x0 + src.shape[1], y0 + src.shape[0])
+        ox, oy = self.origin
+        region = self.canvas[y0 - oy : y0 - oy + src.shape[0], x0 - ox : x0 - ox + src.shape[1]]
+        np.maximum(region, src, out=region)
+        self._dist = None
+
     def distance_mm(self, mask: np.ndarray, bbox_px, pose: Pose, frame_hw, samples: int = 400) -> float:
         """Shortest distance from a frame component (placed on the wall) to this crack's pixels, in mm."""
         if self.canvas is None or not self.canvas.any():

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS cracks (
     wall_id           TEXT,     -- which wall (optional in events); one map per wall
     evidence          TEXT,     -- URL or robot path of the newest evidence crop
     width_p95_mm      REAL,
+    merged_into       TEXT,     -- set when the robot found this crack to be part of another one
     PRIMARY KEY (robot_id, crack_id)
 );
 """
@@ -71,9 +72,9 @@ _STATE_OF_TYPE = {"new": "new", "update": "updated", "end": "ended"}
 # Measurements that only ever improve: a null in a newer event keeps the old value.
 _KEEP_IF_NULL = ("wall_x0", "wall_y0", "wall_x1", "wall_y1", "center_x_mm", "center_y_mm",
                  "length_mm", "width_max_mm", "width_mean_mm", "orientation_deg",
-                 "severity_category", "severity_label", "wall_id", "evidence", "width_p95_mm")
+                 "severity_category", "severity_label", "wall_id", "evidence", "width_p95_mm", "merged_into")
 # Columns added after the first release: an older registry file gets them on open.
-_ADDED_COLUMNS = {"wall_id": "TEXT", "evidence": "TEXT", "width_p95_mm": "REAL"}
+_ADDED_COLUMNS = {"wall_id": "TEXT", "evidence": "TEXT", "width_p95_mm": "REAL", "merged_into": "TEXT"}
 # Always taken from the newest event (they are never null in a valid event).
 _TAKE_NEWEST = ("frame_index", "frame_x0", "frame_y0", "frame_x1", "frame_y1", "frame_width",
                 "frame_height", "confidence", "severity_scale", "model_name", "model_sha256")
@@ -104,6 +105,7 @@ def _crack_columns(p: dict[str, Any]) -> dict[str, Any]:
         "severity_label": sev.get("label"),
         "model_name": model.get("name"), "model_sha256": model.get("sha256"),
         "wall_id": wall.get("id"), "evidence": p.get("evidence"), "width_p95_mm": p.get("width_p95_mm"),
+        "merged_into": p.get("merged_into"),
     }
 
 
@@ -130,6 +132,7 @@ def _crack_dict(row: sqlite3.Row) -> dict[str, Any]:
         "severity_label": r["severity_label"],
         "model_name": r["model_name"], "model_sha256": r["model_sha256"],
         "wall_id": r["wall_id"], "evidence": r["evidence"], "width_p95_mm": r["width_p95_mm"],
+        "merged_into": r["merged_into"],
     }
 
 
@@ -249,11 +252,13 @@ class Registry:
                                    (robot_id, crack_id)).fetchone()
         return _crack_dict(row) if row else None
 
-    def cracks(self, robot_id: str | None = None) -> list[dict[str, Any]]:
-        """Every crack (of one robot when given), oldest first."""
-        sql, args = "SELECT * FROM cracks", ()
+    def cracks(self, robot_id: str | None = None, merged: bool = False) -> list[dict[str, Any]]:
+        """Every crack (of one robot when given), oldest first; merged=True also lists the cracks the
+        robot found to be parts of others (merged_into), which maps and reports leave out."""
+        where, args = [] if merged else ["merged_into IS NULL"], ()
         if robot_id is not None:
-            sql, args = sql + " WHERE robot_id = ?", (robot_id,)
+            where, args = where + ["robot_id = ?"], (robot_id,)
+        sql = "SELECT * FROM cracks" + (f" WHERE {' AND '.join(where)}" if where else "")
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY first_ts, robot_id, crack_id", args).fetchall()
         return [_crack_dict(r) for r in rows]
@@ -277,17 +282,22 @@ class Registry:
         return [dict(r) for r in rows]
 
     def counts(self, robot_id: str | None = None) -> dict[str, Any]:
-        """Totals in the registry: robots, events, cracks, events_by_type, cracks_by_state."""
+        """Totals in the registry: robots, events, cracks, events_by_type, cracks_by_state, and
+        cracks_merged (parts of other cracks, counted in neither cracks nor cracks_by_state)."""
         where, args = ("", ()) if robot_id is None else (" WHERE robot_id = ?", (robot_id,))
+        own = (" AND" if where else " WHERE") + " merged_into IS NULL"
+        parts = (" AND" if where else " WHERE") + " merged_into IS NOT NULL"
         with self._lock:
             q = self._db.execute
             robots = q("SELECT count(*) FROM robots" + where, args).fetchone()[0]
             by_type = dict(q("SELECT type, count(*) FROM events" + where + " GROUP BY type", args).fetchall())
-            by_state = dict(q("SELECT state, count(*) FROM cracks" + where + " GROUP BY state", args).fetchall())
+            by_state = dict(q("SELECT state, count(*) FROM cracks" + where + own + " GROUP BY state", args).fetchall())
+            merged = q("SELECT count(*) FROM cracks" + where + parts, args).fetchone()[0]
         return {
             "robots": robots,
             "events": sum(by_type.values()),
             "cracks": sum(by_state.values()),
             "events_by_type": {t: by_type.get(t, 0) for t in ("new", "update", "end")},
             "cracks_by_state": {s: by_state.get(s, 0) for s in ("new", "updated", "ended")},
+            "cracks_merged": merged,
         }

@@ -3,7 +3,7 @@ import threading
 from edge.events import crack_event, status_payload
 from edge.outbox import Outbox
 from edge.schemas import validator
-from edge.tracker import Tracker
+from edge.tracker import Tracker, TrackEvent
 from edge.types import Crack
 
 
@@ -36,7 +36,9 @@ def test_event_payloads_match_the_schema():
     payload = crack_event("r1", ev, "crack_classifier", "a" * 64)
     errors = list(validator("event").iter_errors(payload))
     assert errors == []
-    assert payload["wall"]["center_mm"] == [150.0, 150.0]
+    assert payload["wall"]["center_mm"] == [150.0, 150.0] and "merged_into" not in payload
+    merged = crack_event("r1", TrackEvent("end", ev.track, 1, merged_into="r1-abc-0007"), "crack_classifier", "a" * 64)
+    assert merged["merged_into"] == "r1-abc-0007" and list(validator("event").iter_errors(merged)) == []
     assert list(validator("status").iter_errors(status_payload("r1", "online"))) == []
     bad = dict(payload, type="exploded")
     assert list(validator("event").iter_errors(bad))

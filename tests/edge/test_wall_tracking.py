@@ -46,6 +46,45 @@ def test_crack_longer_than_the_frame_is_measured_whole_with_one_id():
     assert types_[0] == "new" and types_[-1] == "end" and "update" in types_
 
 
+def test_pieces_of_one_crack_seen_apart_become_one_crack_when_a_view_joins_them():
+    wall = _wall_with_line()
+    t = Tracker(merge_distance=60, end_after_frames=5, update_min=20, id_prefix="r")
+    events = []
+    for i, x in enumerate((0, 800, 400)):  # the two ends 200 mm apart first, then the middle that joins them
+        cracks, pose = _view(wall, x, 150)
+        events += t.update(cracks, i, FRAME_HW, float(i), pose=pose)
+    merged = [e for e in events if e.merged_into]
+    assert [(e.type, e.track.crack_id, e.merged_into) for e in merged] == [("end", "r-0002", "r-0001")]
+    events += t.finish()
+    assert [e.track.crack_id for e in events if e.type == "end" and not e.merged_into] == ["r-0001"]
+    m = events[-1].track.measure
+    assert m.length_mm == pytest.approx(500.0, rel=0.02)  # measured whole, the second piece's mask included
+    assert events[-1].track.box == pytest.approx((50.0, 150.0, 550.0, 153.0), abs=0.6)
+
+
+def test_tracks_that_only_share_a_box_are_not_joined():
+    wall = np.zeros((600, 1200), np.uint8)
+    wall[300:306, 100:380] = 255
+    wall[300:306, 520:800] = 255  # 70 mm apart: two cracks
+    t = Tracker(merge_distance=60, end_after_frames=5, update_min=20, id_prefix="r")
+    events = []
+    for i, x in enumerate((0, 450)):
+        cracks, pose = _view(wall, x, 150)
+        events += t.update(cracks, i, FRAME_HW, float(i), pose=pose)
+    events += t.finish()
+    assert not any(e.merged_into for e in events) and t.total == 2
+
+
+def test_wallmask_merges_another_crack_mask_at_its_scale():
+    a, b = WallMask(0.5), WallMask(1.0)
+    line = np.ones((2, 100), bool)
+    a.paste(line, (0, 0, 100, 2), Pose(x_mm=25, y_mm=10, mm_per_px=0.5), (2, 100))  # wall x 0-50 mm
+    b.paste(line, (0, 0, 100, 2), Pose(x_mm=150, y_mm=10, mm_per_px=1.0), (2, 100))  # wall x 100-200 mm
+    a.merge(b)
+    assert a.bbox_mm() == pytest.approx((0.0, 9.5, 200.0, 11.0), abs=1.0)
+    assert a.area() == 100 * 2 + 200 * 4  # b's pixels are 2 x 2 of a's
+
+
 def test_wallmask_pastes_scaled_and_rotated_views():
     wm = WallMask(1.0)
     mask = np.zeros((10, 100), bool)

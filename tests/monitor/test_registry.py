@@ -46,7 +46,7 @@ def test_crack_state_follows_new_update_end(make_event):
     assert (crack["first_ts"], crack["last_ts"], crack["n_events"]) == (100.0, 103.0, 3)
     assert reg.counts() == {"robots": 1, "events": 3, "cracks": 1,
                             "events_by_type": {"new": 1, "update": 1, "end": 1},
-                            "cracks_by_state": {"new": 0, "updated": 0, "ended": 1}}
+                            "cracks_by_state": {"new": 0, "updated": 0, "ended": 1}, "cracks_merged": 0}
 
 
 def test_out_of_order_events(make_event):
@@ -108,3 +108,17 @@ def test_file_registry_is_wal_and_persists(tmp_path, make_event):
 def test_registry_in_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(MonitorError, match="does not exist"):
         Registry(tmp_path / "nope" / "cracks.db")
+
+
+def test_a_crack_merged_into_another_leaves_the_lists_but_keeps_its_events(make_event):
+    reg = Registry()
+    reg.add_event(make_event(crack_id="c-0001"))
+    reg.add_event(make_event(crack_id="c-0002"))
+    merged = make_event(crack_id="c-0002", type="end", seq=1, merged_into="c-0001")
+    validator("event").validate(merged)
+    reg.add_event(merged)
+    assert [c["crack_id"] for c in reg.cracks()] == ["c-0001"]
+    assert [c["merged_into"] for c in reg.cracks(merged=True)] == [None, "c-0001"]
+    counts = reg.counts()
+    assert counts["cracks"] == 1 and counts["cracks_merged"] == 1 and counts["events"] == 3
+    assert len(reg.events(crack_id="c-0002")) == 2
