@@ -7,6 +7,7 @@ masks instead of a segmenter's, which checks measurement, stitching and tracking
 """
 from __future__ import annotations
 
+import statistics
 from typing import Dict, List, Sequence
 
 LENGTH_REL = 0.10
@@ -101,3 +102,47 @@ def scan_check(cfg, oracle: bool = False, max_frames=None) -> dict:
     result["run"] = {k: summary[k] for k in ("frames", "tiles", "crack_tiles", "segmented_tiles", "cracks",
                                              "events_published", "fps", "model")}
     return result
+
+
+def parse_seeds(text: str) -> List[int]:
+    """"1-7" or "1,4,9" (or both: "1-3,8") -> the wall seeds, in order."""
+    seeds: List[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    except ValueError:
+        raise ValueError(f"--seeds takes numbers and ranges like 1-7 or 1,4,9, got {text!r}") from None
+    if not seeds:
+        raise ValueError("--seeds names no wall")
+    return seeds
+
+
+def summarize(results: Sequence[dict]) -> dict:
+    """Totals over several walls' scan-check results, for the cracks wider than 1 mm."""
+    rows = [r for res in results for r in res["cracks"] if r["width_max_mm"] > MIN_WIDTH_MM]
+    measured = [r for r in rows if "length_error_rel" in r]
+    lengths = [100 * r["length_error_rel"] for r in measured]
+    widths = [r["width_error_mm"] for r in measured]
+    positions = [r["position_error_mm"] for r in measured]
+
+    def width_ok(r):
+        return abs(r["width_error_mm"]) <= max(WIDTH_ABS_MM, WIDTH_REL * r["width_max_mm"])
+
+    return {
+        "walls": len(results),
+        "known_wider_than_1mm": len(rows),
+        "found": sum(1 for r in rows if r["crack_ids"]),
+        "one_id": sum(1 for r in rows if len(r["crack_ids"]) == 1),
+        "length_within": sum(1 for r in measured if abs(r["length_error_rel"]) <= LENGTH_REL),
+        "length_error_abs_mean_pct": round(statistics.fmean(map(abs, lengths)), 1) if lengths else None,
+        "length_error_worst_pct": round(max(lengths, key=abs), 1) if lengths else None,
+        "width_within": sum(1 for r in measured if width_ok(r)),
+        "width_error_mean_mm": round(statistics.fmean(widths), 2) if widths else None,
+        "width_error_range_mm": [round(min(widths), 2), round(max(widths), 2)] if widths else None,
+        "position_within": sum(1 for r in measured if r["position_error_mm"] <= POSITION_MM),
+        "position_error_worst_mm": max(positions) if positions else None,
+        "passed": sum(1 for r in rows if r["pass"]),
+        "reports": sum(res["reports"] for res in results),
+        "reports_on_no_known_crack": sum(len(res["reports_on_no_known_crack"]) for res in results),
+    }

@@ -1,7 +1,8 @@
 """scan-check scoring on hand-made reports, and the registry-side wrapper in monitor.scoring."""
 import numpy as np
+import pytest
 
-from edge.scancheck import final_reports, score_wall
+from edge.scancheck import final_reports, parse_seeds, score_wall, summarize
 from edge.synthetic import SyntheticWall, WallCrack
 from monitor.scoring import measurement_scores
 
@@ -38,6 +39,29 @@ def test_split_crack_and_wrong_length_fail():
     result = score_wall(final_reports(events), _wall())
     assert result["cracks"][0]["crack_ids"] == ["a", "b"] and not result["one_id_each"]
     assert result["passed_wider_than_1mm"] == 0
+
+
+def test_a_crack_merged_into_another_is_not_a_report_of_its_own():
+    events = [_event("a", 0, [50, 50, 240, 55], 190.0, 3.0), _event("b", 0, [200, 50, 251, 55], 30.0, 3.0),
+              dict(_event("b", 1, [200, 50, 251, 55], 30.0, 3.0), merged_into="a")]
+    assert list(final_reports(events)) == ["a"]
+
+
+def test_totals_over_several_walls():
+    good = score_wall(final_reports([_event("a", 0, [52, 50, 251, 55], 208.0, 3.4)]), _wall())
+    split = score_wall(final_reports([_event("a", 0, [50, 50, 140, 55], 90.0, 3.0),
+                                      _event("b", 0, [160, 50, 250, 55], 90.0, 3.0)]), _wall())
+    s = summarize([good, split])
+    assert (s["walls"], s["known_wider_than_1mm"], s["found"], s["one_id"], s["passed"]) == (2, 2, 2, 1, 1)
+    assert s["length_within"] == 1 and s["length_error_worst_pct"] == -55.0  # the split wall's best piece: 90 of 200 mm
+    assert s["width_within"] == 2 and s["width_error_range_mm"] == [0.0, 0.4]
+    assert s["reports"] == 3 and s["reports_on_no_known_crack"] == 0
+
+
+def test_seed_lists_and_ranges():
+    assert parse_seeds("1-3,8") == [1, 2, 3, 8] and parse_seeds("5") == [5]
+    with pytest.raises(ValueError, match="like 1-7"):
+        parse_seeds("one")
 
 
 def test_registry_rows_are_scored_the_same_way():

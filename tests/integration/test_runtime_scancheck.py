@@ -28,3 +28,12 @@ def test_scan_check_needs_the_simulator(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "edge", "scan-check", "--config", str(config)],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 2 and proc.stderr.strip() == "error: scan-check needs camera.type sim, not opencv"
+
+
+def test_scan_check_refuses_a_bad_seed_list(tmp_path, shipped_bundle):
+    config = write_sim_config(tmp_path, port=1, bundle=shipped_bundle, robot_id="check-bot", width=2400, height=1400,
+                              cracks=3, seed=5)
+    proc = subprocess.run([sys.executable, "-m", "edge", "scan-check", "--config", str(config), "--seeds", "1-x"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --seeds takes numbers and ranges like 1-7 or 1,4,9, got '1-x'"
