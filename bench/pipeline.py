@@ -41,8 +41,9 @@ def write_video(path: Path, width: int = 1920, height: int = 1080) -> int:
 
 
 def bench_config(folder: Path, video: Path, port: int, realtime: bool, fps: float,
-                 segmenter: Optional[str] = None) -> Path:
-    """desktop_sim.yaml with the video camera, this broker, a fresh outbox and, optionally, the segmenter."""
+                 segmenter: Optional[str] = None, segment: Optional[str] = None) -> Path:
+    """desktop_sim.yaml with the video camera, this broker, a fresh outbox and, optionally, the segmenter
+    (and which tiles it sees, when not the config's choice)."""
     cfg = yaml.safe_load(BASE_CONFIG.read_text())
     cfg["robot_id"] = "bench-01"
     cfg["camera"] = {"type": "video", "path": str(video), "loop": True, "realtime": realtime, "fps": fps}
@@ -50,6 +51,8 @@ def bench_config(folder: Path, video: Path, port: int, realtime: bool, fps: floa
     cfg["mqtt"]["port"] = port
     cfg["outbox"]["path"] = str(folder / "outbox.sqlite")
     cfg["models"]["segmenter"] = segmenter
+    if segment is not None:
+        cfg["models"]["segment"] = segment
     path = folder / "edge.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
@@ -74,6 +77,9 @@ RUNS: List[dict] = [
     {"name": "classify, live camera at 30 fps", "realtime": True, "fps": 30.0, "segmenter": None},
     {"name": "cascade, as fast as frames come", "realtime": False, "fps": 30.0, "segmenter": "models/crack_segmenter"},
     {"name": "cascade, live camera at 15 fps", "realtime": True, "fps": 15.0, "segmenter": "models/crack_segmenter"},
+    # what `follow` replaced: every neighbour of every crack tile is segmented
+    {"name": "cascade, crack tiles and all neighbours", "realtime": False, "fps": 30.0,
+     "segmenter": "models/crack_segmenter", "segment": "crack_tiles_and_neighbours"},
 ]
 
 
@@ -91,7 +97,8 @@ def measure_pipeline(frames: int = 300) -> Dict[str, dict]:
             for run in RUNS:
                 folder = Path(tmp) / f"run{len(results)}"
                 folder.mkdir()
-                config = bench_config(folder, video, broker.port, run["realtime"], run["fps"], run["segmenter"])
+                config = bench_config(folder, video, broker.port, run["realtime"], run["fps"], run["segmenter"],
+                                      run.get("segment"))
                 summary = run_edge(config, frames)
                 results[run["name"]] = {k: summary.get(k) for k in keep}
         finally:

@@ -60,3 +60,7 @@ def test_pipeline_bench_config_is_a_valid_edge_config(tmp_path):
     assert cfg.camera.type == "video" and cfg.camera.realtime and cfg.camera.loop and cfg.camera.fps == 15.0
     assert cfg.mqtt.port == 1884 and cfg.models.segmenter == "models/crack_segmenter"
     assert cfg.outbox.path == str(tmp_path / "outbox.sqlite") and cfg.pose.source == "none"
+    assert cfg.models.segment == "follow"  # the config's own choice
+    other = load_config(bench_config(tmp_path, video, 1884, False, 30.0, "models/crack_segmenter",
+                                     "crack_tiles_and_neighbours"))
+    assert other.models.segment == "crack_tiles_and_neighbours" and not other.camera.realtime
