@@ -126,6 +126,9 @@ def _print_layers(r: dict) -> None:
         share = "" if row.get("alternative") else f"{100 * row[big]['ms'] / r['sum'][big]['ms']:7.0f}%"
         print(f"{label:38s} {macs} {row['b1_1t']['ms']:8.3f} {row['b1_2t']['ms']:8.3f} {row[big]['ms']:9.2f} "
               f"{row[big]['gmacs']:7.0f} {100 * row[big]['share_of_ceiling']:9.1f}% {share:>8s}")
+        if f"b{batch}_rearrange_ms" in row:
+            print(f"{'  + cutting the tiles into blocks (numpy)':38s} {'':6s} {row['b1_rearrange_ms']:8.3f} {'':8s} "
+                  f"{row[f'b{batch}_rearrange_ms']:9.2f}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

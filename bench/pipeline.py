@@ -78,7 +78,7 @@ RUNS: List[dict] = [
     {"name": "cascade, as fast as frames come", "realtime": False, "fps": 30.0, "segmenter": "models/crack_segmenter"},
     {"name": "cascade, live camera at 15 fps", "realtime": True, "fps": 15.0, "segmenter": "models/crack_segmenter"},
     # what `follow` replaced: every neighbour of every crack tile is segmented
-    {"name": "cascade, crack tiles and all neighbours", "realtime": False, "fps": 30.0,
+    {"name": "cascade, all crack tiles' neighbours", "realtime": False, "fps": 30.0,
      "segmenter": "models/crack_segmenter", "segment": "crack_tiles_and_neighbours"},
 ]
 

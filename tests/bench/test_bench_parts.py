@@ -44,6 +44,17 @@ def test_layers_of_the_shipped_classifier_and_their_rebuilt_models(tmp_path):
     assert count_macs(interp) == 2 * layer_macs(layers[1])
 
 
+def test_space_to_depth_moves_each_4x4_block_into_channels():
+    from bench.layers import space_to_depth
+
+    tiles = np.random.default_rng(0).integers(0, 256, (2, 227, 227, 3), dtype=np.uint8)
+    blocks = space_to_depth(tiles, 4)
+    padded = np.zeros((2, 228, 228, 3), np.uint8)
+    padded[:, :227, :227] = tiles
+    expected = padded.reshape(2, 57, 4, 57, 4, 3).transpose(0, 1, 3, 2, 4, 5).reshape(2, 57, 57, 48)
+    assert blocks.shape == (2, 57, 57, 48) and np.array_equal(blocks, expected)
+
+
 def test_time_call_runs_at_least_three_times_and_orders_stats():
     calls = []
     stats = time_call(lambda: calls.append(1), repeat=5, warmup=1, budget_s=0.0)
