@@ -108,7 +108,8 @@ def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patc
 
 def truth_tiles(truth: np.ndarray, patches: Sequence[Patch]) -> np.ndarray:
     """The exact mask (1.0 crack, 0.0 not) of each tile, zero where a tile runs past the frame."""
-    out = np.zeros((len(patches), patches[0].size, patches[0].size), np.float32) if patches else np.zeros((0, 1, 1))
+    size = patches[0].size if patches else 0
+    out = np.zeros((len(patches), size, size), np.float32)
     h, w = truth.shape
     for k, p in enumerate(patches):
         crop = truth[p.y : min(p.y + p.size, h), p.x : min(p.x + p.size, w)]

@@ -35,7 +35,7 @@ def test_layers_of_the_shipped_classifier_and_their_rebuilt_models(tmp_path):
         ([15, 15, 96], [3, 3], 2, 128)]
     assert [is_patchify(la) for la in layers] == [True, False, False, False]
     stem = space_to_depth_form(layers[0])  # 227 padded to 228: 57 x 57 blocks of 4 x 4 x 3
-    assert stem["input"] == [57, 57, 48] and stem["kernel"] == [1, 1]
+    assert stem["input"] == [57, 57, 48] and stem["kernel"] == [1, 1] and stem["block"] == 4
     assert layer_macs(stem) == layer_macs(layers[0]) == 57 * 57 * 24 * 48
     # the rebuilt model of a layer has that layer's shapes and multiply-adds
     interp = load_interpreter(layer_model(layers[1], 2, tmp_path / "conv2.tflite"), 1)
