@@ -174,22 +174,22 @@ class FrameAnalyzer:
         or corner, and so on: a crack is followed into tiles the classifier let pass (its faint end)
         without segmenting every neighbour of every crack tile. segment_some: tile indices -> masks."""
         rows, cols = grid
-        done = {int(i): None for i in start}
+        probs = {}  # tile index -> its segmented probabilities
         todo = [int(i) for i in start]
+        queued = set(todo)
         while todo:
-            probs = segment_some(todo)
             nxt = []
-            for i, prob in zip(todo, probs):
-                done[i] = prob
+            for i, prob in zip(todo, segment_some(todo)):
+                probs[i] = prob
                 r, c = divmod(i, cols)
                 for dr, dc in exits(prob >= self.pixel_threshold, self.tile_size - self.stride):
                     j = (r + dr) * cols + (c + dc)
-                    if 0 <= r + dr < rows and 0 <= c + dc < cols and j not in done:
-                        done[j] = None
+                    if 0 <= r + dr < rows and 0 <= c + dc < cols and j not in queued:
+                        queued.add(j)
                         nxt.append(j)
             todo = nxt
-        order = np.array(sorted(done), np.int64)
-        return order, np.stack([done[i] for i in order])
+        order = sorted(probs)
+        return np.array(order, np.int64), np.stack([probs[i] for i in order])
 
     def tiles(self, frame: Frame):
         return tile_frame(frame.rgb, self.tile_size, self.stride)

@@ -71,7 +71,7 @@ class CrackMeasure:
                             crack.orientation_deg, bool(crack.below_resolution))
 
 
-@dataclass
+@dataclass(eq=False)  # a track is itself: `in` and remove() on the track lists go by identity
 class Track:
     crack_id: str
     box: Box  # extent seen so far, wall mm (or frame px without pose)
@@ -154,10 +154,10 @@ class Tracker:
         parts of one crack seen apart (a lawnmower path meets a crack's pieces on different rows): the
         oldest announced one takes the others' masks, and each announced one that goes ends with
         `merged_into`. Tracks that only share a box are not joined."""
-        best = found[0][1]
-        joined = [track for key, track in found if key[0] == 1 and track.wall is not None]
-        if best not in joined or len(joined) < 2:
-            return best, []
+        # mask matches sort first, so when there are two or more the best one is among them
+        joined = [track for key, track in found if key[0] == 1]
+        if len(joined) < 2:
+            return found[0][1], []
         keeper = min(joined, key=lambda t: (not t.confirmed, t.first_frame, t.crack_id))
         events = []
         for track in joined:

@@ -56,7 +56,6 @@ class WallMask:
         corners = np.array([[0, 0, 1], [mw, 0, 1], [0, mh, 1], [mw, mh, 1]], np.float64) @ a.T
         x0, y0 = np.floor(corners.min(axis=0)).astype(int)
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 1
-        self._grow(int(x0), int(y0), int(x1), int(y1))
         local = a.copy()
         local[:, 2] -= (x0, y0)
         src = mask.astype(np.uint8)
@@ -67,10 +66,7 @@ class WallMask:
             warped[dy : dy + mh, dx : dx + mw] = src
         else:
             warped = cv2.warpAffine(src, local, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_NEAREST)
-        ox, oy = self.origin
-        region = self.canvas[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
-        np.maximum(region, warped, out=region)
-        self._dist = None
+        self._or_in(int(x0), int(y0), warped)
 
     def merge(self, other: "WallMask") -> None:
         """OR another crack's stitched mask into this one (resampled if its scale differs)."""
@@ -81,7 +77,10 @@ class WallMask:
         if abs(s - 1.0) > 1e-9:
             h, w = src.shape
             src = cv2.resize(src, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_NEAREST)
-        x0, y0 = round(other.origin[0] * s), round(other.origin[1] * s)
+        self._or_in(round(other.origin[0] * s), round(other.origin[1] * s), src)
+
+    def _or_in(self, x0: int, y0: int, src: np.ndarray) -> None:
+        """OR `src` into the canvas, grown to hold it, with its top-left corner at wall pixel (x0, y0)."""
         self._grow(x0, y0, x0 + src.shape[1], y0 + src.shape[0])
         ox, oy = self.origin
         region = self.canvas[y0 - oy : y0 - oy + src.shape[0], x0 - ox : x0 - ox + src.shape[1]]
