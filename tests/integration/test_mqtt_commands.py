@@ -55,10 +55,10 @@ def test_controls_refuse_out_of_range_thresholds():
 class _Operator:
     """A paho client that sends requests and collects the robot's answers from the state topics."""
 
-    def __init__(self, broker, robot):
+    def __init__(self, broker, robot, name: str = "operator"):
         self.robot = robot
         self.answers: queue.Queue = queue.Queue()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"operator-{robot}")
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-{robot}")
         ready = queue.Queue()
         self.client.on_message = lambda c, u, m: self.answers.put((m.topic, m.retain, json.loads(m.payload)))
         self.client.on_subscribe = lambda *a: ready.put(True)
@@ -84,6 +84,25 @@ class _Operator:
         self.client.loop_stop()
 
 
+def _wait_connected(publisher, timeout: float = 10.0) -> None:
+    """The robot subscribes to its command topics on connecting: a request sent before that is lost."""
+    deadline = time.monotonic() + timeout
+    while not publisher.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert publisher.connected, "the robot did not connect to the broker"
+
+
+def _announcements(operator: _Operator, retained: bool | None = None) -> dict:
+    """The first state of each of the three commands, by command name."""
+    states = {}
+    while len(states) < 3:
+        topic, is_retained, answer = operator.answers.get(timeout=5)
+        if retained is not None:
+            assert is_retained == retained
+        states[topic.split("/")[-2]] = answer
+    return states
+
+
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 def test_commands_over_a_real_broker(tmp_path, mqtt_broker, protocol):
     if protocol == "5" and mqtt_broker.kind != "mosquitto":
@@ -96,17 +115,15 @@ def test_commands_over_a_real_broker(tmp_path, mqtt_broker, protocol):
     handler.attach()
     publisher.start()
     state_schema = validator("command_state")
-    deadline = time.monotonic() + 10
-    while not publisher.connected and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_connected(publisher)
     operator = _Operator(mqtt_broker, "rb-c")
+    newcomer = None
     try:
-        # The retained states tell a newcomer the current settings.
-        retained = {}
-        while len(retained) < 3:
-            topic, is_retained, answer = operator.answers.get(timeout=5)
-            assert is_retained
-            retained[topic.split("/")[-2]] = answer
+        # The robot announces its settings on connecting; the operator may see them live or retained.
+        _announcements(operator)
+        # Once they are at the broker, the retained states tell a newcomer the current settings.
+        newcomer = _Operator(mqtt_broker, "rb-c", name="newcomer")
+        retained = _announcements(newcomer, retained=True)
         assert retained["threshold"]["threshold"] == 0.5 and retained["pause"]["paused"] is False
 
         topic, answer = operator.send("pause", b"")
@@ -134,6 +151,8 @@ def test_commands_over_a_real_broker(tmp_path, mqtt_broker, protocol):
         assert (handler.accepted, handler.refused) == (3, 2)
     finally:
         operator.close()
+        if newcomer is not None:
+            newcomer.close()
         publisher.stop()
 
 
@@ -182,6 +201,7 @@ def test_command_program_prints_the_answer(tmp_path, mqtt_broker, capsys):
     controls = RobotControls(threshold=0.5)
     CommandHandler(controls, publisher, "rb-p").attach()
     publisher.start()
+    _wait_connected(publisher)
     base = ["rb-p", "--host", mqtt_broker.host, "--port", str(mqtt_broker.port), "--timeout", "10"]
     try:
         assert command_main([*base[:1], "threshold", "0.65", *base[1:]]) == 0
