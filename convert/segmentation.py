@@ -192,6 +192,7 @@ def _training_info(keras_path: Path, model, config, run_metrics, val, calib_n: i
                 "license": "generated in this repository" if s.get("convention") == "synthetic"
                 else license_line(s.get("path", "")),
                 "train": data_info.get("train", {}).get(n), "val": data_info.get("val", {}).get(n),
+                **({"about": s["about"]} if s.get("about") else {}),
             }
             for n, s in sources.items()
         ],
@@ -210,7 +211,17 @@ def _training_info(keras_path: Path, model, config, run_metrics, val, calib_n: i
     }
     if commands.get("train") or run_metrics.get("command"):
         info["command"] = commands.get("train") or run_metrics.get("command")
+    if config.get("init") not in (None, "", "none"):
+        info["init"] = {"model": config["init"], "command": _init_command(config["init"])}
     return info
+
+
+def _init_command(init: str) -> Optional[str]:
+    """The command that trained the model a fine-tuning run started from, from its run folder."""
+    from train.evaluate import read_side_file
+
+    recorded = read_side_file(Path(init).with_name("metrics.json")) or {}
+    return recorded.get("command")
 
 
 def _f(x) -> str:
@@ -255,7 +266,10 @@ def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int,
         out.append(f"| {d['name']} | {d.get('license') or 'unknown'} | {bal(d.get('train'))} | {bal(d.get('val'))} |")
     for d in data:
         out += ["", f"### {d['name']}", ""]
-        out.append(SYNTHETIC_NOTE if d.get("convention") == "synthetic" else source_summary(d.get("path", "")))
+        if d.get("convention") == "synthetic":
+            out.append(d.get("about") or SYNTHETIC_NOTE)
+        else:
+            out.append(source_summary(d.get("path", "")))
     out += [
         "",
         TERMS_NOTE,
@@ -314,12 +328,20 @@ def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int,
         "From the repository root (data paths as given to the commands):",
         "",
         "```sh",
+        *_init_lines(t.get("init")),
         commands.get("train") or t.get("command") or "python -m train fit ...  # command not recorded",
         commands.get("convert") or "python -m convert ...  # command not recorded",
         "```",
         "",
     ]
     return "\n".join(out)
+
+
+def _init_lines(init: Optional[Dict[str, Any]]) -> List[str]:
+    if not init:
+        return []
+    return [f"# first the run whose weights this one starts from ({init['model']}):",
+            init.get("command") or "python -m train fit ...  # command not recorded"]
 
 
 def _minutes(seconds) -> str:

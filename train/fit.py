@@ -29,7 +29,7 @@ CHOICES = {"model": tuple(ZOO), "lr_schedule": ("cosine", "constant"), "class_we
            "loss": ("auto",) + tuple(LOSSES)}
 # Lower bounds (inclusive) for numeric keys; val_fraction also has an upper bound below.
 MINIMUM = {
-    "synthetic": 0, "width": 0.01, "input_size": 16, "epochs": 1, "batch_size": 1, "learning_rate": 0.0,
+    "synthetic": 0, "synthetic_walls": 0, "width": 0.01, "input_size": 16, "epochs": 1, "batch_size": 1, "learning_rate": 0.0,
     "patience": 0, "val_fraction": 0.0, "brightness": 0.0, "contrast": 0.0, "threshold": 0.0,
     "center_fraction": 0.01, "min_crack_pixels": 1, "split_block": 1, "crop_size": 0, "samples_per_epoch": 0,
     "rotate_deg": 0.0, "scale_jitter": 0.0, "colour": 0.0, "blur": 0.0, "noise": 0.0, "threads": 0,
@@ -331,6 +331,25 @@ class RunResult:
         return self.run_dir / "best.keras"
 
 
+def load_init(model, init: str) -> None:
+    """Start from a saved model's weights (fine-tuning: more data, a new source); 'none' keeps the
+    fresh ones. The saved model must have this run's architecture and width."""
+    if init in (None, "", "none"):
+        return
+    from .evaluate import load_keras
+
+    path = Path(init).expanduser()
+    if path.suffix != ".keras" or not path.is_file():
+        raise ConfigError(f"init: {init!r} is not an existing .keras model (e.g. runs/<name>/best.keras)")
+    saved = load_keras(path)
+    # Whole weight lists, not load_weights: that skips nested encoders it cannot match, silently.
+    mine, theirs = model.get_weights(), saved.get_weights()
+    if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs)):
+        raise ConfigError(f"init: {path} does not fit this model (another architecture or width)")
+    model.set_weights(theirs)
+    log.info("weights from %s", path)
+
+
 def prepare_data(config: Dict[str, Any]):
     """(all, train, validation) PatchSets exactly as a run with `config` splits them."""
     data = load_data(
@@ -377,6 +396,7 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     extra = {"weights": config["weights"]} if config["model"] in ("mobilenet_v2", "resnet50") else {}
     model = build_model(config["model"], input_size=config["input_size"], width=config["width"], **extra)
+    load_init(model, config["init"])
     (run_dir / "summary.txt").write_text(model_summary(model))
 
     steps = int(np.ceil(len(train) / config["batch_size"]))

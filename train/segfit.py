@@ -113,7 +113,8 @@ def seg_metrics_by_source(data: SegSet, probs: List[np.ndarray], threshold: floa
 def prepare_seg_data(config: Dict[str, Any]) -> Tuple[SegSet, SegSet, SegSet]:
     """(all, train, validation) exactly as a run with `config` splits them (convert and
     evaluate rebuild the validation split with this)."""
-    data = load_seg_data(config["data"], synthetic=config["synthetic"], seed=config["seed"])
+    data = load_seg_data(config["data"], synthetic=config["synthetic"], seed=config["seed"],
+                         synthetic_walls=config["synthetic_walls"])
     train, val = split_seg_by_photo(data, config["val_fraction"], config["seed"])
     return data, train, val
 
@@ -122,7 +123,7 @@ def fit_segmentation(config: Dict[str, Any], run_dir: Path, data=None, command: 
     import keras
     import tensorflow as tf
 
-    from .fit import RunResult, _epoch_logger, model_summary, plot_curves
+    from .fit import RunResult, _epoch_logger, load_init, model_summary, plot_curves
     from .models import build_model
 
     keras.utils.set_random_seed(config["seed"])
@@ -145,6 +146,7 @@ def fit_segmentation(config: Dict[str, Any], run_dir: Path, data=None, command: 
     if config["width"] > 0:
         kw["width"] = config["width"]
     model = build_model(config["model"], input_size=None, **kw)  # any size: crops in training, tiles later
+    load_init(model, config["init"])
     (run_dir / "summary.txt").write_text(model_summary(model))
 
     batch = config["batch_size"]

@@ -116,3 +116,22 @@ def test_a_classification_folder_is_refused_for_a_segmenter(seg_run, tmp_path, c
     (tmp_path / "cls" / "Negative").mkdir()
     assert train_cli.main(["evaluate", "--model", str(seg_run.model_path), "--data", str(tmp_path / "cls")]) == 2
     assert "needs images/ + masks/" in capsys.readouterr().err
+
+
+def test_a_fine_tuned_run_on_walls_keeps_its_history_in_the_card(seg_run, tmp_path):
+    """init= starts from the first run's weights; synthetic_walls adds wall tiles as a source of
+    their own; the card names both, and how to train the run it started from."""
+    from train.fit import fit, resolve_config
+
+    tuned = fit(resolve_config(overrides={**SEG_TINY, "epochs": 1, "synthetic_walls": 2,
+                                          "init": str(seg_run.model_path)}),
+                out=tmp_path / "runs", name="tuned", command="python -m train fit (tuned)")
+    data = tuned.metrics["data"]
+    assert data["train"]["synthetic_walls"]["n"] == data["val"]["synthetic_walls"]["n"] == 20  # a wall each
+    out = tmp_path / "bundle"
+    assert convert_cli.main(["--model", str(tuned.model_path), "--out", str(out), "--calibration", "8",
+                             "--latency-threads"]) == 0
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "| synthetic_walls | generated in this repository |" in card and "render_wall" in card
+    reproduce = card.split("## Reproduce")[1]
+    assert reproduce.index("python -m train fit (test)") < reproduce.index("python -m train fit (tuned)")

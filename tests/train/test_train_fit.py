@@ -117,3 +117,21 @@ def test_evaluate_errors_are_one_line(tmp_path, capsys):
     assert "not a .keras model file" in capsys.readouterr().err
     assert cli.main(["evaluate", "--model", str(tmp_path / "none.keras"), "--synthetic", "4"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_init_starts_from_a_saved_models_weights_and_refuses_a_misfit(tmp_path):
+    from train.fit import load_init
+    from train.models import build_model
+
+    saved = build_model("small_cnn_lean", input_size=64, width=0.25)
+    saved.save(tmp_path / "first.keras")
+    fresh = build_model("small_cnn_lean", input_size=64, width=0.25)
+    load_init(fresh, "none")
+    assert any((a != b).any() for a, b in zip(fresh.get_weights(), saved.get_weights()))
+    load_init(fresh, str(tmp_path / "first.keras"))
+    assert all((a == b).all() for a, b in zip(fresh.get_weights(), saved.get_weights()))
+    with pytest.raises(ConfigError, match="not an existing .keras model"):
+        load_init(fresh, str(tmp_path / "missing.keras"))
+    wider = build_model("small_cnn_lean", input_size=64, width=0.5)
+    with pytest.raises(ConfigError, match="does not fit this model"):
+        load_init(wider, str(tmp_path / "first.keras"))

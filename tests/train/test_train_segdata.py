@@ -121,3 +121,20 @@ def test_predict_tiled_covers_every_pixel_once_averaged():
     assert np.allclose(prob, image[..., 0])  # overlaps average to the same value
     small = predict_tiled(predict, image[:20, :20], 32)  # smaller than a tile: resized up and back
     assert small.shape == (20, 20)
+
+
+def test_wall_tiles_show_cracks_of_whole_walls_one_group_per_wall():
+    from train.segdata import WALL_SEED_BASE, synthetic_wall_seg
+
+    data = synthetic_wall_seg(2, size=96, seed=0)
+    assert len(data) == 2 * (4 * 4 + 4)  # four tiles near each of four cracks, four anywhere
+    assert all(img.shape == (96, 96, 3) and m.shape == (96, 96) and m.dtype == bool
+               for img, m in zip(data.images, data.masks))
+    assert sum(m.any() for m in data.masks) >= 2 * 4 * 4 - 2  # tiles centred near a crack show it
+    assert sorted(set(data.groups)) == [f"wall{WALL_SEED_BASE}", f"wall{WALL_SEED_BASE + 1}"]
+    again = synthetic_wall_seg(2, size=96, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(data.images, again.images))
+    train, val = split_seg_by_photo(data, 0.5, seed=0)
+    assert len(train) == len(val) == 20 and not set(train.groups) & set(val.groups)
+    both = load_seg_data(synthetic=8, synthetic_walls=1, seed=0)
+    assert both.source_names() == ["synthetic", "synthetic_walls"]
