@@ -11,6 +11,9 @@ BUNDLE ?= models/crack_classifier
 CONFIG ?=
 # the shipped segmenter's data: make train-segmenter SEG_DATA="dir ..."
 SEG_DATA ?= ../shared/data/masonry_dais ../shared/data/deepcrack/train ../shared/data/cfd
+# its second stage: the first run fine-tuned with tiles of 60 synthetic walls added
+SEG_TUNE ?= --set init=runs/crack_segmenter/best.keras --set synthetic_walls=60 --set epochs=20 \
+	--set learning_rate=0.001 --set patience=8
 
 .PHONY: help setup demo test train convert train-segmenter convert-segmenter compile bench bundle mosquitto clean
 
@@ -21,7 +24,7 @@ help:
 	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
 	@echo "make bench    speed and memory of the shipped models and the edge process (bench/results.json)"
 	@echo "make convert  int8 TFLite bundle from runs/\$$RUN/best.keras into \$$BUNDLE"
-	@echo "make train-segmenter / convert-segmenter   the shipped crack_segmenter (train/segmenter.yaml, SEG_DATA)"
+	@echo "make train-segmenter / convert-segmenter   the shipped crack_segmenter (train/segmenter.yaml, then SEG_TUNE)"
 	@echo "make compile  \$$BUNDLE as standalone C + native library in build/<name>_c, checked against LiteRT (report.json)"
 	@echo "make bundle   TARGET=rpi4: dist/crackbot-<target>-<version>.tar.gz to install on a device (TARGET=mcu/esp32s3: MCU sources)"
 
@@ -61,9 +64,10 @@ train: $(VENV)/.all
 
 train-segmenter:
 	$(MAKE) train RUN=crack_segmenter CONFIG=train/segmenter.yaml DATA="$(SEG_DATA)"
+	$(PY) -m train fit --config train/segmenter.yaml --name crack_segmenter_walls $(foreach d,$(SEG_DATA),--data $(d)) $(SEG_TUNE)
 
 convert-segmenter:
-	$(MAKE) convert RUN=crack_segmenter BUNDLE=models/crack_segmenter DATA=
+	$(MAKE) convert RUN=crack_segmenter_walls BUNDLE=models/crack_segmenter DATA=
 
 convert: $(VENV)/.all
 	$(PY) -m convert --model runs/$(RUN)/best.keras --out $(BUNDLE) --name $(notdir $(BUNDLE)) $(foreach d,$(DATA),--data $(d))

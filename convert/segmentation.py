@@ -212,16 +212,16 @@ def _training_info(keras_path: Path, model, config, run_metrics, val, calib_n: i
     if commands.get("train") or run_metrics.get("command"):
         info["command"] = commands.get("train") or run_metrics.get("command")
     if config.get("init") not in (None, "", "none"):
-        info["init"] = {"model": config["init"], "command": _init_command(config["init"])}
+        info["init"] = _init_run(config["init"])
     return info
 
 
-def _init_command(init: str) -> Optional[str]:
-    """The command that trained the model a fine-tuning run started from, from its run folder."""
+def _init_run(init: str) -> Dict[str, Any]:
+    """The run a fine-tuning run started from, as its run folder recorded it: command and length."""
     from train.evaluate import read_side_file
 
     recorded = read_side_file(Path(init).with_name("metrics.json")) or {}
-    return recorded.get("command")
+    return {"model": init, **{k: recorded.get(k) for k in ("command", "epochs_run", "train_seconds")}}
 
 
 def _f(x) -> str:
@@ -321,6 +321,7 @@ def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int,
         "",
         f"- run `{t.get('run', '?')}`: {t.get('epochs_run', '?')} epochs, best epoch {t.get('best_epoch', '?')}, "
         f"{t.get('train_seconds', '?')} s of training ({_minutes(t.get('train_seconds'))}).",
+        *_init_run_line(t.get("init")),
         f"- bundle written {info.created}.",
         "",
         "## Reproduce",
@@ -335,6 +336,13 @@ def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int,
         "",
     ]
     return "\n".join(out)
+
+
+def _init_run_line(init: Optional[Dict[str, Any]]) -> List[str]:
+    if not init:
+        return []
+    return [f"- it started from the weights of `{init['model']}`: {init.get('epochs_run') or '?'} epochs, "
+            f"{init.get('train_seconds') or '?'} s of training ({_minutes(init.get('train_seconds'))})."]
 
 
 def _init_lines(init: Optional[Dict[str, Any]]) -> List[str]:

@@ -133,5 +133,6 @@ def test_a_fine_tuned_run_on_walls_keeps_its_history_in_the_card(seg_run, tmp_pa
                              "--latency-threads"]) == 0
     card = (out / "MODEL_CARD.md").read_text()
     assert "| synthetic_walls | generated in this repository |" in card and "render_wall" in card
+    assert f"- it started from the weights of `{seg_run.model_path}`: 2 epochs" in card
     reproduce = card.split("## Reproduce")[1]
     assert reproduce.index("python -m train fit (test)") < reproduce.index("python -m train fit (tuned)")
