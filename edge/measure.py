@@ -223,29 +223,12 @@ def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """
     s = skel.astype(np.float32)
     h, w = skel.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    k = (7, 7)
-
-    def box(img):
-        return cv2.boxFilter(img, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
-
-    n = np.maximum(box(s), 1)
-    mx, my = box(s * xx) / n, box(s * yy) / n
-    cxx = box(s * xx * xx) / n - mx * mx
-    cyy = box(s * yy * yy) / n - my * my
-    cxy = box(s * xx * yy) / n - mx * my
-    theta = 0.5 * np.arctan2(2 * cxy, cxx - cyy)  # local direction of the line
     ys, xs = np.nonzero(skel)
-    t = theta[ys, xs]
+    t = _directions(skel, ys, xs)
     nx, ny = -np.sin(t), np.cos(t)  # unit normal
 
-    def sample(ox, oy):
-        mapx = (xs + ox).astype(np.float32)[None, :]
-        mapy = (ys + oy).astype(np.float32)[None, :]
-        return cv2.remap(dist, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[0]
-
     d = dist[ys, xs]
-    a, b = sample(nx, ny), sample(-nx, -ny)
+    a, b = _bilinear(dist, xs + nx, ys + ny), _bilinear(dist, xs - nx, ys - ny)
     # Only a flat ridge (a neighbour as far from the background as the centre: an even pixel width)
     # moves the peak off the pixel; elsewhere the sampled sides are too coarse to beat d itself.
     flat = np.maximum(a, b) >= d - 0.05
@@ -257,6 +240,37 @@ def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
     summed = cv2.boxFilter(width_img, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
     count = cv2.boxFilter(s, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
     return (summed / np.maximum(count, 1))[ys, xs]
+
+
+def _directions(skel: np.ndarray, ys: np.ndarray, xs: np.ndarray, half: int = 3) -> np.ndarray:
+    """Local direction (radians) of the line at each skeleton pixel: the main axis of the skeleton
+    pixels in the 7 x 7 box around it. Offsets within the box, not whole-image coordinate moments:
+    those lose float precision thousands of pixels from the origin and cost arrays the crop's size."""
+    padded = np.pad(skel.astype(bool), half)
+    sums = np.zeros((6, len(ys)))  # n, dx, dy, dx2, dy2, dxdy
+    for dy in range(-half, half + 1):
+        for dx in range(-half, half + 1):
+            hit = padded[ys + half + dy, xs + half + dx]
+            sums += np.outer([1, dx, dy, dx * dx, dy * dy, dx * dy], hit)
+    n, sx, sy, sxx, syy, sxy = sums
+    mx, my = sx / n, sy / n
+    cxx, cyy, cxy = sxx / n - mx * mx, syy / n - my * my, sxy / n - mx * my
+    return 0.5 * np.arctan2(2 * cxy, cxx - cyy)
+
+
+def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """`img` interpolated at the points (x, y), 0 outside it. Not cv2.remap: that refuses images and
+    point lists of 32767 or more, and one crack on a long wall (16 m at 0.5 mm/px) reaches that."""
+    h, w = img.shape
+    x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
+
+    def at(yy, xx):
+        inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        return np.where(inside, img[np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)], 0.0)
+
+    return ((at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx) * (1 - fy)
+            + (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy)
 
 
 def _near_junctions(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:

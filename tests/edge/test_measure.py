@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from edge.measure import measure_mask, skeleton_length, skeletonize
+from edge.measure import measure_component, measure_mask, skeleton_length, skeletonize
 
 
 def ribbon(mask, p0, p1, width):
@@ -92,3 +92,12 @@ def test_separate_cracks_are_separate_measurements():
     assert [round(m.width_max_mm) for m in ms] == [3, 9]
     assert measure_mask(np.zeros((10, 10), np.uint8)) == []
     assert measure_mask(mask, min_area_px=400)[0].bbox_px[0] == 150  # the small one is dropped
+
+
+def test_a_crack_longer_than_32767_px_is_measured():
+    # 20 m at 0.5 mm/px: one crack along a tunnel lining. Image routines with 16-bit coordinate limits
+    # and whole-crop float32 coordinates would fail or skew here.
+    mask = np.zeros((9, 40010), bool)
+    mask[2:7, 5:40005] = True
+    m = measure_component(mask, mm_per_px=0.5)
+    assert m.length_mm == pytest.approx(20000, abs=1) and m.width_max_mm == pytest.approx(2.5, abs=0.05)
