@@ -29,8 +29,8 @@ CHOICES = {"model": tuple(ZOO), "lr_schedule": ("cosine", "constant"), "class_we
            "loss": ("auto",) + tuple(LOSSES)}
 # Lower bounds (inclusive) for numeric keys; val_fraction also has an upper bound below.
 MINIMUM = {
-    "synthetic": 0, "synthetic_walls": 0, "width": 0.01, "input_size": 16, "epochs": 1, "batch_size": 1, "learning_rate": 0.0,
-    "patience": 0, "val_fraction": 0.0, "brightness": 0.0, "contrast": 0.0, "threshold": 0.0,
+    "synthetic": 0, "synthetic_walls": 0, "width": 0.01, "input_size": 16, "epochs": 1, "batch_size": 1,
+    "learning_rate": 0.0, "patience": 0, "val_fraction": 0.0, "brightness": 0.0, "contrast": 0.0, "threshold": 0.0,
     "center_fraction": 0.01, "min_crack_pixels": 1, "split_block": 1, "crop_size": 0, "samples_per_epoch": 0,
     "rotate_deg": 0.0, "scale_jitter": 0.0, "colour": 0.0, "blur": 0.0, "noise": 0.0, "threads": 0,
 }

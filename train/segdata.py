@@ -133,7 +133,7 @@ def synthetic_seg(n: int, size: int = 227, seed: int = 0, crack_fraction: float 
                   {"synthetic": info})
 
 
-# Training walls' seeds start here; the scan-check's walls (seeds 1-14 in the README) are never trained on.
+# Training walls' seeds start here; the scan-check's walls (seeds 1-28 in the README) are never trained on.
 WALL_SEED_BASE = 1000
 WALLS_NOTE = ("Tiles cut from whole walls drawn by `edge.synthetic.render_wall` in this repository (concrete and "
               "masonry, 2048 px square at 0.5 mm/px, 4 cracks each with branches thinning to fine tips, among "
