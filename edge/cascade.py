@@ -28,7 +28,20 @@ class FrameResult:
     grid: tuple
     cracks: List[Crack]  # in frame pixels; the caller places them on the wall
     segmented_tiles: int
-    mask: Optional[np.ndarray] = None  # (H, W) bool frame mask when segmented
+    frame_hw: Optional[Tuple[int, int]] = None  # set when segmented
+    box: Optional[Tuple[int, int, int, int]] = None  # (x0, y0, x1, y1) of the segmented tiles in the frame
+    box_mask: Optional[np.ndarray] = None  # bool crack mask inside `box`
+
+    @property
+    def mask(self) -> Optional[np.ndarray]:
+        """(H, W) bool frame mask when segmented; made on demand, since the robot loop needs only the box."""
+        if self.frame_hw is None:
+            return None
+        out = np.zeros(self.frame_hw, bool)
+        if self.box is not None:
+            x0, y0, x1, y1 = self.box
+            out[y0:y1, x0:x1] = self.box_mask
+        return out
 
 
 def stitch(prob_tiles: np.ndarray, patches: Sequence[Patch], frame_hw) -> np.ndarray:
@@ -169,10 +182,11 @@ class FrameAnalyzer:
             hot = cv2.dilate(hot, np.ones((3, 3), np.uint8))
         return np.flatnonzero(hot.ravel())
 
-    def _follow(self, segment_some: Callable[[List[int]], np.ndarray], grid, start: np.ndarray):
-        """Segment the crack tiles, then each neighbour that a segmented mask reaches at the shared edge
-        or corner, and so on: a crack is followed into tiles the classifier let pass (its faint end)
-        without segmenting every neighbour of every crack tile. segment_some: tile indices -> masks."""
+    def _follow(self, segment_some: Callable[[List[int]], np.ndarray], grid, start: np.ndarray, level: float):
+        """Segment the crack tiles, then each neighbour that a segmented mask (probabilities >= level)
+        reaches at the shared edge or corner, and so on: a crack is followed into tiles the classifier let
+        pass (its faint end) without segmenting every neighbour of every crack tile. segment_some: tile
+        indices -> probabilities."""
         rows, cols = grid
         probs = {}  # tile index -> its segmented probabilities
         todo = [int(i) for i in start]
@@ -182,7 +196,7 @@ class FrameAnalyzer:
             for i, prob in zip(todo, segment_some(todo)):
                 probs[i] = prob
                 r, c = divmod(i, cols)
-                for dr, dc in exits(prob >= self.pixel_threshold, self.tile_size - self.stride):
+                for dr, dc in exits(prob >= level, self.tile_size - self.stride):
                     j = (r + dr) * cols + (c + dc)
                     if 0 <= r + dr < rows and 0 <= c + dc < cols and j not in queued:
                         queued.add(j)
@@ -208,28 +222,28 @@ class FrameAnalyzer:
             return FrameResult(probs, patches, grid, group_crack_tiles(probs, patches, grid, threshold, hw), 0)
         chosen = self._chosen(probs, grid, threshold)
         if len(chosen) == 0:
-            return FrameResult(probs, patches, grid, [], 0, np.zeros(hw, bool))
+            return FrameResult(probs, patches, grid, [], 0, hw)
         if self.oracle and frame.truth_mask is None:
             raise ValueError("oracle segmentation needs frames with a truth mask (the sim camera)")
-        if self.oracle:  # the exact mask, inside the chosen tiles
+        if self.oracle:  # the exact mask (0 or 1), inside the chosen tiles
             segment_some = lambda idx: truth_tiles(frame.truth_mask, [patches[i] for i in idx])  # noqa: E731
+            level = 0.5
         else:
             segment_some = lambda idx: self.segment_fn(tiles[idx])  # noqa: E731
+            level = self.pixel_threshold
         if self.segment == "follow":
-            chosen, prob_tiles = self._follow(segment_some, grid, chosen)
+            chosen, prob_tiles = self._follow(segment_some, grid, chosen, level)
         else:
             prob_tiles = segment_some(chosen)
         t3 = time.perf_counter()
-        (x0, y0, x1, y1), inside = stitch_box(prob_tiles, [patches[i] for i in chosen], hw)
-        box_mask = inside >= (0.5 if self.oracle else self.pixel_threshold)
-        mask = np.zeros(hw, bool)
-        mask[y0:y1, x0:x1] = box_mask
+        box, inside = stitch_box(prob_tiles, [patches[i] for i in chosen], hw)
+        box_mask = inside >= level
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
         # view as well would only cost time. Without one, the frame's view is all there is.
         cracks = cracks_from_mask(box_mask, probs, patches, threshold, frame.scale, self.min_area_px,
-                                  measure=frame.pose is None, min_elongation=self.min_elongation, origin=(x0, y0))
+                                  measure=frame.pose is None, min_elongation=self.min_elongation, origin=box[:2])
         if timer is not None:
             timer.add("segment", t3 - t2)
             timer.add("measure", time.perf_counter() - t3)
-        return FrameResult(probs, patches, grid, cracks, len(chosen), mask)
+        return FrameResult(probs, patches, grid, cracks, len(chosen), hw, box, box_mask)
 

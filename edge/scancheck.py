@@ -78,11 +78,22 @@ def score_wall(reports: Dict[str, dict], wall, margin_mm: float = POSITION_MM) -
     }
 
 
+def _length_ok(row: dict) -> bool:
+    return abs(row["length_error_rel"]) <= LENGTH_REL
+
+
+def _width_ok(row: dict) -> bool:
+    return abs(row["width_error_mm"]) <= max(WIDTH_ABS_MM, WIDTH_REL * row["width_max_mm"])
+
+
+def _position_ok(row: dict) -> bool:
+    return row["position_error_mm"] <= POSITION_MM
+
+
 def _passes(row: dict) -> bool:
     if len(row["crack_ids"]) != 1 or "length_error_rel" not in row:
         return False
-    width_ok = abs(row["width_error_mm"]) <= max(WIDTH_ABS_MM, WIDTH_REL * row["width_max_mm"])
-    return abs(row["length_error_rel"]) <= LENGTH_REL and width_ok and row["position_error_mm"] <= POSITION_MM
+    return _length_ok(row) and _width_ok(row) and _position_ok(row)
 
 
 def scan_check(cfg, oracle: bool = False, max_frames=None) -> dict:
@@ -125,22 +136,18 @@ def summarize(results: Sequence[dict]) -> dict:
     lengths = [100 * r["length_error_rel"] for r in measured]
     widths = [r["width_error_mm"] for r in measured]
     positions = [r["position_error_mm"] for r in measured]
-
-    def width_ok(r):
-        return abs(r["width_error_mm"]) <= max(WIDTH_ABS_MM, WIDTH_REL * r["width_max_mm"])
-
     return {
         "walls": len(results),
         "known_wider_than_1mm": len(rows),
         "found": sum(1 for r in rows if r["crack_ids"]),
         "one_id": sum(1 for r in rows if len(r["crack_ids"]) == 1),
-        "length_within": sum(1 for r in measured if abs(r["length_error_rel"]) <= LENGTH_REL),
+        "length_within": sum(1 for r in measured if _length_ok(r)),
         "length_error_abs_mean_pct": round(statistics.fmean(map(abs, lengths)), 1) if lengths else None,
         "length_error_worst_pct": round(max(lengths, key=abs), 1) if lengths else None,
-        "width_within": sum(1 for r in measured if width_ok(r)),
+        "width_within": sum(1 for r in measured if _width_ok(r)),
         "width_error_mean_mm": round(statistics.fmean(widths), 2) if widths else None,
         "width_error_range_mm": [round(min(widths), 2), round(max(widths), 2)] if widths else None,
-        "position_within": sum(1 for r in measured if r["position_error_mm"] <= POSITION_MM),
+        "position_within": sum(1 for r in measured if _position_ok(r)),
         "position_error_worst_mm": max(positions) if positions else None,
         "passed": sum(1 for r in rows if r["pass"]),
         "reports": sum(res["reports"] for res in results),
