@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .detect import group_crack_tiles
-from .measure import measure_component
+from .measure import FAINT, SURE, measure_component, own_levels
 from .tiler import tile_frame
 from .types import Crack, Frame, Patch
 
@@ -30,7 +30,7 @@ class FrameResult:
     segmented_tiles: int
     frame_hw: Optional[Tuple[int, int]] = None  # set when segmented
     box: Optional[Tuple[int, int, int, int]] = None  # (x0, y0, x1, y1) of the segmented tiles in the frame
-    box_mask: Optional[np.ndarray] = None  # bool crack mask inside `box`
+    box_mask: Optional[np.ndarray] = None  # crack mask inside `box`: bool, or levels with faint pixels (edge/measure.py)
 
     @property
     def mask(self) -> Optional[np.ndarray]:
@@ -73,12 +73,27 @@ def stitch_box(prob_tiles: np.ndarray, patches: Sequence[Patch], frame_hw):
     return (x0, y0, x1, y1), total[: y1 - y0, : x1 - x0]
 
 
+def crack_levels(probs: np.ndarray, threshold: float, faint_threshold: Optional[float]) -> np.ndarray:
+    """The crack mask of a probability map: bool `probs >= threshold`, or with a faint threshold below
+    it (hysteresis, as in Canny's edges) uint8 levels: SURE at or above `threshold`, FAINT where a
+    pixel at or above `faint_threshold` is 8-connected to a sure one. A crack's hairline tip fades
+    below the threshold before the crack ends; a faint speck on its own stays out."""
+    sure = probs >= threshold
+    if faint_threshold is None or faint_threshold >= threshold or not sure.any():
+        return sure
+    count, labels = cv2.connectedComponents((probs >= faint_threshold).astype(np.uint8), connectivity=8)
+    joined = np.zeros(count, bool)
+    joined[labels[sure]] = True
+    joined[0] = False
+    return np.where(sure, SURE, np.where(joined[labels], FAINT, 0)).astype(np.uint8)
+
+
 def elongation(component: np.ndarray) -> float:
     """Area over the square of the widest width: about length / width for a crack, under 1 for a
     round blob (a pore, a spot of dirt), which a segmenter may mark but which is no crack."""
-    padded = np.pad(component, 1).astype(np.uint8)
+    padded = np.pad(component, 1).astype(bool).astype(np.uint8)
     widest = 2.0 * float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max()) - 1.0
-    return float(component.sum()) / max(widest, 1.0) ** 2
+    return float(np.count_nonzero(component)) / max(widest, 1.0) ** 2
 
 
 def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patch], threshold: float,
@@ -95,7 +110,7 @@ def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patc
         x, y, w, h, area = (int(v) for v in stats[label])
         if area < min_area_px:
             continue
-        own = labels[y : y + h, x : x + w] == label  # not the neighbours that share its box
+        own = own_levels(labels, label, mask, (x, y, w, h))
         x, y = x + origin[0], y + origin[1]
         if min_elongation > 0 and elongation(own) < min_elongation:
             continue
@@ -159,12 +174,13 @@ class FrameAnalyzer:
     def __init__(self, classify_fn: Callable[[np.ndarray], np.ndarray], tile_size: int, stride: int,
                  segment_fn: Optional[Callable[[np.ndarray], np.ndarray]] = None, pixel_threshold: float = 0.5,
                  segment: str = "crack_tiles", min_area_px: int = 20, oracle: bool = False,
-                 min_elongation: float = 0.0):
+                 min_elongation: float = 0.0, faint_threshold: Optional[float] = None):
         self.classify_fn = classify_fn
         self.segment_fn = segment_fn
         self.tile_size = tile_size
         self.stride = stride
         self.pixel_threshold = pixel_threshold
+        self.faint_threshold = faint_threshold  # hysteresis below pixel_threshold (crack_levels); None: off
         if segment not in SEGMENT_MODES:
             raise ValueError(f"segment must be one of {', '.join(SEGMENT_MODES)}, got {segment!r}")
         self.segment = segment
@@ -227,17 +243,17 @@ class FrameAnalyzer:
             raise ValueError("oracle segmentation needs frames with a truth mask (the sim camera)")
         if self.oracle:  # the exact mask (0 or 1), inside the chosen tiles
             segment_some = lambda idx: truth_tiles(frame.truth_mask, [patches[i] for i in idx])  # noqa: E731
-            level = 0.5
+            level, faint = 0.5, None
         else:
             segment_some = lambda idx: self.segment_fn(tiles[idx])  # noqa: E731
-            level = self.pixel_threshold
+            level, faint = self.pixel_threshold, self.faint_threshold
         if self.segment == "follow":
             chosen, prob_tiles = self._follow(segment_some, grid, chosen, level)
         else:
             prob_tiles = segment_some(chosen)
         t3 = time.perf_counter()
         box, inside = stitch_box(prob_tiles, [patches[i] for i in chosen], hw)
-        box_mask = inside >= level
+        box_mask = crack_levels(inside, level, faint)
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
         # view as well would only cost time. Without one, the frame's view is all there is.
         cracks = cracks_from_mask(box_mask, probs, patches, threshold, frame.scale, self.min_area_px,

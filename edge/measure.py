@@ -4,6 +4,10 @@ Pure numpy + OpenCV (no contrib build, no scikit-image), so it runs on any devic
 Lengths count 1 for each horizontal/vertical skeleton step and sqrt(2) for each diagonal one;
 widths are the full width across the crack from the Euclidean distance transform along the
 skeleton (see local_widths), not the half width the transform gives directly.
+
+A mask is bool (every pixel sure) or uint8 levels: FAINT pixels (a segmenter's hysteresis: less
+likely, but joined to sure ones) add to a crack's extent and length, its SURE pixels alone give
+the widths, so a faint rim never widens a crack.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import cv2
 import numpy as np
 
 BELOW_RESOLUTION_PX = 2.0  # narrower than this, a width in pixels is a guess, not a measurement
+FAINT, SURE = 1, 2  # uint8 mask levels (see the module note)
 
 
 @dataclass(frozen=True)
@@ -168,19 +173,47 @@ def orientation_deg(ys: np.ndarray, xs: np.ndarray) -> float:
     return 90.0 if angle <= -90.0 else angle
 
 
-def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tuple[int, int] = (0, 0)) -> Optional[Measurement]:
-    """Measure one connected crack given as a bool/uint8 mask; None if it is empty."""
-    comp = np.asarray(component) > 0
-    ys, xs = np.nonzero(comp)
-    if len(xs) == 0:
-        return None
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    crop = comp[y0:y1, x0:x1]
+def as_levels(mask: np.ndarray) -> np.ndarray:
+    """uint8 levels of a mask: a bool mask is SURE wherever it is set; levels pass unchanged."""
+    mask = np.asarray(mask)
+    return mask.astype(np.uint8) * SURE if mask.dtype == bool else mask.astype(np.uint8, copy=False)
+
+
+def sure_pixels(levels: np.ndarray) -> np.ndarray:
+    """The pixels that give widths: the SURE ones of a levels mask, or every pixel of a mask that has
+    none (a bool mask, a 0/1 mask, or a crack only faintly seen)."""
+    levels = np.asarray(levels)
+    if levels.dtype != bool:
+        sure = levels >= SURE
+        if sure.any():
+            return sure
+    return levels > 0
+
+
+def _skeleton_and_distance(crop: np.ndarray):
     padded = np.pad(crop, 1).astype(np.uint8)  # the background around the crack must exist for the transform
     dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
     skel = skeletonize(crop)
     if not skel.any():  # a blob thinned to nothing cannot happen, but never divide by zero
         skel = crop.copy()
+    return skel, dist
+
+
+def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tuple[int, int] = (0, 0)) -> Optional[Measurement]:
+    """Measure one connected crack given as a bool mask or uint8 levels; None if it is empty."""
+    levels = np.asarray(component)
+    ys, xs = np.nonzero(levels)
+    if len(xs) == 0:
+        return None
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = levels[y0:y1, x0:x1] > 0
+    skel, dist = _skeleton_and_distance(crop)
+    length_px = skeleton_length(skel)
+    # A skeleton stops half a width short of each tip; add it back at every free end.
+    length_px += float(sum(max(0.0, dist[y, x] - 0.5) for y, x in _endpoints(skel)))
+    sure = sure_pixels(levels[y0:y1, x0:x1])
+    if not np.array_equal(sure, crop):  # faint pixels: the widths come from the sure ones alone
+        skel, dist = _skeleton_and_distance(sure)
     widths_px = local_widths(skel, dist)
     sy, sx = np.nonzero(skel)
     # Where branches meet, the mask is the union of two cracks and is wider than either: leave the
@@ -188,10 +221,6 @@ def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tup
     away = ~_near_junctions(skel, dist)[sy, sx]
     if away.any():
         widths_px = widths_px[away]
-    length_px = skeleton_length(skel)
-    # A skeleton stops half a width short of each tip; add it back at every free end.
-    ends = _endpoints(skel)
-    length_px += float(sum(max(0.0, dist[y, x] - 0.5) for y, x in ends))
     wmax = float(widths_px.max())
     return Measurement(
         bbox_px=(int(x0 + offset[0]), int(y0 + offset[1]), int(x1 + offset[0]), int(y1 + offset[1])),
@@ -289,15 +318,24 @@ def _endpoints(skel: np.ndarray) -> List[Tuple[int, int]]:
 
 
 def measure_mask(mask: np.ndarray, mm_per_px: float = 1.0, min_area_px: int = 1) -> List[Measurement]:
-    """Every 8-connected crack in `mask` (non-zero = crack), measured; smallest areas dropped."""
-    binary = (np.asarray(mask) > 0).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    """Every 8-connected crack in `mask` (non-zero = crack; bool or uint8 levels), measured; smallest
+    areas dropped."""
+    mask = np.asarray(mask)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
     out = []
     for label in range(1, count):
         x, y, w, h, area = stats[label]
         if area < min_area_px:
             continue
-        m = measure_component(labels[y : y + h, x : x + w] == label, mm_per_px, offset=(int(x), int(y)))
+        m = measure_component(own_levels(labels, label, mask, (x, y, w, h)), mm_per_px, offset=(int(x), int(y)))
         if m is not None:
             out.append(m)
     return out
+
+
+def own_levels(labels: np.ndarray, label: int, mask: np.ndarray, box) -> np.ndarray:
+    """Component `label` inside its box (x, y, w, h), in the mask's own levels: the neighbours
+    that share the box left out."""
+    x, y, w, h = (int(v) for v in box)
+    own = labels[y : y + h, x : x + w] == label
+    return own if mask.dtype == bool else np.where(own, mask[y : y + h, x : x + w], 0).astype(mask.dtype)

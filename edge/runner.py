@@ -113,7 +113,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segmenter.segment if segmenter else None,
                              pixel_threshold=pixel_threshold, segment=cfg.models.segment,
                              min_area_px=cfg.measure.min_area_px, oracle=oracle,
-                             min_elongation=cfg.measure.min_elongation)
+                             min_elongation=cfg.measure.min_elongation, faint_threshold=cfg.models.faint_threshold)
 
     pose_buffer = None
     if cfg.pose.source in ("mqtt", "csv"):

@@ -62,5 +62,6 @@ class Crack:
     orientation_deg: Optional[float] = None
     width_p95_mm: Optional[float] = None
     below_resolution: Optional[bool] = None
-    # The component's pixels inside bbox_px (bool), so the tracker can stitch a crack seen in many frames.
+    # The component's pixels inside bbox_px (bool, or uint8 levels: see edge/measure.py), so the tracker
+    # can stitch a crack seen in many frames.
     mask: Optional[np.ndarray] = field(default=None, compare=False, repr=False)

@@ -12,7 +12,7 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .measure import Measurement, measure_mask
+from .measure import Measurement, as_levels, measure_mask
 from .types import Pose
 
 
@@ -20,7 +20,7 @@ class WallMask:
     def __init__(self, mm_per_px: float):
         self.res = float(mm_per_px)  # mm per canvas pixel
         self.origin = (0, 0)  # wall pixel (x, y) of canvas[0, 0]
-        self.canvas: Optional[np.ndarray] = None
+        self.canvas: Optional[np.ndarray] = None  # uint8 mask levels (edge/measure.py), 0 = no crack
         self._dist: Optional[np.ndarray] = None  # distance (px) to the nearest crack pixel, made on demand
 
     def _affine(self, bbox_px, pose: Pose, frame_hw) -> np.ndarray:
@@ -50,7 +50,8 @@ class WallMask:
         self.canvas, self.origin = grown, (nx0, ny0)
 
     def paste(self, mask: np.ndarray, bbox_px, pose: Pose, frame_hw) -> None:
-        """OR a frame component (bool mask of its bbox_px) into the canvas."""
+        """OR a frame component (its bbox_px: a bool mask or levels, see edge/measure.py) into the canvas;
+        where views differ, a pixel keeps its highest level."""
         a = self._affine(bbox_px, pose, frame_hw)
         mh, mw = mask.shape
         corners = np.array([[0, 0, 1], [mw, 0, 1], [0, mh, 1], [mw, mh, 1]], np.float64) @ a.T
@@ -58,7 +59,7 @@ class WallMask:
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 1
         local = a.copy()
         local[:, 2] -= (x0, y0)
-        src = mask.astype(np.uint8)
+        src = as_levels(mask)
         if np.allclose(local[:, :2], np.eye(2)) and np.allclose(local[:, 2], np.round(local[:, 2])):
             # a pure whole-pixel shift (the usual case): copy, no resampling
             dx, dy = int(round(local[0, 2])), int(round(local[1, 2]))

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from edge.cascade import FrameAnalyzer, cracks_from_mask, elongation, exits, stitch, stitch_box
+from edge.cascade import FrameAnalyzer, crack_levels, cracks_from_mask, elongation, exits, stitch, stitch_box
+from edge.measure import FAINT, SURE
 from edge.types import Frame, Patch, Pose
 
 
@@ -138,3 +139,35 @@ def test_round_blobs_are_not_cracks():
     assert [c.bbox_px for c in kept] == [(90, 48, 190, 51)]
     assert elongation(mask[:, 90:]) > 30 and elongation(mask[:, :60]) < 1
     assert len(cracks_from_mask(mask, np.array([0.9]), [Patch(0, 0, 200)], 0.5, 0.5, min_area_px=5)) == 2
+
+
+def test_faint_pixels_count_only_where_they_join_a_sure_crack():
+    probs = np.zeros((20, 60), np.float32)
+    probs[10, 5:30] = 0.9  # a crack
+    probs[10, 30:45] = 0.4  # its faint tip, joined to it
+    probs[3, 40:55] = 0.4  # a faint line on its own
+    levels = crack_levels(probs, 0.5, 0.35)
+    assert levels.dtype == np.uint8
+    assert (levels[10, 5:30] == SURE).all() and (levels[10, 30:45] == FAINT).all()
+    assert not levels[3].any() and np.count_nonzero(levels) == 40
+    # without a faint threshold below the threshold, or with nothing sure: the plain bool mask
+    assert np.array_equal(crack_levels(probs, 0.5, None), probs >= 0.5)
+    assert np.array_equal(crack_levels(probs, 0.5, 0.6), probs >= 0.5)
+    assert not crack_levels(np.full((5, 5), 0.4, np.float32), 0.5, 0.35).any()
+
+
+def test_the_frame_mask_keeps_a_cracks_faint_tip_in_one_component():
+    def segment(tiles):
+        out = np.zeros(tiles.shape[:3], np.float32)
+        out[:, 10, 2:20] = 0.9
+        out[:, 10, 20:28] = 0.4  # the tip fades below the threshold
+        return out
+
+    analyzer = FrameAnalyzer(lambda t: np.array([0.9, 0.1, 0.1, 0.1, 0.1, 0.1]), 30, 30, segment_fn=segment,
+                             segment="crack_tiles", pixel_threshold=0.5, faint_threshold=0.35, min_area_px=5)
+    (crack,) = analyzer.analyze(_frame(), 0.5).cracks
+    assert crack.bbox_px == (2, 10, 28, 11) and crack.length_mm == pytest.approx(13.0, abs=0.6)
+    assert crack.mask.max() == SURE and (crack.mask == FAINT).sum() == 8
+    without = FrameAnalyzer(lambda t: np.array([0.9, 0.1, 0.1, 0.1, 0.1, 0.1]), 30, 30, segment_fn=segment,
+                            segment="crack_tiles", pixel_threshold=0.5, min_area_px=5)
+    assert without.analyze(_frame(), 0.5).cracks[0].bbox_px == (2, 10, 20, 11)

@@ -101,3 +101,28 @@ def test_a_crack_longer_than_32767_px_is_measured():
     mask[2:7, 5:40005] = True
     m = measure_component(mask, mm_per_px=0.5)
     assert m.length_mm == pytest.approx(20000, abs=1) and m.width_max_mm == pytest.approx(2.5, abs=0.05)
+
+
+def test_faint_pixels_add_length_but_not_width():
+    from edge.measure import FAINT, SURE
+
+    levels = np.zeros((60, 300), np.uint8)
+    levels[28:33, 50:200] = SURE  # 150 px sure, 5 px wide
+    levels[30, 200:250] = FAINT  # its hairline tip, seen only faintly: 50 px more
+    levels[27, 50:200] = levels[33, 50:200] = FAINT  # a faint rim either side
+    (m,) = measure_mask(levels, mm_per_px=1.0)
+    assert m.length_mm == pytest.approx(200.0, rel=0.02)
+    assert m.width_max_mm == pytest.approx(5.0, abs=0.01)  # the rim and the tip widen nothing
+    assert m.bbox_px == (50, 27, 250, 34)
+    # the same pixels as one bool mask: the rim counts, the crack is 7 px wide
+    (as_bool,) = measure_mask(levels > 0, mm_per_px=1.0)
+    assert as_bool.width_max_mm == pytest.approx(7.0, abs=0.01)
+
+
+def test_a_crack_seen_only_faintly_is_measured_on_what_there_is():
+    from edge.measure import FAINT
+
+    levels = np.zeros((40, 200), np.uint8)
+    levels[18:21, 20:180] = FAINT
+    (m,) = measure_mask(levels, mm_per_px=1.0)
+    assert m.width_max_mm == pytest.approx(3.0, abs=0.01) and m.length_mm == pytest.approx(160.0, rel=0.02)

@@ -163,3 +163,20 @@ def test_specks_shorter_than_min_length_are_not_announced():
     assert t.update(cracks, 0, FRAME_HW, 0.0, pose=pose) == [] and t.rejected == 1
     longer, _ = _view(_wall_with_line(), 400, 150)
     assert [e.type for e in t.update(longer, 1, FRAME_HW, 0.1, pose=pose)] == ["new"]
+
+
+def test_the_wall_keeps_each_pixels_surest_view():
+    from edge.measure import FAINT, SURE
+
+    faint_view = np.zeros((10, 200), np.uint8)
+    faint_view[4:7, :100] = SURE
+    faint_view[4:7, 100:] = FAINT  # this view saw the crack's second half only faintly
+    sure_view = np.zeros((10, 100), bool)
+    sure_view[4:7, :] = True  # the next one sees that half clearly
+    wm = WallMask(MM)
+    wm.paste(faint_view, (0, 0, 200, 10), Pose(x_mm=100 * MM, y_mm=5 * MM, mm_per_px=MM), (10, 200))
+    assert np.count_nonzero(wm.canvas == FAINT) == 300
+    wm.paste(sure_view, (100, 0, 200, 10), Pose(x_mm=100 * MM, y_mm=5 * MM, mm_per_px=MM), (10, 200))
+    assert np.count_nonzero(wm.canvas == FAINT) == 0 and np.count_nonzero(wm.canvas == SURE) == 600
+    (m,) = wm.measure()
+    assert m.length_mm == pytest.approx(100.0, rel=0.02) and m.width_max_mm == pytest.approx(1.5, abs=0.01)
