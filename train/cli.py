@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--synthetic", type=int, default=0, metavar="N", help="also evaluate on N synthetic patches")
     ev.add_argument("--seed", type=int, default=0, help="seed for the synthetic patches")
     ev.add_argument("--threshold", type=float, help="decision threshold (default: the model's own)")
+    ev.add_argument("--faint-threshold", type=float, metavar="F",
+                    help="segmenters: the centreline measures on the robot's mask with hysteresis down to F "
+                    "(edge config models.faint_threshold); default: the plain mask at the threshold")
     ev.add_argument("--threads", type=int, default=2, help="TFLite interpreter threads")
     ev.add_argument("--split", choices=("all", "val", "train"), default="all",
                     help="val: only the part the model's training run held out (rebuilt from its config; "
@@ -95,14 +98,20 @@ def _evaluate(args) -> int:
     result = run_evaluate(
         args.model, args.data, out_json=args.json, synthetic=args.synthetic, seed=args.seed,
         threshold=args.threshold, threads=args.threads, split=args.split, figures=args.figures,
+        faint_threshold=args.faint_threshold,
     )
     rows = list(result["per_source"].items()) + [("all", result)]
     if result["task"] == "segmentation":
-        keys = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1")
-        print(f"{'source':24s} {'n':>5s} " + " ".join(f"{k:>9s}" for k in keys))
+        keys = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1", "centreline_completeness",
+                "centreline_correctness")
+        heads = [k.replace("centreline_completeness", "complete").replace("centreline_correctness", "correct")
+                 for k in keys]
+        print(f"{'source':24s} {'n':>5s} " + " ".join(f"{k:>9s}" for k in heads))
         for name, m in rows:
             print(f"{name:24s} {m['n']:5d} " + " ".join(f"{m[k]:9.4f}" for k in keys))
-        print(f"pixel threshold {result['threshold']:.2f}; f1_tol2/ODS/OIS count a pixel within 2 px as a match")
+        faint = f", faint threshold {result['faint_threshold']:.2f}" if result.get("faint_threshold") is not None else ""
+        print(f"pixel threshold {result['threshold']:.2f}{faint}; f1_tol2/ODS/OIS count a pixel within 2 px as a match; "
+              "complete/correct: the share of the true centreline found and of the found one on a true crack (2 px)")
     else:
         print(f"{'source':32s} {'n':>6s} {'accuracy':>9s} {'precision':>9s} {'recall':>7s} {'f1':>7s}")
         for name, m in rows:

@@ -258,9 +258,11 @@ def evaluate(
     threads: int = 2,
     split: str = "all",
     figures=None,
+    faint_threshold: Optional[float] = None,
 ) -> Dict[str, Any]:
     """Metrics of a model, overall and per source: classification n, accuracy, precision,
-    recall, f1; segmentation n, precision, recall, f1, iou, f1_tol2, ods_f1, ois_f1.
+    recall, f1; segmentation n, precision, recall, f1, iou, f1_tol2, ods_f1, ois_f1 and the
+    centreline completeness and correctness (on the robot's hysteresis mask with `faint_threshold`).
     `split` 'val' (or 'train') keeps only the part of the data the model's training run held
     out (or trained on), rebuilt from its config. `figures`: a folder for the figure grid
     (and, for classifiers, the confusion matrix)."""
@@ -269,7 +271,8 @@ def evaluate(
     config = _split_config(model_path, split)
     task = model_task(model_path)
     if task == "segmentation":
-        return _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, threads, split, config, figures)
+        return _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, threads, split, config, figures,
+                                      faint_threshold)
     predictor = load_predictor(model_path, threads)
     data = load_data(folders, size=predictor.input_size, synthetic=synthetic, seed=seed,
                      split_block=int(config.get("split_block", 1)) if config else 1)
@@ -288,7 +291,8 @@ def evaluate(
     return result
 
 
-def _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, threads, split, config, figures):
+def _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, threads, split, config, figures,
+                           faint_threshold=None):
     from .segdata import load_seg_data, split_seg_by_photo
     from .segevaluate import evaluate_segmentation, load_seg_predictor
 
@@ -302,7 +306,7 @@ def _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, thre
         keep = [i for i, (s, n) in enumerate(zip(data.sources, data.names))
                 if ((n in recorded[str(s)]) if str(s) in recorded else ((str(s), n) in in_val)) == (split == "val")]
         data = data.subset(keep)
-    result = evaluate_segmentation(predictor, data, threshold)
+    result = evaluate_segmentation(predictor, data, threshold, faint_threshold)
     probs = result.pop("_probs")
     result.update({"model": str(model_path), "variant": predictor.kind, "task": "segmentation", "split": split,
                    "input_size": predictor.input_size})

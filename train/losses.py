@@ -89,6 +89,57 @@ def f1_tolerance(y_true, y_pred, tol: int = 2, smooth: float = 1.0):
     return 1.0 - 2.0 * precision * recall / (precision + recall + _EPS)
 
 
+def _erode(x):
+    """Soft erosion: the minimum over the 4-neighbourhood (two 1-D min pools, as in clDice)."""
+    from keras import ops
+
+    return ops.minimum(-ops.max_pool(-x, pool_size=(3, 1), strides=1, padding="same"),
+                       -ops.max_pool(-x, pool_size=(1, 3), strides=1, padding="same"))
+
+
+def _open(x):
+    from keras import ops
+
+    return ops.max_pool(_erode(x), pool_size=3, strides=1, padding="same")
+
+
+def soft_skeleton(x, iterations: int = 10):
+    """Soft morphological skeleton (Shit et al., clDice, CVPR 2021) of (B, H, W, 1) maps: what each
+    erosion step's opening removes, summed; on a 0/1 mask, the centreline of every band up to
+    2 * iterations + 1 px wide."""
+    from keras import ops
+
+    skel = ops.relu(x - _open(x))
+    for _ in range(iterations):
+        x = _erode(x)
+        delta = ops.relu(x - _open(x))
+        skel = skel + ops.relu(delta - skel * delta)
+    return skel
+
+
+def cldice(y_true, y_pred, iterations: int = 10, smooth: float = 1.0):
+    """1 - soft clDice: the F1 of the predicted skeleton lying inside the true mask and the true
+    skeleton lying inside the prediction. Each pixel of a crack's centreline weighs the same however
+    wide the crack is, so a missed hairline branch, or two close cracks predicted as one band (its
+    centreline runs between them), costs as much as its length, not its few pixels."""
+    from keras import ops
+
+    t, p = _flat(y_true, y_pred)
+    if len(t.shape) != 4:  # a classifier's (B, 1): no shape to thin, plain soft F1
+        return dice(t, p, smooth)
+    axes = (1, 2, 3)
+    skel_p, skel_t = soft_skeleton(p, iterations), soft_skeleton(t, iterations)
+    precision = (ops.sum(skel_p * t, axis=axes) + smooth) / (ops.sum(skel_p, axis=axes) + smooth)
+    recall = (ops.sum(skel_t * p, axis=axes) + smooth) / (ops.sum(skel_t, axis=axes) + smooth)
+    return 1.0 - 2.0 * precision * recall / (precision + recall + _EPS)
+
+
+def bce_dice_cldice(y_true, y_pred):
+    """BCE + soft Dice + half soft clDice: the pixels as bce_dice has them, and the crack's centreline
+    (length, branches, gaps between close cracks) weighted as clDice's authors weigh it (alpha 0.5)."""
+    return bce_dice(y_true, y_pred) + 0.5 * cldice(y_true, y_pred)
+
+
 LOSSES: Dict[str, Callable] = {
     "bce": bce,
     "weighted_bce": weighted_bce,
@@ -96,6 +147,8 @@ LOSSES: Dict[str, Callable] = {
     "dice": dice,
     "bce_dice": bce_dice,
     "f1_tolerance": f1_tolerance,
+    "cldice": cldice,
+    "bce_dice_cldice": bce_dice_cldice,
 }
 
 

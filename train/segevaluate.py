@@ -112,14 +112,14 @@ def predict_images(predictor: SegPredictor, data: SegSet) -> List[np.ndarray]:
     return [predict_tiled(predictor.predict, img, predictor.input_size) for img in data.images]
 
 
-def evaluate_segmentation(predictor: SegPredictor, data: SegSet, threshold: Optional[float] = None
-                          ) -> Dict[str, Any]:
+def evaluate_segmentation(predictor: SegPredictor, data: SegSet, threshold: Optional[float] = None,
+                          faint_threshold: Optional[float] = None) -> Dict[str, Any]:
     from .segfit import seg_metrics_by_source
 
     if len(data) == 0:
         raise DataError("no image/mask pairs to evaluate on")
     threshold = predictor.threshold if threshold is None else float(threshold)
     probs = predict_images(predictor, data)
-    result = seg_metrics_by_source(data, probs, threshold)
+    result = seg_metrics_by_source(data, probs, threshold, faint_threshold)
     result["_probs"] = probs  # for figures; removed before JSON
     return result

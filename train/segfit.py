@@ -100,13 +100,14 @@ def predict_set(predict, data: SegSet, size: int) -> List[np.ndarray]:
     return [predict_tiled(predict, img, size) for img in data.images]
 
 
-def seg_metrics_by_source(data: SegSet, probs: List[np.ndarray], threshold: float) -> Dict[str, Any]:
-    result = segmentation_metrics(data.masks, probs, threshold)
+def seg_metrics_by_source(data: SegSet, probs: List[np.ndarray], threshold: float,
+                          faint_threshold: Optional[float] = None) -> Dict[str, Any]:
+    result = segmentation_metrics(data.masks, probs, threshold, faint_threshold=faint_threshold)
     result["per_source"] = {}
     for name in data.source_names():
         idx = np.flatnonzero(data.sources == name)
         result["per_source"][name] = segmentation_metrics([data.masks[i] for i in idx], [probs[i] for i in idx],
-                                                          threshold)
+                                                          threshold, faint_threshold=faint_threshold)
     return result
 
 

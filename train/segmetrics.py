@@ -6,10 +6,13 @@ benchmark): a predicted crack pixel within `tol` px of a true one counts as corr
 (precision), and a true crack pixel within `tol` px of a predicted one counts as found
 (recall). ODS: the best F1 over thresholds with the counts of the whole data set summed at
 each threshold (one threshold for all images); OIS: each image's best-threshold F1, averaged.
+Centreline completeness and correctness (Wiedemann et al.'s measures for linear structures) weigh
+a crack by its length instead of its pixels: the share of the true centreline within `tol` px of
+the prediction, and of the predicted centreline within `tol` px of the truth.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -59,6 +62,19 @@ def tolerant_prf(c: Dict[str, int]) -> Dict[str, float]:
     return {"precision": p, "recall": r, "f1": _f1(p, r)}
 
 
+def centreline_lengths(y_true, y_pred, tol: float = 2.0) -> Dict[str, float]:
+    """Skeleton lengths in px (diagonal steps sqrt 2, as the robot measures): true, true_hit (within
+    tol of the prediction), pred, pred_hit (within tol of the truth)."""
+    from edge.measure import skeleton_length, skeletonize
+
+    t, p = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    if t.shape != p.shape:
+        raise ValueError(f"mask shapes differ: {t.shape} vs {p.shape}")
+    st, sp = skeletonize(t), skeletonize(p)
+    return {"true": skeleton_length(st), "true_hit": skeleton_length(st & within(p, tol)),
+            "pred": skeleton_length(sp), "pred_hit": skeleton_length(sp & within(t, tol))}
+
+
 def f1_tolerance(y_true, y_pred, tol: float = 2.0) -> float:
     """F1 where a pixel `tol` px from its counterpart still counts (Dais et al.'s tolerant F1)."""
     return tolerant_prf(tolerant_counts(y_true, y_pred, tol))["f1"]
@@ -105,13 +121,19 @@ def ods_ois(curves: Iterable[np.ndarray], thresholds: Sequence[float] = DEFAULT_
 
 
 def segmentation_metrics(masks: List[np.ndarray], probs: List[np.ndarray], threshold: float = 0.5,
-                         tol: float = 2.0, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> Dict[str, float]:
+                         tol: float = 2.0, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                         faint_threshold: Optional[float] = None) -> Dict[str, float]:
     """The evaluate contract for segmentation, summed over images (micro average):
-    n, precision, recall, f1, iou (exact pixels at `threshold`), f1_tol2, ods_f1, ois_f1."""
+    n, precision, recall, f1, iou (exact pixels at `threshold`), f1_tol2, ods_f1, ois_f1, and the
+    centreline measures. With `faint_threshold` the centreline is that of the mask the robot makes,
+    with hysteresis down to it (edge.cascade.crack_levels); the pixel measures stay at `threshold`."""
+    from edge.cascade import crack_levels
+
     if len(masks) != len(probs):
         raise ValueError(f"{len(masks)} masks but {len(probs)} predictions")
     exact = np.zeros(3, np.int64)
     tolc = np.zeros(4, np.int64)
+    line = np.zeros(4)
     curves = []
     for m, pr in zip(masks, probs):
         pred = np.asarray(pr) >= threshold
@@ -119,6 +141,8 @@ def segmentation_metrics(masks: List[np.ndarray], probs: List[np.ndarray], thres
         exact += (c["tp"], c["fp"], c["fn"])
         t = tolerant_counts(m, pred, tol)
         tolc += (t["pred"], t["pred_hit"], t["true"], t["true_hit"])
+        lengths = centreline_lengths(m, crack_levels(np.asarray(pr), threshold, faint_threshold) > 0, tol)
+        line += (lengths["true"], lengths["true_hit"], lengths["pred"], lengths["pred_hit"])
         curves.append(threshold_curve(m, pr, thresholds, tol))
     tp, fp, fn = (int(v) for v in exact)
     p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
@@ -133,7 +157,10 @@ def segmentation_metrics(masks: List[np.ndarray], probs: List[np.ndarray], thres
         "precision_tol2": tol_prf["precision"],
         "recall_tol2": tol_prf["recall"],
         **ods_ois(curves, thresholds),
+        "centreline_completeness": _ratio(line[1], line[0]),
+        "centreline_correctness": _ratio(line[3], line[2]),
         "threshold": float(threshold),
+        "faint_threshold": faint_threshold,
         "tp": tp, "fp": fp, "fn": fn,
     }
 

@@ -81,3 +81,46 @@ def test_pixel_f1_metric_counts_over_batches():
     metric.update_state(np.asarray(T, np.float32), np.asarray(P, np.float32))  # tp 1 (0.8), fn 1 (0.4)
     metric.update_state(np.zeros((1, 2, 2, 1), np.float32), np.full((1, 2, 2, 1), 0.9, np.float32))  # fp 4
     assert float(metric.result()) == pytest.approx(2 * 1 / (2 * 1 + 4 + 1))
+
+
+def test_soft_skeleton_of_a_bar_is_its_centreline():
+    from train.losses import soft_skeleton
+
+    bar = np.zeros((1, 9, 20, 1), np.float32)
+    bar[0, 2:7, 3:17] = 1.0  # 5 px wide
+    skel = np.asarray(soft_skeleton(bar, iterations=5))[0, :, :, 0]
+    assert skel.max() == pytest.approx(1.0) and skel.min() >= 0.0
+    rows = np.nonzero(skel[:, 5:15] > 0.5)[0]
+    assert set(rows.tolist()) == {4}  # the middle row, along the bar's length
+    assert not skel[[0, 1, 7, 8]].any()  # nothing outside the bar
+
+
+def _branching():
+    """A trunk 5 px wide and a hairline branch 1 px wide, both 30 px long."""
+    t = np.zeros((1, 20, 40, 1), np.float32)
+    t[0, 3:8, 5:35] = 1.0
+    t[0, 14, 5:35] = 1.0
+    return t
+
+
+def test_cldice_weighs_a_missed_hairline_by_its_length():
+    t = _branching()
+    no_branch = t.copy()
+    no_branch[0, 14] = 0.0  # the 30 branch pixels missed
+    thin_trunk = t.copy()
+    thin_trunk[0, 3, 5:35] = 0.0  # 30 pixels off the trunk's edge instead
+    kw = dict(iterations=5, smooth=1e-6)
+    assert _value(LOSSES["cldice"], t, t, **kw) == pytest.approx([0.0], abs=1e-4)
+    assert _value(LOSSES["dice"], t, no_branch) == pytest.approx(_value(LOSSES["dice"], t, thin_trunk), rel=1e-6)
+    missed_branch, thinner = _value(LOSSES["cldice"], t, no_branch, **kw), _value(LOSSES["cldice"], t, thin_trunk, **kw)
+    assert missed_branch[0] > 0.25 and thinner[0] < 0.02  # half the centreline gone, against none
+
+
+def test_cldice_punishes_two_close_cracks_predicted_as_one_band():
+    t = np.zeros((1, 12, 30, 1), np.float32)
+    t[0, 3:5, 2:28] = t[0, 7:9, 2:28] = 1.0  # two lines 2 px wide, 2 px apart
+    band = t.copy()
+    band[0, 5:7, 2:28] = 1.0  # the gap filled: one band 6 px wide
+    kw = dict(iterations=5, smooth=1e-6)
+    assert _value(LOSSES["cldice"], t, band, **kw)[0] > 0.3
+    assert _value(LOSSES["bce_dice_cldice"], t, band) > _value(LOSSES["bce_dice"], t, band)

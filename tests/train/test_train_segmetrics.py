@@ -4,7 +4,7 @@ import pytest
 
 from train.metrics import classification_metrics
 from train.segmetrics import (
-    best_threshold, f1_tolerance, ods_ois, pixel_metrics, segmentation_metrics, threshold_curve, tolerant_counts,
+    best_threshold, centreline_lengths, f1_tolerance, ods_ois, pixel_metrics, segmentation_metrics, threshold_curve, tolerant_counts,
     within,
 )
 
@@ -89,3 +89,30 @@ def test_best_threshold_picks_the_best_f1():
     prob[:, 1] = 0.6
     prob[:, 4] = 0.4  # a false alarm that only low thresholds keep
     assert best_threshold([t], [prob], [0.3, 0.5, 0.7]) == 0.5
+
+
+def test_centreline_measures_weigh_cracks_by_length_not_pixels():
+    truth = np.zeros((30, 60), bool)
+    truth[5:12, 5:55] = True  # a wide crack, 50 px long
+    truth[22, 5:55] = True  # a hairline, 50 px long
+    found_wide_only = np.zeros_like(truth)
+    found_wide_only[5:12, 5:55] = True
+    c = centreline_lengths(truth, found_wide_only)
+    assert c["true"] == pytest.approx(92, abs=3)  # the skeletons: 43 px of the wide crack, 49 of the hairline
+    assert c["pred_hit"] == c["pred"]  # what it found lies on the truth
+    m = segmentation_metrics([truth], [found_wide_only.astype(np.float32)], threshold=0.5, thresholds=[0.5])
+    assert m["recall"] > 0.85  # by pixels the hairline hardly counts
+    assert m["centreline_completeness"] == pytest.approx(c["true_hit"] / c["true"])
+    assert 0.4 < m["centreline_completeness"] < 0.55 and m["centreline_correctness"] == 1.0  # about half the length
+
+
+def test_centreline_with_hysteresis_follows_a_faint_tip():
+    truth = np.zeros((10, 60), bool)
+    truth[5, 5:55] = True
+    prob = np.zeros((10, 60), np.float32)
+    prob[5, 5:30] = 0.9
+    prob[5, 30:55] = 0.4  # the tip, faint
+    plain = segmentation_metrics([truth], [prob], threshold=0.5, thresholds=[0.5])
+    faint = segmentation_metrics([truth], [prob], threshold=0.5, thresholds=[0.5], faint_threshold=0.3)
+    assert plain["centreline_completeness"] == pytest.approx(0.54, abs=0.05)
+    assert faint["centreline_completeness"] == pytest.approx(1.0) and faint["recall"] == plain["recall"]
