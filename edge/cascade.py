@@ -82,10 +82,12 @@ def crack_levels(probs: np.ndarray, threshold: float, faint_threshold: Optional[
     if faint_threshold is None or faint_threshold >= threshold or not sure.any():
         return sure
     count, labels = cv2.connectedComponents((probs >= faint_threshold).astype(np.uint8), connectivity=8)
-    joined = np.zeros(count, bool)
-    joined[labels[sure]] = True
-    joined[0] = False
-    return np.where(sure, SURE, np.where(joined[labels], FAINT, 0)).astype(np.uint8)
+    level_of = np.zeros(count, np.uint8)  # per component: FAINT where it holds a sure pixel
+    level_of[labels[sure]] = FAINT
+    level_of[0] = 0
+    levels = level_of[labels]
+    levels[sure] = SURE
+    return levels
 
 
 def elongation(component: np.ndarray) -> float:
