@@ -120,9 +120,9 @@ class ModelsConfig(_Strict):
         "each neighbour a segmented crack runs into, until it ends), or every tile")
     pixel_threshold: Optional[float] = Field(None, ge=0, le=1, description="Per-pixel crack threshold; null: the segmenter bundle's own")
     faint_threshold: Optional[float] = Field(
-        0.35, ge=0, le=1, description="Hysteresis: pixels at or above this probability are crack too where they join "
-        "a pixel above pixel_threshold (a crack's hairline tips and branches); they add length, never width. "
-        "null, or not below pixel_threshold: off")
+        None, ge=0, le=1, description="Hysteresis: pixels at or above this probability are crack too where they join "
+        "a pixel above pixel_threshold (a crack's hairline tips and branches); they add length, never width, and "
+        "trade a false length for each found one (see README, Measurement). null, or not below pixel_threshold: off")
 
 
 class TilingConfig(_Strict):
