@@ -285,10 +285,12 @@ def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int,
         "Whole images are predicted in overlapping tiles (as `python -m train evaluate` does); "
         "precision/recall/F1/IoU are exact pixels at the threshold; f1_tol2 counts a pixel within 2 px of "
         "its counterpart as a match (Dais et al.); ODS/OIS are the DeepCrack/HED best F1 over thresholds "
-        "(one for the data set / one per image) with the same 2 px tolerance.",
+        "(one for the data set / one per image) with the same 2 px tolerance; centreline: the share of the true "
+        "crack skeleton within 2 px of the prediction (found) and of the predicted one within 2 px of a true crack "
+        "(on a crack), which weigh a crack by its length, as the robot measures it.",
         "",
-        "| source | n | model | precision | recall | F1 | IoU | F1 (2 px) | ODS | OIS |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| source | n | model | precision | recall | F1 | IoU | F1 (2 px) | ODS | OIS | centreline found | on a crack |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     sources = [k.split("/", 1)[1] for k in info.metrics if k.startswith("int8/")]
     for label, kf, ki in [(x, f"keras/{x}", f"int8/{x}") for x in sources] + [("**all**", "keras", "int8")]:
@@ -297,7 +299,8 @@ def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int,
             if m:
                 out.append(f"| {label} | {int(m.get('n', 0))} | {variant} (thr {m.get('threshold', 0):.2f}) | "
                            f"{_f(m.get('precision'))} | {_f(m.get('recall'))} | {_f(m.get('f1'))} | {_f(m.get('iou'))} | "
-                           f"{_f(m.get('f1_tol2'))} | {_f(m.get('ods_f1'))} | {_f(m.get('ois_f1'))} |")
+                           f"{_f(m.get('f1_tol2'))} | {_f(m.get('ods_f1'))} | {_f(m.get('ois_f1'))} | "
+                           f"{_f(m.get('centreline_completeness'))} | {_f(m.get('centreline_correctness'))} |")
     int8 = info.metrics.get("int8", {})
     out += ["", f"int8 pixel F1 is {int8.get('f1_drop', 0):+.4f} below the float model's (refused above "
             f"{MAX_F1_DROP})." if int8.get("f1_drop", 0) >= 0 else
@@ -367,8 +370,10 @@ def run_segmentation(args, argv: Sequence[str]) -> int:
         commands={"convert": "python -m convert " + shlex.join(argv)},
         latency_threads=[t for t in (args.latency_threads or []) if t <= 2] or [],
     )
-    keys = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1")
-    print(f"{'source':24s} {'model':6s} {'thr':>5s} " + " ".join(f"{k:>8s}" for k in keys))
+    keys = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1", "centreline_completeness",
+            "centreline_correctness")
+    heads = [k.replace("centreline_completeness", "complete").replace("centreline_correctness", "correct") for k in keys]
+    print(f"{'source':24s} {'model':6s} {'thr':>5s} " + " ".join(f"{k:>8s}" for k in heads))
     rows = [(s, summary["float"]["per_source"][s], summary["int8"]["per_source"][s]) for s in val.source_names()]
     for name, f, q in rows + [("all", summary["float"], summary["int8"])]:
         for label, m in (("float", f), ("int8", q)):
