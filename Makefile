@@ -11,9 +11,9 @@ BUNDLE ?= models/crack_classifier
 CONFIG ?=
 # the shipped segmenter's data: make train-segmenter SEG_DATA="dir ..."
 SEG_DATA ?= ../shared/data/masonry_dais ../shared/data/deepcrack/train ../shared/data/cfd
-# its second stage: the first run fine-tuned with tiles of 60 synthetic walls added
+# its second stage: the first run fine-tuned with tiles of 60 synthetic walls added, and clDice in the loss
 SEG_TUNE ?= --set init=runs/crack_segmenter/best.keras --set synthetic_walls=60 --set epochs=20 \
-	--set learning_rate=0.001 --set patience=8
+	--set learning_rate=0.001 --set patience=8 --set loss=bce_dice_cldice
 
 .PHONY: help setup demo test train convert train-segmenter convert-segmenter compile bench bundle mosquitto clean
 
