@@ -370,10 +370,9 @@ def run_segmentation(args, argv: Sequence[str]) -> int:
         commands={"convert": "python -m convert " + shlex.join(argv)},
         latency_threads=[t for t in (args.latency_threads or []) if t <= 2] or [],
     )
-    keys = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1", "centreline_completeness",
-            "centreline_correctness")
-    heads = [k.replace("centreline_completeness", "complete").replace("centreline_correctness", "correct") for k in keys]
-    print(f"{'source':24s} {'model':6s} {'thr':>5s} " + " ".join(f"{k:>8s}" for k in heads))
+    from train.segmetrics import SHORT_NAMES, TABLE_KEYS as keys
+
+    print(f"{'source':24s} {'model':6s} {'thr':>5s} " + " ".join(f"{SHORT_NAMES.get(k, k):>8s}" for k in keys))
     rows = [(s, summary["float"]["per_source"][s], summary["int8"]["per_source"][s]) for s in val.source_names()]
     for name, f, q in rows + [("all", summary["float"], summary["int8"])]:
         for label, m in (("float", f), ("int8", q)):

@@ -102,11 +102,9 @@ def _evaluate(args) -> int:
     )
     rows = list(result["per_source"].items()) + [("all", result)]
     if result["task"] == "segmentation":
-        keys = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1", "centreline_completeness",
-                "centreline_correctness")
-        heads = [k.replace("centreline_completeness", "complete").replace("centreline_correctness", "correct")
-                 for k in keys]
-        print(f"{'source':24s} {'n':>5s} " + " ".join(f"{k:>9s}" for k in heads))
+        from .segmetrics import SHORT_NAMES, TABLE_KEYS as keys
+
+        print(f"{'source':24s} {'n':>5s} " + " ".join(f"{SHORT_NAMES.get(k, k):>9s}" for k in keys))
         for name, m in rows:
             print(f"{name:24s} {m['n']:5d} " + " ".join(f"{m[k]:9.4f}" for k in keys))
         faint = f", faint threshold {result['faint_threshold']:.2f}" if result.get("faint_threshold") is not None else ""

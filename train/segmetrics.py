@@ -17,6 +17,9 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 DEFAULT_THRESHOLDS = np.round(np.linspace(0.01, 0.99, 99), 2)
+TABLE_KEYS = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1", "centreline_completeness",
+              "centreline_correctness")  # the columns of the printed tables
+SHORT_NAMES = {"centreline_completeness": "complete", "centreline_correctness": "correct"}  # their headings
 
 
 def _ratio(num: float, den: float) -> float:
