@@ -82,9 +82,8 @@ def crack_levels(probs: np.ndarray, threshold: float, faint_threshold: Optional[
     if faint_threshold is None or faint_threshold >= threshold or not sure.any():
         return sure
     count, labels = cv2.connectedComponents((probs >= faint_threshold).astype(np.uint8), connectivity=8)
-    level_of = np.zeros(count, np.uint8)  # per component: FAINT where it holds a sure pixel
-    level_of[labels[sure]] = FAINT
-    level_of[0] = 0
+    level_of = np.zeros(count, np.uint8)  # per component: FAINT where it holds a sure pixel (never label 0:
+    level_of[labels[sure]] = FAINT          # a sure pixel is above the faint threshold too)
     levels = level_of[labels]
     levels[sure] = SURE
     return levels
