@@ -119,6 +119,10 @@ class ModelsConfig(_Strict):
         "those and their 8 neighbours (catches faint crack ends the classifier let pass), follow (the crack tiles, then "
         "each neighbour a segmented crack runs into, until it ends), or every tile")
     pixel_threshold: Optional[float] = Field(None, ge=0, le=1, description="Per-pixel crack threshold; null: the segmenter bundle's own")
+    segment_zoom: int = Field(
+        1, ge=1, le=4, description="Segment each tile enlarged this many times (as zoom x zoom tiles, zoom squared "
+        "the segmenter's work): hairlines under a pixel wide in the frame become cracks the segmenter finds. "
+        "1: off; see README, Measurement")
     faint_threshold: Optional[float] = Field(
         None, ge=0, le=1, description="Hysteresis: pixels at or above this probability are crack too where they join "
         "a pixel above pixel_threshold (a crack's hairline tips and branches); they add length, never width, and "

@@ -24,6 +24,7 @@ from .scale import check_scale, mm_per_px
 from .schemas import SCHEMA_VERSION
 from .severity import SCALES
 from .tracker import Tracker
+from .zoom import zoomed
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     pixel_threshold = cfg.models.pixel_threshold
     if pixel_threshold is None:
         pixel_threshold = segmenter.threshold if segmenter else 0.5
-    analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segmenter.segment if segmenter else None,
+    segment_fn = zoomed(segmenter.segment, cfg.models.segment_zoom) if segmenter else None
+    analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segment_fn,
                              pixel_threshold=pixel_threshold, segment=cfg.models.segment,
                              min_area_px=cfg.measure.min_area_px, oracle=oracle,
                              min_elongation=cfg.measure.min_elongation, faint_threshold=cfg.models.faint_threshold)

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--faint-threshold", type=float, metavar="F",
                     help="segmenters: the centreline measures on the robot's mask with hysteresis down to F "
                     "(edge config models.faint_threshold); default: the plain mask at the threshold")
+    ev.add_argument("--zoom", type=int, default=1, metavar="N",
+                    help="segmenters: segment every tile enlarged N times, as the robot's models.segment_zoom "
+                    "(1 to 4; default 1)")
     ev.add_argument("--threads", type=int, default=2, help="TFLite interpreter threads")
     ev.add_argument("--split", choices=("all", "val", "train"), default="all",
                     help="val: only the part the model's training run held out (rebuilt from its config; "
@@ -98,7 +101,7 @@ def _evaluate(args) -> int:
     result = run_evaluate(
         args.model, args.data, out_json=args.json, synthetic=args.synthetic, seed=args.seed,
         threshold=args.threshold, threads=args.threads, split=args.split, figures=args.figures,
-        faint_threshold=args.faint_threshold,
+        faint_threshold=args.faint_threshold, zoom=args.zoom,
     )
     rows = list(result["per_source"].items()) + [("all", result)]
     if result["task"] == "segmentation":
@@ -108,7 +111,8 @@ def _evaluate(args) -> int:
         for name, m in rows:
             print(f"{name:24s} {m['n']:5d} " + " ".join(f"{m[k]:9.4f}" for k in keys))
         faint = f", faint threshold {result['faint_threshold']:.2f}" if result.get("faint_threshold") is not None else ""
-        print(f"pixel threshold {result['threshold']:.2f}{faint}; f1_tol2/ODS/OIS count a pixel within 2 px as a match; "
+        zoom = f", segmented at {result['segment_zoom']}x" if result.get("segment_zoom", 1) != 1 else ""
+        print(f"pixel threshold {result['threshold']:.2f}{faint}{zoom}; f1_tol2/ODS/OIS count a pixel within 2 px as a match; "
               "complete/correct: the share of the true centreline found and of the found one on a true crack (2 px)")
     else:
         print(f"{'source':32s} {'n':>6s} {'accuracy':>9s} {'precision':>9s} {'recall':>7s} {'f1':>7s}")

@@ -12,6 +12,7 @@ import numpy as np
 
 from edge.bundle import Bundle, ModelInfo, Normalization, TensorInfo, TileInfo, load_bundle, sha256_of
 from edge.errors import CrackbotError, DataError, ModelError
+from edge.zoom import check_zoom
 
 from .data import LABELS, load_data, split_by_file
 from .fit import metrics_by_source, predict_probs
@@ -259,20 +260,28 @@ def evaluate(
     split: str = "all",
     figures=None,
     faint_threshold: Optional[float] = None,
+    zoom: int = 1,
 ) -> Dict[str, Any]:
     """Metrics of a model, overall and per source: classification n, accuracy, precision,
     recall, f1; segmentation n, precision, recall, f1, iou, f1_tol2, ods_f1, ois_f1 and the
-    centreline completeness and correctness (on the robot's hysteresis mask with `faint_threshold`).
+    centreline completeness and correctness (on the robot's hysteresis mask with `faint_threshold`;
+    segmented `zoom` times enlarged, as the robot's models.segment_zoom).
     `split` 'val' (or 'train') keeps only the part of the data the model's training run held
     out (or trained on), rebuilt from its config. `figures`: a folder for the figure grid
     (and, for classifiers, the confusion matrix)."""
     if not folders and synthetic <= 0:
         raise DataError("nothing to evaluate on: give --data DIR or --synthetic N")
+    try:
+        check_zoom(zoom)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
     config = _split_config(model_path, split)
     task = model_task(model_path)
     if task == "segmentation":
         return _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, threads, split, config, figures,
-                                      faint_threshold)
+                                      faint_threshold, zoom)
+    if zoom != 1:
+        raise DataError("--zoom is for segmenters; a classifier sees whole tiles")
     predictor = load_predictor(model_path, threads)
     data = load_data(folders, size=predictor.input_size, synthetic=synthetic, seed=seed,
                      split_block=int(config.get("split_block", 1)) if config else 1)
@@ -292,7 +301,7 @@ def evaluate(
 
 
 def _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, threads, split, config, figures,
-                           faint_threshold=None):
+                           faint_threshold=None, zoom=1):
     from .segdata import load_seg_data, split_seg_by_photo
     from .segevaluate import evaluate_segmentation, load_seg_predictor
 
@@ -306,7 +315,7 @@ def _evaluate_segmentation(model_path, folders, synthetic, seed, threshold, thre
         keep = [i for i, (s, n) in enumerate(zip(data.sources, data.names))
                 if ((n in recorded[str(s)]) if str(s) in recorded else ((str(s), n) in in_val)) == (split == "val")]
         data = data.subset(keep)
-    result = evaluate_segmentation(predictor, data, threshold, faint_threshold)
+    result = evaluate_segmentation(predictor, data, threshold, faint_threshold, zoom)
     probs = result.pop("_probs")
     result.update({"model": str(model_path), "variant": predictor.kind, "task": "segmentation", "split": split,
                    "input_size": predictor.input_size})

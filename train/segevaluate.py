@@ -15,6 +15,7 @@ import numpy as np
 
 from edge.bundle import Bundle, ModelInfo, load_bundle
 from edge.errors import DataError, ModelError
+from edge.zoom import zoomed
 
 from .segdata import SegSet, predict_tiled
 
@@ -108,18 +109,22 @@ def load_seg_predictor(path, threads: int = 2, keras_model=None) -> SegPredictor
     return TFLiteSegPredictor(Bundle(path.parent, seg_model_info(path)), threads)
 
 
-def predict_images(predictor: SegPredictor, data: SegSet) -> List[np.ndarray]:
-    return [predict_tiled(predictor.predict, img, predictor.input_size) for img in data.images]
+def predict_images(predictor: SegPredictor, data: SegSet, zoom: int = 1) -> List[np.ndarray]:
+    """Every image's probabilities; at a zoom each tile is segmented enlarged, as the edge does
+    (models.segment_zoom, edge/zoom.py)."""
+    predict = zoomed(predictor.predict, zoom)
+    return [predict_tiled(predict, img, predictor.input_size) for img in data.images]
 
 
 def evaluate_segmentation(predictor: SegPredictor, data: SegSet, threshold: Optional[float] = None,
-                          faint_threshold: Optional[float] = None) -> Dict[str, Any]:
+                          faint_threshold: Optional[float] = None, zoom: int = 1) -> Dict[str, Any]:
     from .segfit import seg_metrics_by_source
 
     if len(data) == 0:
         raise DataError("no image/mask pairs to evaluate on")
     threshold = predictor.threshold if threshold is None else float(threshold)
-    probs = predict_images(predictor, data)
+    probs = predict_images(predictor, data, zoom)
     result = seg_metrics_by_source(data, probs, threshold, faint_threshold)
+    result["segment_zoom"] = zoom
     result["_probs"] = probs  # for figures; removed before JSON
     return result

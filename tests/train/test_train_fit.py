@@ -90,6 +90,8 @@ def test_evaluate_cli_on_keras(run_dir, tmp_path, capsys):
     assert {"n", "accuracy", "precision", "recall", "f1"} <= set(result)
     assert result["n"] == 12 and 0.0 <= result["accuracy"] <= 1.0
     assert "holdout" in result["per_source"]
+    assert cli.main(["evaluate", "--model", str(run_dir / "best.keras"), "--data", str(folder), "--zoom", "2"]) == 2
+    assert "--zoom is for segmenters" in capsys.readouterr().err
 
 
 def test_evaluate_scores_a_segmentation_model_per_pixel(tmp_path, capsys):
@@ -108,6 +110,16 @@ def test_evaluate_scores_a_segmentation_model_per_pixel(tmp_path, capsys):
     assert result["task"] == "segmentation" and result["n"] == 2
     assert {"precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1"} <= set(result)
     assert "ods_f1" in capsys.readouterr().out
+    # Segmented enlarged, as the robot's models.segment_zoom: a per-pixel model scores as before.
+    zoomed = tmp_path / "seg2.json"
+    assert cli.main(["evaluate", "--model", str(path), "--data", str(tmp_path / "pairs"), "--zoom", "2",
+                     "--json", str(zoomed)]) == 0
+    at2 = json.loads(zoomed.read_text())
+    assert at2["segment_zoom"] == 2 and result["segment_zoom"] == 1
+    assert abs(at2["f1"] - result["f1"]) < 0.05 and abs(at2["recall"] - result["recall"]) < 0.05
+    assert "segmented at 2x" in capsys.readouterr().out
+    assert cli.main(["evaluate", "--model", str(path), "--data", str(tmp_path / "pairs"), "--zoom", "7"]) == 2
+    assert capsys.readouterr().err.strip().endswith("zoom must be a whole number from 1 to 4, got 7")
 
 
 def test_evaluate_errors_are_one_line(tmp_path, capsys):
