@@ -41,9 +41,9 @@ def write_video(path: Path, width: int = 1920, height: int = 1080) -> int:
 
 
 def bench_config(folder: Path, video: Path, port: int, realtime: bool, fps: float,
-                 segmenter: Optional[str] = None, segment: Optional[str] = None) -> Path:
+                 segmenter: Optional[str] = None, segment: Optional[str] = None, zoom: int = 1) -> Path:
     """desktop_sim.yaml with the video camera, this broker, a fresh outbox and, optionally, the segmenter
-    (and which tiles it sees, when not the config's choice)."""
+    (which tiles it sees, when not the config's choice, and at what zoom: 1 unless asked)."""
     cfg = yaml.safe_load(BASE_CONFIG.read_text())
     cfg["robot_id"] = "bench-01"
     cfg["camera"] = {"type": "video", "path": str(video), "loop": True, "realtime": realtime, "fps": fps}
@@ -51,6 +51,7 @@ def bench_config(folder: Path, video: Path, port: int, realtime: bool, fps: floa
     cfg["mqtt"]["port"] = port
     cfg["outbox"]["path"] = str(folder / "outbox.sqlite")
     cfg["models"]["segmenter"] = segmenter
+    cfg["models"]["segment_zoom"] = zoom
     if segment is not None:
         cfg["models"]["segment"] = segment
     path = folder / "edge.yaml"
@@ -80,6 +81,9 @@ RUNS: List[dict] = [
     # what `follow` replaced: every neighbour of every crack tile is segmented
     {"name": "cascade, all crack tiles' neighbours", "realtime": False, "fps": 30.0,
      "segmenter": "models/crack_segmenter", "segment": "crack_tiles_and_neighbours"},
+    # models.segment_zoom 2, as desktop_sim.yaml: four segmenter runs per segmented tile
+    {"name": "cascade, segmenter at 2x zoom", "realtime": False, "fps": 30.0, "segmenter": "models/crack_segmenter",
+     "zoom": 2},
 ]
 
 
@@ -98,7 +102,7 @@ def measure_pipeline(frames: int = 300) -> Dict[str, dict]:
                 folder = Path(tmp) / f"run{len(results)}"
                 folder.mkdir()
                 config = bench_config(folder, video, broker.port, run["realtime"], run["fps"], run["segmenter"],
-                                      run.get("segment"))
+                                      run.get("segment"), run.get("zoom", 1))
                 summary = run_edge(config, frames)
                 results[run["name"]] = {k: summary.get(k) for k in keep}
         finally:
