@@ -109,7 +109,8 @@ def scan_check(cfg, oracle: bool = False, max_frames=None) -> dict:
     wall = render_wall(width_px=w.width_px, height_px=w.height_px, n_cracks=w.cracks, kind=w.kind, seed=w.seed,
                        mm_per_px=w.mm_per_px)
     result = score_wall(final_reports(events), wall)
-    result["mode"] = "oracle (exact masks)" if oracle else f"segmenter {cfg.models.segmenter}"
+    zoom = f" at {cfg.models.segment_zoom}x zoom" if cfg.models.segment_zoom != 1 else ""
+    result["mode"] = "oracle (exact masks)" if oracle else f"segmenter {cfg.models.segmenter}{zoom}"
     result["run"] = {k: summary[k] for k in ("frames", "tiles", "crack_tiles", "segmented_tiles", "cracks",
                                              "events_published", "fps", "model")}
     return result
