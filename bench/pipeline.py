@@ -43,7 +43,8 @@ def write_video(path: Path, width: int = 1920, height: int = 1080) -> int:
 def bench_config(folder: Path, video: Path, port: int, realtime: bool, fps: float,
                  segmenter: Optional[str] = None, segment: Optional[str] = None, zoom: int = 1) -> Path:
     """desktop_sim.yaml with the video camera, this broker, a fresh outbox and, optionally, the segmenter
-    (which tiles it sees, when not the config's choice, and at what zoom: 1 unless asked)."""
+    (which tiles it sees, when not the config's choice, and at what zoom: 1 unless asked). Hysteresis is
+    off, as in the robot configs (desktop_sim.yaml's own settings suit its simulated walls)."""
     cfg = yaml.safe_load(BASE_CONFIG.read_text())
     cfg["robot_id"] = "bench-01"
     cfg["camera"] = {"type": "video", "path": str(video), "loop": True, "realtime": realtime, "fps": fps}
@@ -52,6 +53,7 @@ def bench_config(folder: Path, video: Path, port: int, realtime: bool, fps: floa
     cfg["outbox"]["path"] = str(folder / "outbox.sqlite")
     cfg["models"]["segmenter"] = segmenter
     cfg["models"]["segment_zoom"] = zoom
+    cfg["models"]["faint_threshold"] = None
     if segment is not None:
         cfg["models"]["segment"] = segment
     path = folder / "edge.yaml"
@@ -81,7 +83,7 @@ RUNS: List[dict] = [
     # what `follow` replaced: every neighbour of every crack tile is segmented
     {"name": "cascade, all crack tiles' neighbours", "realtime": False, "fps": 30.0,
      "segmenter": "models/crack_segmenter", "segment": "crack_tiles_and_neighbours"},
-    # models.segment_zoom 2, as desktop_sim.yaml: four segmenter runs per segmented tile
+    # models.segment_zoom 2: four segmenter runs per segmented tile
     {"name": "cascade, segmenter at 2x zoom", "realtime": False, "fps": 30.0, "segmenter": "models/crack_segmenter",
      "zoom": 2},
 ]

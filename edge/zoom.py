@@ -2,8 +2,9 @@
 size, the probabilities shrunk back to the tile.
 
 A crack's hairline tip or branch may be under a pixel wide in the frame (0.25 mm at 0.5 mm per pixel),
-while the photos the segmenter learned from show cracks several pixels wide: enlarged, the hairline is
-one the segmenter finds. It costs zoom squared segmenter runs per tile.
+while most cracks in the photos the segmenter learned from are several pixels wide: enlarged, the
+hairline is one the segmenter finds. It costs zoom squared segmenter runs per tile, and on cracks that
+are already several pixels wide it does harm (README, Measurement).
 """
 from __future__ import annotations
 

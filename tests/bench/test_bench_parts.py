@@ -75,6 +75,6 @@ def test_pipeline_bench_config_is_a_valid_edge_config(tmp_path):
     other = load_config(bench_config(tmp_path, video, 1884, False, 30.0, "models/crack_segmenter",
                                      "crack_tiles_and_neighbours"))
     assert other.models.segment == "crack_tiles_and_neighbours" and not other.camera.realtime
-    assert cfg.models.segment_zoom == 1  # unless a run asks: desktop_sim.yaml's own is 2
+    assert cfg.models.segment_zoom == 1 and cfg.models.faint_threshold is None  # not desktop_sim.yaml's 2 and 0.35
     zoomed = load_config(bench_config(tmp_path, video, 1884, False, 30.0, "models/crack_segmenter", zoom=2))
     assert zoomed.models.segment_zoom == 2
