@@ -51,7 +51,7 @@ def test_zoomed_segmenter_sees_the_tile_where_it_is(zoom):
     plain = _darkness(tiles)
     # Enlarged and shrunk back, a smooth picture is the same but for interpolation at the line's edges.
     assert np.abs(out - plain).mean() < 0.02
-    assert np.array_equal(out > 0.5, plain > 0.5) or np.mean((out > 0.5) != (plain > 0.5)) < 0.01
+    assert np.mean((out > 0.5) != (plain > 0.5)) < 0.01
 
 
 def test_zoom_one_is_the_segmenter_itself_and_empty_batches_pass():
