@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .zoom import MAX_ZOOM
 
 
 class _Strict(BaseModel):
@@ -120,7 +121,7 @@ class ModelsConfig(_Strict):
         "each neighbour a segmented crack runs into, until it ends), or every tile")
     pixel_threshold: Optional[float] = Field(None, ge=0, le=1, description="Per-pixel crack threshold; null: the segmenter bundle's own")
     segment_zoom: int = Field(
-        1, ge=1, le=4, description="Segment each tile enlarged this many times (as zoom x zoom tiles, zoom squared "
+        1, ge=1, le=MAX_ZOOM, description="Segment each tile enlarged this many times (as zoom x zoom tiles, zoom squared "
         "the segmenter's work): hairlines under a pixel wide in the frame become cracks the segmenter finds. "
         "1: off; see README, Measurement")
     faint_threshold: Optional[float] = Field(
