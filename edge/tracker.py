@@ -86,7 +86,7 @@ class Track:
     confirmed: bool = False
     wall: Optional[WallMask] = None
     measure: Optional[CrackMeasure] = None
-    measured_area: int = 0  # stitched mask pixels when last measured
+    measured_area: int = 0  # stitched mask pixels plus agreed sure ones (WallMask.sure_area) when last measured
     reported_box: Box = field(default=(0.0, 0.0, 0.0, 0.0))
     reported_confidence: float = 0.0
     reported_measure: Optional[CrackMeasure] = None
@@ -183,12 +183,15 @@ class Tracker:
         track.reported_measure = track.measure
         return event
 
-    def _absorb(self, track: Track, crack: Crack, pose: Optional[Pose], frame_hw) -> None:
-        """Add one detection to a track: stitch its mask on the wall and measure the whole crack again."""
+    def _absorb(self, track: Track, crack: Crack, pose: Optional[Pose], frame_hw, frame_cracks=(),
+                frame_index=None) -> None:
+        """Add one detection to a track: stitch its mask on the wall and measure the whole crack again.
+        frame_cracks: every crack of its frame (their pixels are not this view's vote against a pixel)."""
         if crack.mask is not None and pose is not None:
             if track.wall is None:
                 track.wall = WallMask(pose.mm_per_px)
-            track.wall.paste(crack.mask, crack.bbox_px, pose, frame_hw)
+            others = [(c.mask, c.bbox_px) for c in frame_cracks if c is not crack and c.mask is not None]
+            track.wall.paste(crack.mask, crack.bbox_px, pose, frame_hw, others, view=frame_index)
             self._remeasure(track, REMEASURE_GROWTH)
             tight = track.wall.bbox_mm()
             if tight is not None:
@@ -201,7 +204,7 @@ class Tracker:
     def _remeasure(self, track: Track, growth: float) -> None:
         """Measure the stitched mask again once it grew by `growth` (a fraction of its area): overlapping
         views mostly repeat what is known, and measuring a large mask every frame costs more than the frame."""
-        area = track.wall.area() if track.wall is not None else 0
+        area = track.wall.area() + track.wall.sure_area() if track.wall is not None else 0
         if track.measure is None or abs(area - track.measured_area) > growth * max(track.measured_area, 1):
             track.measure = CrackMeasure.combine(track.wall.measure(self.min_area_px)) or track.measure
             track.measured_area = area
@@ -231,7 +234,7 @@ class Tracker:
             if not found:
                 track = Track(crack_id="", box=box, confidence=crack.confidence, last=crack, last_frame=frame_index,
                               frame_hw=frame_hw, ts=ts, first_frame=frame_index)
-                self._absorb(track, crack, pose, frame_hw)
+                self._absorb(track, crack, pose, frame_hw, cracks, frame_index)
                 self.tentative.append(track)
                 continue
             track, merge_events = self._join(found)
@@ -245,7 +248,7 @@ class Tracker:
             track.box = _union(track.box, box)
             track.confidence = max(track.confidence, crack.confidence)
             track.last, track.last_frame, track.frame_hw, track.ts = crack, frame_index, frame_hw, ts
-            self._absorb(track, crack, pose, frame_hw)
+            self._absorb(track, crack, pose, frame_hw, cracks, frame_index)
             if track.confirmed and self._changed(track):
                 events.append(self._event("update", track))
         for track in list(self.tentative):

@@ -3,6 +3,11 @@
 A crack longer than the frame, or cut by a frame edge, is only whole on the wall: each frame's
 component mask is pasted into a canvas in wall pixels (the scale of the first frame), and the
 crack is measured there, once, instead of adding up overlapping partial views.
+
+Where views disagree, each pixel's votes decide its width: a pixel one view marks sure and as many
+views that looked at it leave empty is kept for the crack's extent and length, but not its width
+(it becomes FAINT, edge/measure.py). A segmenter's edges jitter by a pixel from view to view; the
+union of the views alone would read every crack as wide as its widest view.
 """
 from __future__ import annotations
 
@@ -12,8 +17,25 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .measure import Measurement, as_levels, measure_mask
+from .measure import FAINT, SURE, Measurement, as_levels, measure_mask
 from .types import Pose
+
+SEEN_MARGIN_PX = 4  # a view looked at this much of the wall around its component, beyond its box
+
+
+def _shape(box) -> Tuple[int, int]:
+    return box[3] - box[1], box[2] - box[0]
+
+
+def _put(window: np.ndarray, window_box, values: np.ndarray, box) -> None:
+    """Copy `values` (the pixels of frame box `box`) into `window` (frame box `window_box`) where they meet."""
+    x0, y0 = max(box[0], window_box[0]), max(box[1], window_box[1])
+    x1, y1 = min(box[2], window_box[2]), min(box[3], window_box[3])
+    if x1 <= x0 or y1 <= y0:
+        return
+    src = values[y0 - box[1] : y1 - box[1], x0 - box[0] : x1 - box[0]]
+    dst = window[y0 - window_box[1] : y1 - window_box[1], x0 - window_box[0] : x1 - window_box[0]]
+    np.maximum(dst, src.astype(window.dtype), out=dst)
 
 
 class WallMask:
@@ -21,6 +43,12 @@ class WallMask:
         self.res = float(mm_per_px)  # mm per canvas pixel
         self.origin = (0, 0)  # wall pixel (x, y) of canvas[0, 0]
         self.canvas: Optional[np.ndarray] = None  # uint8 mask levels (edge/measure.py), 0 = no crack
+        self.sure_votes: Optional[np.ndarray] = None  # uint16: views that marked each pixel sure
+        self.nays: Optional[np.ndarray] = None  # uint16: views that looked at each pixel and left it empty
+        # The latest view's empty pixels, counted into `nays` once that view is over: a crack seen in
+        # pieces pastes one piece at a time, and their margins overlap, but the view votes once.
+        self.view_nays: Optional[np.ndarray] = None  # bool
+        self._view = None
         self._dist: Optional[np.ndarray] = None  # distance (px) to the nearest crack pixel, made on demand
 
     def _affine(self, bbox_px, pose: Pose, frame_hw) -> np.ndarray:
@@ -38,6 +66,9 @@ class WallMask:
         if self.canvas is None:
             self.origin = (x0, y0)
             self.canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            self.sure_votes = np.zeros((y1 - y0, x1 - x0), np.uint16)
+            self.nays = np.zeros((y1 - y0, x1 - x0), np.uint16)
+            self.view_nays = np.zeros((y1 - y0, x1 - x0), bool)
             return
         ox, oy = self.origin
         ch, cw = self.canvas.shape
@@ -45,48 +76,106 @@ class WallMask:
         nx1, ny1 = max(ox + cw, x1), max(oy + ch, y1)
         if (nx0, ny0, nx1, ny1) == (ox, oy, ox + cw, oy + ch):
             return
-        grown = np.zeros((ny1 - ny0, nx1 - nx0), np.uint8)
-        grown[oy - ny0 : oy - ny0 + ch, ox - nx0 : ox - nx0 + cw] = self.canvas
-        self.canvas, self.origin = grown, (nx0, ny0)
 
-    def paste(self, mask: np.ndarray, bbox_px, pose: Pose, frame_hw) -> None:
-        """OR a frame component (its bbox_px: a bool mask or levels, see edge/measure.py) into the canvas;
-        where views differ, a pixel keeps its highest level."""
+        def grown(a: np.ndarray) -> np.ndarray:
+            out = np.zeros((ny1 - ny0, nx1 - nx0), a.dtype)
+            out[oy - ny0 : oy - ny0 + ch, ox - nx0 : ox - nx0 + cw] = a
+            return out
+
+        self.canvas, self.sure_votes = grown(self.canvas), grown(self.sure_votes)
+        self.nays, self.view_nays = grown(self.nays), grown(self.view_nays)
+        self.origin = (nx0, ny0)
+
+    def paste(self, mask: np.ndarray, bbox_px, pose: Pose, frame_hw, others=(), view=None) -> None:
+        """Add a frame component (its bbox_px: a bool mask or levels, see edge/measure.py) to the canvas:
+        a pixel keeps its highest level over the views, and this view's vote: sure, or empty within
+        SEEN_MARGIN_PX of the component, inside the frame. `others`: (mask, bbox_px) of the frame's other
+        components, whose pixels are not empty. `view`: the frame's id, the same for every piece of one
+        frame (None: each paste is a view of its own)."""
+        if view is None or view != self._view:
+            self._end_view()
+        self._view = view
+        window = self._margin_box(bbox_px, frame_hw)
+        levels, taken = np.zeros(_shape(window), np.uint8), np.zeros(_shape(window), np.uint8)
+        _put(levels, window, as_levels(mask), bbox_px)
+        for other_mask, other_box in others:
+            _put(taken, window, np.asarray(other_mask) > 0, other_box)
+        seen = np.ones(levels.shape, np.uint8)
+        warped_levels, warped_seen, warped_taken, (x0, y0) = self._warp([levels, seen, taken], window, pose, frame_hw)
+        nays = (warped_seen > 0) & (warped_levels == 0) & (warped_taken == 0)
+        self._add_in(x0, y0, warped_levels, warped_levels >= SURE, view_nays=nays)
+        if view is None:
+            self._end_view()
+
+    def _end_view(self) -> None:
+        if self.view_nays is not None:
+            self.nays += self.view_nays
+            self.view_nays[:] = False
+
+    @staticmethod
+    def _margin_box(bbox_px, frame_hw):
+        """The component's box grown by SEEN_MARGIN_PX, inside the frame (a box past the frame stays whole)."""
+        h, w = frame_hw
+        x0, y0, x1, y1 = (int(v) for v in bbox_px)
+        m = SEEN_MARGIN_PX
+        return (min(x0, max(0, x0 - m)), min(y0, max(0, y0 - m)), max(x1, min(w, x1 + m)), max(y1, min(h, y1 + m)))
+
+    def _warp(self, arrays, bbox_px, pose: Pose, frame_hw):
+        """Frame-pixel arrays of one box -> the same arrays in wall pixels, and the wall pixel of their corner."""
         a = self._affine(bbox_px, pose, frame_hw)
-        mh, mw = mask.shape
+        mh, mw = arrays[0].shape
         corners = np.array([[0, 0, 1], [mw, 0, 1], [0, mh, 1], [mw, mh, 1]], np.float64) @ a.T
         x0, y0 = np.floor(corners.min(axis=0)).astype(int)
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 1
         local = a.copy()
         local[:, 2] -= (x0, y0)
-        src = as_levels(mask)
-        if np.allclose(local[:, :2], np.eye(2)) and np.allclose(local[:, 2], np.round(local[:, 2])):
-            # a pure whole-pixel shift (the usual case): copy, no resampling
-            dx, dy = int(round(local[0, 2])), int(round(local[1, 2]))
-            warped = np.zeros((y1 - y0, x1 - x0), np.uint8)
-            warped[dy : dy + mh, dx : dx + mw] = src
-        else:
-            warped = cv2.warpAffine(src, local, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_NEAREST)
-        self._or_in(int(x0), int(y0), warped)
+        out = []
+        for src in arrays:
+            if np.allclose(local[:, :2], np.eye(2)) and np.allclose(local[:, 2], np.round(local[:, 2])):
+                # a pure whole-pixel shift (the usual case): copy, no resampling
+                dx, dy = int(round(local[0, 2])), int(round(local[1, 2]))
+                warped = np.zeros((y1 - y0, x1 - x0), np.uint8)
+                warped[dy : dy + mh, dx : dx + mw] = src
+            else:
+                warped = cv2.warpAffine(src, local, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_NEAREST)
+            out.append(warped)
+        return (*out, (int(x0), int(y0)))
 
     def merge(self, other: "WallMask") -> None:
-        """OR another crack's stitched mask into this one (resampled if its scale differs)."""
+        """Add another crack's stitched mask and votes to this one (resampled if its scale differs)."""
         if other.canvas is None:
             return
         s = other.res / self.res
-        src = other.canvas
+        arrays = [other.canvas, other.sure_votes, other.nays + other.view_nays]
         if abs(s - 1.0) > 1e-9:
-            h, w = src.shape
-            src = cv2.resize(src, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_NEAREST)
-        self._or_in(round(other.origin[0] * s), round(other.origin[1] * s), src)
+            h, w = other.canvas.shape
+            size = (max(1, round(w * s)), max(1, round(h * s)))
+            arrays = [cv2.resize(a, size, interpolation=cv2.INTER_NEAREST) for a in arrays]
+        self._add_in(round(other.origin[0] * s), round(other.origin[1] * s), *arrays)
 
-    def _or_in(self, x0: int, y0: int, src: np.ndarray) -> None:
-        """OR `src` into the canvas, grown to hold it, with its top-left corner at wall pixel (x0, y0)."""
-        self._grow(x0, y0, x0 + src.shape[1], y0 + src.shape[0])
+    def _add_in(self, x0: int, y0: int, levels: np.ndarray, sure_votes: np.ndarray, nays=None, view_nays=None) -> None:
+        """Add `levels` (kept where higher) and votes (counts, or this view's empty pixels) to the canvas,
+        grown to hold them, with their top-left corner at wall pixel (x0, y0)."""
+        h, w = levels.shape
+        self._grow(x0, y0, x0 + w, y0 + h)
         ox, oy = self.origin
-        region = self.canvas[y0 - oy : y0 - oy + src.shape[0], x0 - ox : x0 - ox + src.shape[1]]
-        np.maximum(region, src, out=region)
+        window = np.s_[y0 - oy : y0 - oy + h, x0 - ox : x0 - ox + w]
+        np.maximum(self.canvas[window], levels, out=self.canvas[window])
+        self.sure_votes[window] += sure_votes.astype(np.uint16)
+        if nays is not None:
+            self.nays[window] += nays.astype(np.uint16)
+        if view_nays is not None:
+            self.view_nays[window] |= view_nays
         self._dist = None
+
+    def fused(self) -> Optional[np.ndarray]:
+        """The canvas with each pixel's votes applied: sure only where more views marked it sure than
+        looked at it and left it empty; else faint (extent and length, not width)."""
+        if self.canvas is None:
+            return None
+        out = self.canvas.copy()
+        out[(out >= SURE) & (self.sure_votes <= self.nays + self.view_nays)] = FAINT
+        return out
 
     def distance_mm(self, mask: np.ndarray, bbox_px, pose: Pose, frame_hw, samples: int = 400) -> float:
         """Shortest distance from a frame component (placed on the wall) to this crack's pixels, in mm."""
@@ -110,6 +199,10 @@ class WallMask:
     def area(self) -> int:
         return int(np.count_nonzero(self.canvas)) if self.canvas is not None else 0
 
+    def sure_area(self) -> int:
+        """Pixels the views agree are sure: they give the widths, and votes change them without the area changing."""
+        return int(np.count_nonzero(self.fused() >= SURE)) if self.canvas is not None else 0
+
     def bbox_mm(self) -> Optional[Tuple[float, float, float, float]]:
         if self.canvas is None or not self.canvas.any():
             return None
@@ -122,4 +215,4 @@ class WallMask:
         """The crack's parts in mm (several when the views left gaps)."""
         if self.canvas is None:
             return []
-        return measure_mask(self.canvas, self.res, min_area_px=min_area_px)
+        return measure_mask(self.fused(), self.res, min_area_px=min_area_px)

@@ -75,6 +75,44 @@ def test_tracks_that_only_share_a_box_are_not_joined():
     assert not any(e.merged_into for e in events) and t.total == 2
 
 
+def test_a_pixel_one_view_marks_and_another_leaves_empty_gives_no_width():
+    from edge.measure import FAINT, SURE
+
+    pose = Pose(x_mm=100 * MM, y_mm=10 * MM, mm_per_px=MM)
+    narrow = np.zeros((20, 200), bool)
+    narrow[9:12, :] = True  # 3 px = 1.5 mm
+    wide = narrow.copy()
+    wide[7:14, 80:120] = True  # this view's edges bulge to 7 px over 40 px
+    wm = WallMask(MM)
+    wm.paste(wide, (0, 0, 200, 20), pose, (20, 200))
+    (m,) = wm.measure()
+    assert m.width_max_mm == pytest.approx(3.5, abs=0.3)  # one view: it decides
+    wm.paste(narrow, (0, 0, 200, 20), pose, (20, 200))
+    fused = wm.fused()
+    assert np.count_nonzero(fused == FAINT) == 4 * 40 and np.count_nonzero(fused == SURE) == 3 * 200
+    (m,) = wm.measure()
+    assert m.width_max_mm == pytest.approx(1.5, abs=0.2)  # one against one: the bulge is extent, not width
+    assert m.length_mm == pytest.approx(100.0, rel=0.02)
+    wm.paste(wide, (0, 0, 200, 20), pose, (20, 200))
+    (m,) = wm.measure()
+    assert m.width_max_mm == pytest.approx(3.5, abs=0.3)  # two against one
+
+
+def test_a_views_other_components_are_no_vote_against_a_crack():
+    pose = Pose(x_mm=100 * MM, y_mm=10 * MM, mm_per_px=MM)
+    whole = np.zeros((20, 200), bool)
+    whole[9:12, :] = True
+    wm = WallMask(MM)
+    wm.paste(whole, (0, 0, 200, 20), pose, (20, 200))
+    # the next view sees it in two pieces with a 1 px gap: neither piece votes against the other's pixels
+    left, right = whole[:, :100], whole[:, 101:]
+    wm.paste(left, (0, 0, 100, 20), pose, (20, 200), others=[(right, (101, 0, 200, 20))], view=1)
+    wm.paste(right, (101, 0, 200, 20), pose, (20, 200), others=[(left, (0, 0, 100, 20))], view=1)
+    wm.paste(whole, (0, 0, 200, 20), pose, (20, 200), view=2)
+    assert wm.nays[9:12].sum() == 3  # only the gap, which the second view saw empty, and once
+    assert (wm.sure_votes[9:12, :100] == 3).all() and (wm.sure_votes[9:12, 101:200] == 3).all()
+
+
 def test_wallmask_merges_another_crack_mask_at_its_scale():
     a, b = WallMask(0.5), WallMask(1.0)
     line = np.ones((2, 100), bool)
@@ -123,7 +161,9 @@ def test_update_only_on_meaningful_change():
     wider = wall.copy()
     wider[296:312, 600:640] = 255  # a 16 px (8 mm) wide stretch: severity category 2 -> 3
     cracks2, _ = _view(wider, 400, 150)
-    ev = t.update(cracks2, 2, FRAME_HW, 0.2, pose=pose)
+    # two views saw it narrow there: the wider stretch outvotes them in its third view
+    assert t.update(cracks2, 2, FRAME_HW, 0.2, pose=pose) == [] and t.update(cracks2, 3, FRAME_HW, 0.3, pose=pose) == []
+    ev = t.update(cracks2, 4, FRAME_HW, 0.4, pose=pose)
     assert [e.type for e in ev] == ["update"] and ev[0].track.measure.width_max_mm > 6
 
 
