@@ -302,12 +302,18 @@ def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             + (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy)
 
 
+JUNCTION_HALF_WIDTHS = 3  # widths are left out this many local half widths (+ 2 px) around a junction: a branch leaving
+# at an acute angle runs merged with its trunk, one wide band, until the gap between them opens; the skeleton only
+# splits there. Two lines w px wide diverging at angle a part after about (w + 1) / sin(a) px, so 3 half widths
+# cover branches from about 20 degrees on (1: from about 70).
+
+
 def _near_junctions(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Pixels within (local half width + 2) of a skeleton pixel with three or more neighbours."""
+    """Pixels within JUNCTION_HALF_WIDTHS local half widths (+ 2) of a skeleton pixel with three or more neighbours."""
     n = sum(x.astype(np.uint8) for x in _neighbours(skel.astype(np.uint8)))
     near = np.zeros(skel.shape, np.uint8)
     for y, x in zip(*np.nonzero(skel & (n >= 3))):
-        cv2.circle(near, (int(x), int(y)), int(math.ceil(dist[y, x] + 2)), 1, -1)
+        cv2.circle(near, (int(x), int(y)), int(math.ceil(JUNCTION_HALF_WIDTHS * dist[y, x] + 2)), 1, -1)
     return near.astype(bool)
 
 
