@@ -75,6 +75,18 @@ def test_branching_crack_sums_every_branch():
     assert m.orientation_deg == pytest.approx(0.0, abs=15.0)  # the trunk dominates
 
 
+@pytest.mark.parametrize("angle", [20.0, 30.0])
+def test_a_branch_leaving_at_an_acute_angle_does_not_widen_its_trunk(angle):
+    # a 6 px crack forks into two 6 px branches: near the fork they lie merged, one band up to twice
+    # as wide, until the gap between them opens; that band is neither crack's width
+    mask = np.zeros((300, 600), np.uint8)
+    ribbon(mask, (50, 150.5), (550, 150.5), 6)
+    a = math.radians(angle)
+    ribbon(mask, (300, 150.5), (300 + 250 * math.cos(a), 150.5 - 250 * math.sin(a)), 6)
+    (m,) = measure_mask(mask, mm_per_px=1.0)
+    assert m.width_max_mm == pytest.approx(6.0, abs=0.5)  # 3 half widths around the fork left out (1: 7.4, 6.7)
+
+
 def test_hairline_is_flagged_below_resolution():
     mask = np.zeros((50, 200), np.uint8)
     mask[25, 20:180] = 255  # 1 px wide
