@@ -97,6 +97,21 @@ def elongation(component: np.ndarray) -> float:
     return float(np.count_nonzero(component)) / max(widest, 1.0) ** 2
 
 
+SPOT_RIM_MM = 30.0  # a component this small whose convex hull is a blob is the rim of a spot, not a crack
+
+
+def is_spot_rim(component: np.ndarray, mm_per_px: Optional[float], min_elongation: float) -> bool:
+    """A small ring or arc (the segmenter outlines a dark spot's edge): elongated as drawn, but its
+    convex hull is round. Larger components are left alone: a long crack that curves or branches
+    has a round hull too."""
+    if mm_per_px is None or max(component.shape) * mm_per_px > SPOT_RIM_MM:
+        return False
+    pts = cv2.findNonZero(component.astype(np.uint8))
+    hull = np.zeros(component.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+    return elongation(hull) < min_elongation
+
+
 def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patch], threshold: float,
                      mm_per_px: Optional[float], min_area_px: int, measure: bool = True,
                      min_elongation: float = 0.0, origin: Tuple[int, int] = (0, 0)) -> List[Crack]:
@@ -113,7 +128,7 @@ def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patc
             continue
         own = own_levels(labels, label, mask, (x, y, w, h))
         x, y = x + origin[0], y + origin[1]
-        if min_elongation > 0 and elongation(own) < min_elongation:
+        if min_elongation > 0 and (elongation(own) < min_elongation or is_spot_rim(own, mm_per_px, min_elongation)):
             continue
         x1, y1 = x + w, y + h
         touching = [probs[i] for i, p in enumerate(patches)

@@ -205,7 +205,8 @@ class MeasureConfig(_Strict):
     min_length_mm: float = Field(10.0, ge=0, description="A measured crack shorter than this is not announced (specks "
                                  "a segmenter marks); 0: every length")
     min_elongation: float = Field(3.0, ge=0, description="Mask components whose area / widest width squared (about "
-                                  "length / width) is below this are blobs (pores, dirt), not cracks; 0: keep all")
+                                  "length / width) is below this are blobs (pores, dirt), not cracks, and so are components under "
+                                  "30 mm whose convex hull is (the rim of a spot); 0: keep all")
     severity_scale: str = Field("BRE-Digest-251", description="Named severity scale (edge/severity.py SCALES)")
 
 

@@ -141,6 +141,21 @@ def test_round_blobs_are_not_cracks():
     assert len(cracks_from_mask(mask, np.array([0.9]), [Patch(0, 0, 200)], 0.5, 0.5, min_area_px=5)) == 2
 
 
+def test_the_rim_of_a_small_spot_is_no_crack_but_a_curved_crack_is():
+    yy, xx = np.mgrid[0:300, 0:400]
+    r = np.hypot(yy - 50, xx - 50)
+    mask = (r >= 9) & (r <= 12) & (xx < 58)  # an arc of a spot's rim, 24 px (12 mm) across: elongated as drawn
+    mask[40:43, 150:190] = True  # a short straight crack piece, 40 px (20 mm)
+    big = np.hypot(yy - 300, xx - 250)
+    mask |= (big >= 119) & (big <= 121) & (yy < 300) & (xx < 250)  # a crack curving through a quarter circle, 60 mm across
+    args = (np.array([0.9]), [Patch(0, 0, 400)], 0.5, 0.5)
+    assert elongation(mask[36:65, 36:65]) > 3.0  # the elongation test alone keeps the rim
+    kept = cracks_from_mask(mask, *args, min_area_px=5, min_elongation=3.0)
+    assert sorted(c.bbox_px[0] for c in kept) == [130, 150]  # the quarter circle and the straight piece
+    assert len(cracks_from_mask(mask, np.array([0.9]), [Patch(0, 0, 400)], 0.5, None, min_area_px=5,
+                                min_elongation=3.0)) == 3  # no scale: no size in mm, the rim stays
+
+
 def test_faint_pixels_count_only_where_they_join_a_sure_crack():
     probs = np.zeros((20, 60), np.float32)
     probs[10, 5:30] = 0.9  # a crack
