@@ -206,7 +206,7 @@ class MeasureConfig(_Strict):
                                  "a segmenter marks); 0: every length")
     min_elongation: float = Field(3.0, ge=0, description="Mask components whose area / widest width squared (about "
                                   "length / width) is below this are blobs (pores, dirt), not cracks, and so are components under "
-                                  "30 mm whose convex hull is (the rim of a spot); 0: keep all")
+                                  "30 mm whose convex hull is one (the rim of a spot); 0: keep all")
     severity_scale: str = Field("BRE-Digest-251", description="Named severity scale (edge/severity.py SCALES)")
 
 

@@ -273,6 +273,8 @@ class Tracker:
 
     def _close(self, track: Track) -> None:
         self.open.remove(track)
+        if track.wall is not None:
+            track.wall.settle()  # bound memory: an ended crack's votes are applied and freed
         self.ended.append(track)
         del self.ended[: -self.max_ended]
         for old in self.ended[:-MAX_ENDED_WITH_MASK]:

@@ -66,10 +66,9 @@ class WallMask:
         if self.canvas is None:
             self.origin = (x0, y0)
             self.canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
-            self.sure_votes = np.zeros((y1 - y0, x1 - x0), np.uint16)
-            self.nays = np.zeros((y1 - y0, x1 - x0), np.uint16)
-            self.view_nays = np.zeros((y1 - y0, x1 - x0), bool)
+            self._votes()
             return
+        self._votes()
         ox, oy = self.origin
         ch, cw = self.canvas.shape
         nx0, ny0 = min(ox, x0), min(oy, y0)
@@ -112,6 +111,22 @@ class WallMask:
             self.nays += self.view_nays
             self.view_nays[:] = False
 
+    def _votes(self) -> None:
+        """The vote arrays, made again after settle(): each sure pixel left counts as one view's vote."""
+        if self.sure_votes is None and self.canvas is not None:
+            self.sure_votes = (self.canvas >= SURE).astype(np.uint16)
+            self.nays = np.zeros(self.canvas.shape, np.uint16)
+            self.view_nays = np.zeros(self.canvas.shape, bool)
+
+    def settle(self) -> None:
+        """Apply the votes to the canvas and free them (5 more bytes per pixel): an ended crack keeps
+        its mask to be matched again, and a crack seen anew starts its votes from what is settled."""
+        if self.canvas is None:
+            return
+        self.canvas = self.fused()
+        self.sure_votes = self.nays = self.view_nays = None
+        self._view = None
+
     @staticmethod
     def _margin_box(bbox_px, frame_hw):
         """The component's box grown by SEEN_MARGIN_PX, inside the frame (a box past the frame stays whole)."""
@@ -146,6 +161,7 @@ class WallMask:
         if other.canvas is None:
             return
         s = other.res / self.res
+        other._votes()
         arrays = [other.canvas, other.sure_votes, other.nays + other.view_nays]
         if abs(s - 1.0) > 1e-9:
             h, w = other.canvas.shape
@@ -174,6 +190,8 @@ class WallMask:
         if self.canvas is None:
             return None
         out = self.canvas.copy()
+        if self.sure_votes is None:  # settled
+            return out
         out[(out >= SURE) & (self.sure_votes <= self.nays + self.view_nays)] = FAINT
         return out
 

@@ -96,6 +96,12 @@ def test_a_pixel_one_view_marks_and_another_leaves_empty_gives_no_width():
     wm.paste(wide, (0, 0, 200, 20), pose, (20, 200))
     (m,) = wm.measure()
     assert m.width_max_mm == pytest.approx(3.5, abs=0.3)  # two against one
+    wm.paste(narrow, (0, 0, 200, 20), pose, (20, 200))
+    before = wm.measure()
+    wm.settle()  # an ended crack: the votes are applied and freed, the measurement stays
+    assert wm.sure_votes is None and wm.measure() == before and before[0].width_max_mm == pytest.approx(1.5, abs=0.2)
+    wm.paste(wide, (0, 0, 200, 20), pose, (20, 200))  # seen again: votes start from the settled mask
+    assert wm.measure()[0].width_max_mm == pytest.approx(3.5, abs=0.3)
 
 
 def test_a_views_other_components_are_no_vote_against_a_crack():
