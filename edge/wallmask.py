@@ -49,6 +49,7 @@ class WallMask:
         # pieces pastes one piece at a time, and their margins overlap, but the view votes once.
         self.view_nays: Optional[np.ndarray] = None  # bool
         self._view = None
+        self._sure_area = 0  # pixels sure after the votes, counted where each paste changes them
         self._dist: Optional[np.ndarray] = None  # distance (px) to the nearest crack pixel, made on demand
 
     def _affine(self, bbox_px, pose: Pose, frame_hw) -> np.ndarray:
@@ -144,11 +145,11 @@ class WallMask:
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 1
         local = a.copy()
         local[:, 2] -= (x0, y0)
+        shift = np.allclose(local[:, :2], np.eye(2)) and np.allclose(local[:, 2], np.round(local[:, 2]))
+        dx, dy = int(round(local[0, 2])), int(round(local[1, 2]))
         out = []
         for src in arrays:
-            if np.allclose(local[:, :2], np.eye(2)) and np.allclose(local[:, 2], np.round(local[:, 2])):
-                # a pure whole-pixel shift (the usual case): copy, no resampling
-                dx, dy = int(round(local[0, 2])), int(round(local[1, 2]))
+            if shift:  # a pure whole-pixel shift (the usual case): copy, no resampling
                 warped = np.zeros((y1 - y0, x1 - x0), np.uint8)
                 warped[dy : dy + mh, dx : dx + mw] = src
             else:
@@ -176,13 +177,20 @@ class WallMask:
         self._grow(x0, y0, x0 + w, y0 + h)
         ox, oy = self.origin
         window = np.s_[y0 - oy : y0 - oy + h, x0 - ox : x0 - ox + w]
+        before = self._agreed(window)
         np.maximum(self.canvas[window], levels, out=self.canvas[window])
         self.sure_votes[window] += sure_votes.astype(np.uint16)
         if nays is not None:
             self.nays[window] += nays.astype(np.uint16)
         if view_nays is not None:
             self.view_nays[window] |= view_nays
+        self._sure_area += self._agreed(window) - before
         self._dist = None
+
+    def _agreed(self, window) -> int:
+        """Pixels inside `window` that stay sure after the votes (see fused)."""
+        c, v = self.canvas[window], self.sure_votes[window]
+        return int(np.count_nonzero((c >= SURE) & (v > self.nays[window] + self.view_nays[window])))
 
     def fused(self) -> Optional[np.ndarray]:
         """The canvas with each pixel's votes applied: sure only where more views marked it sure than
@@ -218,8 +226,10 @@ class WallMask:
         return int(np.count_nonzero(self.canvas)) if self.canvas is not None else 0
 
     def sure_area(self) -> int:
-        """Pixels the views agree are sure: they give the widths, and votes change them without the area changing."""
-        return int(np.count_nonzero(self.fused() >= SURE)) if self.canvas is not None else 0
+        """Pixels the views agree are sure: they give the widths, and votes change them without the area
+        changing. Kept up to date by each paste (a view's window, not the whole canvas): the tracker asks
+        every frame. Ending a view or settling changes no pixel's outcome."""
+        return self._sure_area
 
     def bbox_mm(self) -> Optional[Tuple[float, float, float, float]]:
         if self.canvas is None or not self.canvas.any():

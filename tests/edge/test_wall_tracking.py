@@ -90,6 +90,7 @@ def test_a_pixel_one_view_marks_and_another_leaves_empty_gives_no_width():
     wm.paste(narrow, (0, 0, 200, 20), pose, (20, 200))
     fused = wm.fused()
     assert np.count_nonzero(fused == FAINT) == 4 * 40 and np.count_nonzero(fused == SURE) == 3 * 200
+    assert wm.sure_area() == 3 * 200  # counted where each paste changed it, the same as on the whole canvas
     (m,) = wm.measure()
     assert m.width_max_mm == pytest.approx(1.5, abs=0.2)  # one against one: the bulge is extent, not width
     assert m.length_mm == pytest.approx(100.0, rel=0.02)
@@ -100,8 +101,10 @@ def test_a_pixel_one_view_marks_and_another_leaves_empty_gives_no_width():
     before = wm.measure()
     wm.settle()  # an ended crack: the votes are applied and freed, the measurement stays
     assert wm.sure_votes is None and wm.measure() == before and before[0].width_max_mm == pytest.approx(1.5, abs=0.2)
+    assert wm.sure_area() == np.count_nonzero(wm.fused() == SURE)
     wm.paste(wide, (0, 0, 200, 20), pose, (20, 200))  # seen again: votes start from the settled mask
     assert wm.measure()[0].width_max_mm == pytest.approx(3.5, abs=0.3)
+    assert wm.sure_area() == np.count_nonzero(wm.fused() == SURE)
 
 
 def test_a_views_other_components_are_no_vote_against_a_crack():
