@@ -6,6 +6,7 @@ component of the stitched frame mask is a crack, measured in mm when the frame h
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -112,28 +113,59 @@ def is_spot_rim(component: np.ndarray, mm_per_px: Optional[float], min_elongatio
     return elongation(hull) < min_elongation
 
 
+def join_pieces(labels: np.ndarray, pieces: Sequence[Tuple[int, Tuple[int, int, int, int]]],
+                gap_px: float) -> List[List[int]]:
+    """Groups of pieces (indices into `pieces`: (label, (x0, y0, x1, y1)) in `labels`) that are one
+    crack: each piece within gap_px of another of its group. Two pieces within the gap touch once
+    each is grown by half of it, so one dilation and one labelling decide every pair at once."""
+    if len(pieces) < 2 or gap_px <= 0:
+        return [[i] for i in range(len(pieces))]
+    r = int(math.ceil(gap_px / 2))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    grown = cv2.dilate(np.isin(labels, [label for label, _ in pieces]).astype(np.uint8), disc)
+    _, joined = cv2.connectedComponents(grown, connectivity=8)
+    groups: dict = {}
+    for i, (label, (x0, y0, x1, y1)) in enumerate(pieces):
+        own = labels[y0:y1, x0:x1] == label
+        groups.setdefault(int(joined[y0:y1, x0:x1][own][0]), []).append(i)
+    return list(groups.values())
+
+
 def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patch], threshold: float,
                      mm_per_px: Optional[float], min_area_px: int, measure: bool = True,
-                     min_elongation: float = 0.0, origin: Tuple[int, int] = (0, 0)) -> List[Crack]:
+                     min_elongation: float = 0.0, origin: Tuple[int, int] = (0, 0),
+                     join_gap_px: float = 0.0, width_window_px: int = 1) -> List[Crack]:
     """Each connected component of `mask` a Crack carrying its own pixels; confidence from the tiles
     it touches. `mask` may be a part of the frame whose top-left corner is `origin` (the box of the
     segmented tiles: nothing outside it needs labelling). measure=False leaves the figures to the
     tracker (which measures on the wall); components less elongated than min_elongation are blobs,
-    not cracks, and are dropped."""
+    not cracks, and are dropped. join_gap_px > 0: components that close together are pieces of one
+    crack (a segmenter's gaps along it), measured together as one Crack: lengths add, the box is
+    their union."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    cracks = []
+    kept = []  # (label, box in `mask`) of the components that are cracks
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
         if area < min_area_px:
             continue
         own = own_levels(labels, label, mask, (x, y, w, h))
-        x, y = x + origin[0], y + origin[1]
         if min_elongation > 0 and (elongation(own) < min_elongation or is_spot_rim(own, mm_per_px, min_elongation)):
             continue
-        x1, y1 = x + w, y + h
+        kept.append((label, (x, y, x + w, y + h)))
+    cracks = []
+    for group in join_pieces(labels, kept, join_gap_px):
+        x0 = min(kept[i][1][0] for i in group)
+        y0 = min(kept[i][1][1] for i in group)
+        x1 = max(kept[i][1][2] for i in group)
+        y1 = max(kept[i][1][3] for i in group)
+        ids = [kept[i][0] for i in group]
+        own = (labels[y0:y1, x0:x1] == ids[0]) if len(ids) == 1 else np.isin(labels[y0:y1, x0:x1], ids)
+        if mask.dtype != bool:
+            own = np.where(own, mask[y0:y1, x0:x1], 0).astype(mask.dtype)
+        x, y, x1, y1 = x0 + origin[0], y0 + origin[1], x1 + origin[0], y1 + origin[1]
         touching = [probs[i] for i, p in enumerate(patches)
                     if p.x < x1 and p.x + p.size > x and p.y < y1 and p.y + p.size > y]
-        m = measure_component(own, 1.0, offset=(x, y)) if measure else None
+        m = measure_component(own, 1.0, offset=(x, y), width_window_px=width_window_px) if measure else None
         scale = mm_per_px if m is not None else None
         cracks.append(Crack(
             bbox_px=(x, y, x1, y1),
@@ -190,7 +222,8 @@ class FrameAnalyzer:
     def __init__(self, classify_fn: Callable[[np.ndarray], np.ndarray], tile_size: int, stride: int,
                  segment_fn: Optional[Callable[[np.ndarray], np.ndarray]] = None, pixel_threshold: float = 0.5,
                  segment: str = "crack_tiles", min_area_px: int = 20, oracle: bool = False,
-                 min_elongation: float = 0.0, faint_threshold: Optional[float] = None):
+                 min_elongation: float = 0.0, faint_threshold: Optional[float] = None, join_gap_mm: float = 0.0,
+                 width_window_px: int = 1):
         self.classify_fn = classify_fn
         self.segment_fn = segment_fn
         self.tile_size = tile_size
@@ -203,6 +236,8 @@ class FrameAnalyzer:
         self.min_area_px = min_area_px
         self.oracle = oracle
         self.min_elongation = min_elongation
+        self.width_window_px = width_window_px
+        self.join_gap_mm = join_gap_mm  # pieces of a frame without a pose this close are one crack (mm, px without scale)
 
     def _chosen(self, probs: np.ndarray, grid, threshold: float) -> np.ndarray:
         """Tiles to segment: all, the crack tiles, or the crack tiles and their 8 neighbours (a crack's
@@ -272,8 +307,11 @@ class FrameAnalyzer:
         box_mask = crack_levels(inside, level, faint)
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
         # view as well would only cost time. Without one, the frame's view is all there is.
+        # Without a pose, the frame is the whole scene: its pieces that are one crack are joined and measured here.
+        gap = 0.0 if frame.pose is not None else self.join_gap_mm / (frame.scale or 1.0)
         cracks = cracks_from_mask(box_mask, probs, patches, threshold, frame.scale, self.min_area_px,
-                                  measure=frame.pose is None, min_elongation=self.min_elongation, origin=box[:2])
+                                  measure=frame.pose is None, min_elongation=self.min_elongation, origin=box[:2],
+                                  join_gap_px=gap, width_window_px=self.width_window_px)
         if timer is not None:
             timer.add("segment", t3 - t2)
             timer.add("measure", time.perf_counter() - t3)

@@ -32,6 +32,18 @@ def _parser() -> argparse.ArgumentParser:
                    "and their totals, instead of camera.wall.seed alone")
     s.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     s.add_argument("--json", default=None, metavar="OUT.json", help="write the full result here")
+    pc = sub.add_parser("photo-check", help="run the robot's code path over real photos with masks and score "
+                        "every photo against its mask (lengths, widths, found, false alarms)")
+    pc.add_argument("--data", action="append", required=True, metavar="DIR", help="images/ + masks/, or a folder "
+                    "with Negative/ (crack-free patches) and/or Positive/; repeatable")
+    pc.add_argument("--config", default=None, help="firmware config YAML (default: firmware_configs/rpi4.yaml with "
+                    "this repository's models/crack_classifier and models/crack_segmenter)")
+    pc.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. models.segment=all")
+    pc.add_argument("--exact-only", action="store_true", help="only the exact masks through the runtime's measurement "
+                    "(no models: fast)")
+    pc.add_argument("--limit", type=int, default=None, metavar="N", help="the first N photos of each set")
+    pc.add_argument("--figures", default=None, metavar="DIR", help="write each set's worst photos here as PNG")
+    pc.add_argument("--json", default=None, metavar="OUT.json", help="write the full result here")
     return p
 
 
@@ -99,6 +111,11 @@ def main(argv=None) -> int:
     from .config import load_config
 
     try:
+        if args.command == "photo-check":
+            logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+            from .photocheck.cli import photo_check_main
+
+            return photo_check_main(args)
         cfg = load_config(args.file if args.command == "check-config" else args.config, args.set)
         if args.command == "check-config":
             print(f"ok: {args.file} (robot {cfg.robot_id}, camera {cfg.camera.type})")

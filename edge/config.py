@@ -176,7 +176,8 @@ class OutboxConfig(_Strict):
 
 
 class TrackingConfig(_Strict):
-    merge_distance_mm: float = Field(60.0, ge=0, description="Detections closer than this on the wall are one crack")
+    merge_distance_mm: float = Field(60.0, ge=0, description="Detections closer than this on the wall are one "
+                                     "crack; in a frame without a pose, its pieces this close (in px where it has no scale)")
     end_after_frames: int = Field(3, ge=1, description="A crack unseen for this many frames has left the view: `end`")
     update_min_mm: float = Field(20.0, ge=0, description="Extent or length change that makes an `update` event")
     width_update_mm: float = Field(0.2, ge=0, description="Max width change that makes an `update` (or 10 %, the larger)")
@@ -208,6 +209,9 @@ class MeasureConfig(_Strict):
                                   "length / width) is below this are blobs (pores, dirt), not cracks, and so are components under "
                                   "30 mm whose convex hull is one (the rim of a spot); 0: keep all")
     severity_scale: str = Field("BRE-Digest-251", description="Named severity scale (edge/severity.py SCALES)")
+    width_window_px: int = Field(1, ge=1, le=101, description="Widths averaged along the centreline over a box of "
+                                 "this side (px), so a short bulge of the mask is not the max width; 1: each pixel's "
+                                 "own width, right on real photos (python -m edge photo-check); the simulator: 21")
 
 
 class BlurConfig(_Strict):

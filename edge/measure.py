@@ -190,31 +190,109 @@ def sure_pixels(levels: np.ndarray) -> np.ndarray:
     return levels > 0
 
 
-def _skeleton_and_distance(crop: np.ndarray):
+def _distance(crop: np.ndarray) -> np.ndarray:
     padded = np.pad(crop, 1).astype(np.uint8)  # the background around the crack must exist for the transform
-    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+
+
+HOLE_FRACTION = 0.25
+
+
+def fill_holes(crop: np.ndarray) -> np.ndarray:
+    """The crack with its holes narrower than its widest part filled: a segmenter's mask of a wide
+    crack has gaps inside it, which would split its centreline into loops and spurs. A hole as
+    wide as the crack or wider is the ground between two branches, and stays."""
+    inside = np.pad(~crop, 1, constant_values=True).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=4)
+    if count <= 2:  # only the ground around the crack
+        return crop
+    widest = 2.0 * float(_distance(crop).max())
+    gap = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # how far inside a hole from the crack
+    out = crop.copy()
+    outside = labels[0, 0]
+    for label in range(1, count):
+        if label == outside:
+            continue
+        x, y, w, h, _ = (int(v) for v in stats[label])
+        hole = labels[y : y + h, x : x + w] == label
+        if 2.0 * float(gap[y : y + h, x : x + w][hole].max()) <= HOLE_FRACTION * widest:
+            out[y - 1 : y - 1 + h, x - 1 : x - 1 + w] |= hole
+    return out
+
+
+def _skeleton_and_distance(crop: np.ndarray):
+    dist = _distance(crop)
     skel = skeletonize(crop)
     if not skel.any():  # a blob thinned to nothing cannot happen, but never divide by zero
         skel = crop.copy()
-    return skel, dist
+    return prune_spurs(skel, dist), dist
 
 
-def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tuple[int, int] = (0, 0)) -> Optional[Measurement]:
-    """Measure one connected crack given as a bool mask or uint8 levels; None if it is empty."""
+def prune_spurs(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """The skeleton without its spurs: a branch from a free end to a junction that is shorter than the
+    crack is wide there is the trace of a bump in a ragged edge, not a branch of the crack. Repeated
+    until none is left (a pruned spur can leave its neighbour a spur of its own)."""
+    skel = skel.copy()
+    longest = 2.0 * float(dist.max())  # no spur is longer than the widest width
+    while True:
+        count = _neighbour_total(skel)
+        pruned = False
+        for y, x in zip(*np.nonzero(skel & (count == 1))):
+            path = _walk_to_junction(skel, count, (int(y), int(x)), longest)
+            if path is None:
+                continue
+            trail, (jy, jx), length = path
+            if length < 2.0 * float(dist[jy, jx]) - 1.0:
+                for p in trail:
+                    skel[p] = False
+                pruned = True
+        if not pruned:
+            return skel
+
+
+def _neighbour_total(skel: np.ndarray) -> np.ndarray:
+    return sum(x.astype(np.uint8) for x in _neighbours(skel.astype(np.uint8)))
+
+
+def _walk_to_junction(skel, count, start, limit):
+    """(pixels from the free end `start` up to the junction, the junction, length), or None when the
+    line ends first or runs longer than `limit`."""
+    h, w = skel.shape
+    trail, seen, cur, length = [start], {start}, start, 0.0
+    while length <= limit:
+        nxt = [(cur[0] + dy, cur[1] + dx) for dy, dx in _OFFSETS
+               if 0 <= cur[0] + dy < h and 0 <= cur[1] + dx < w and skel[cur[0] + dy, cur[1] + dx]
+               and (cur[0] + dy, cur[1] + dx) not in seen]
+        if len(nxt) != 1:
+            return None  # the line's other end (or a fork at the start: not a spur)
+        step = nxt[0]
+        length += math.hypot(step[0] - cur[0], step[1] - cur[1])
+        if count[step] >= 3:
+            return trail, step, length
+        trail.append(step)
+        seen.add(step)
+        cur = step
+    return None
+
+
+def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tuple[int, int] = (0, 0),
+                      width_window_px: int = 1) -> Optional[Measurement]:
+    """Measure one connected crack given as a bool mask or uint8 levels; None if it is empty.
+    width_window_px: see local_widths."""
     levels = np.asarray(component)
     ys, xs = np.nonzero(levels)
     if len(xs) == 0:
         return None
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    crop = levels[y0:y1, x0:x1] > 0
+    crop = fill_holes(levels[y0:y1, x0:x1] > 0)
     skel, dist = _skeleton_and_distance(crop)
     length_px = skeleton_length(skel)
     # A skeleton stops half a width short of each tip; add it back at every free end.
     length_px += float(sum(max(0.0, dist[y, x] - 0.5) for y, x in _endpoints(skel)))
-    sure = sure_pixels(levels[y0:y1, x0:x1])
+    sure = fill_holes(sure_pixels(levels[y0:y1, x0:x1]))
     if not np.array_equal(sure, crop):  # faint pixels: the widths come from the sure ones alone
         skel, dist = _skeleton_and_distance(sure)
-    widths_px = local_widths(skel, dist)
+    widths_px = local_widths(skel, dist, width_window_px)
     sy, sx = np.nonzero(skel)
     # Where branches meet, the mask is the union of two cracks and is wider than either: leave the
     # junctions out of the width figures (unless nothing else is left).
@@ -235,13 +313,7 @@ def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tup
     )
 
 
-WIDTH_WINDOW_PX = 21  # widths are averaged over the skeleton within this box, so neither one ragged pixel nor a short
-# bulge of a segmenter's mask (two close cracks merged, a spot of dirt) is the max. Chosen on the walls of seeds 1-7
-# (scan-check): the exact masks read with a mean error of -0.07 mm (11 px: +0.05), the segmenter's max widths 42 of
-# 47 within tolerance (11 px: 39). On seeds 8-14, not used to choose it: 48 of 50 (11 px: 44), exact masks 49 (49).
-
-
-def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def local_widths(skel: np.ndarray, dist: np.ndarray, window_px: int = 1) -> np.ndarray:
     """Full width at each skeleton pixel (in np.nonzero order), from the distance transform.
 
     Across the crack the distance transform is a tent of slope 1 whose peak p lies on the true
@@ -249,9 +321,11 @@ def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
     either side along the normal, p = (a + b) / 2 + 1 (used where the ridge is flat). The nearest background pixel centre lies
     beyond the edge by half a pixel's extent e along the normal (0.5 across an axis-aligned crack,
     up to 0.71 across a diagonal one), so the width is 2 * (p - e).
+
+    window_px > 1 averages each width over the skeleton within a box of that side, so a short bulge
+    of a segmenter's mask is not the max; 1 (the default) keeps each pixel's own width, which the
+    photo check found right on real cracks (config measure.width_window_px, README Measurement).
     """
-    s = skel.astype(np.float32)
-    h, w = skel.shape
     ys, xs = np.nonzero(skel)
     t = _directions(skel, ys, xs)
     nx, ny = -np.sin(t), np.cos(t)  # unit normal
@@ -263,11 +337,14 @@ def local_widths(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
     flat = np.maximum(a, b) >= d - 0.05
     peak = np.where(flat, np.clip((a + b) / 2 + 1, d, d + 0.5), d)
     extent = 0.5 * (np.abs(np.cos(t)) + np.abs(np.sin(t)))
-    width_img = np.zeros((h, w), np.float32)
-    width_img[ys, xs] = np.maximum(2.0 * (peak - extent), 1.0)
-    win = (WIDTH_WINDOW_PX, WIDTH_WINDOW_PX)
+    widths = np.maximum(2.0 * (peak - extent), 1.0)
+    if window_px <= 1:
+        return widths
+    width_img = np.zeros(skel.shape, np.float32)
+    width_img[ys, xs] = widths
+    win = (int(window_px), int(window_px))
     summed = cv2.boxFilter(width_img, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    count = cv2.boxFilter(s, -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    count = cv2.boxFilter(skel.astype(np.float32), -1, win, normalize=False, borderType=cv2.BORDER_CONSTANT)
     return (summed / np.maximum(count, 1))[ys, xs]
 
 
@@ -302,7 +379,7 @@ def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             + (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy)
 
 
-JUNCTION_HALF_WIDTHS = 3  # widths are left out this many local half widths (+ 2 px) around a junction: a branch leaving
+JUNCTION_HALF_WIDTHS = 1  # widths are left out this many local half widths (+ 2 px) around a junction: a branch leaving
 # at an acute angle runs merged with its trunk, one wide band, until the gap between them opens; the skeleton only
 # splits there. Two lines w px wide diverging at angle a part after about (w + 1) / sin(a) px, so 3 half widths
 # cover branches from about 20 degrees on (1: from about 70).
@@ -323,7 +400,7 @@ def _endpoints(skel: np.ndarray) -> List[Tuple[int, int]]:
     return list(zip(ys.tolist(), xs.tolist()))
 
 
-def measure_mask(mask: np.ndarray, mm_per_px: float = 1.0, min_area_px: int = 1) -> List[Measurement]:
+def measure_mask(mask: np.ndarray, mm_per_px: float = 1.0, min_area_px: int = 1, width_window_px: int = 1) -> List[Measurement]:
     """Every 8-connected crack in `mask` (non-zero = crack; bool or uint8 levels), measured; smallest
     areas dropped."""
     mask = np.asarray(mask)
@@ -333,7 +410,8 @@ def measure_mask(mask: np.ndarray, mm_per_px: float = 1.0, min_area_px: int = 1)
         x, y, w, h, area = stats[label]
         if area < min_area_px:
             continue
-        m = measure_component(own_levels(labels, label, mask, (x, y, w, h)), mm_per_px, offset=(int(x), int(y)))
+        m = measure_component(own_levels(labels, label, mask, (x, y, w, h)), mm_per_px, offset=(int(x), int(y)),
+                              width_window_px=width_window_px)
         if m is not None:
             out.append(m)
     return out

@@ -115,7 +115,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     analyzer = FrameAnalyzer(classifier.classify, size, stride, segment_fn=segment_fn,
                              pixel_threshold=pixel_threshold, segment=cfg.models.segment,
                              min_area_px=cfg.measure.min_area_px, oracle=oracle,
-                             min_elongation=cfg.measure.min_elongation, faint_threshold=cfg.models.faint_threshold)
+                             min_elongation=cfg.measure.min_elongation, faint_threshold=cfg.models.faint_threshold,
+                             join_gap_mm=cfg.tracking.merge_distance_mm, width_window_px=cfg.measure.width_window_px)
 
     pose_buffer = None
     if cfg.pose.source in ("mqtt", "csv"):
@@ -144,7 +145,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
                       id_prefix=f"{cfg.robot_id}-{uuid.uuid4().hex[:6]}", votes_k=cfg.tracking.votes_k,
                       votes_n=cfg.tracking.votes_n, width_update_mm=cfg.tracking.width_update_mm,
                       severity_scale=cfg.measure.severity_scale, min_area_px=cfg.measure.min_area_px,
-                      min_length_mm=cfg.measure.min_length_mm)
+                      min_length_mm=cfg.measure.min_length_mm, width_window_px=cfg.measure.width_window_px)
     model_name = bundle.info.name if segmenter is None else f"{bundle.info.name}+{segmenter.name}"
     model_sha = bundle.info.sha256 if segmenter is None else segmenter.sha256
 

@@ -1,6 +1,7 @@
 """One identity per physical crack across overlapping frames, and its new/update/end lifecycle.
 
-Cracks are matched by position on the wall (mm) when frames have a pose, else in frame pixels.
+Cracks are matched by position on the wall (mm), so frames need a pose; a crack in a frame
+without one is a scene of its own (a photo), announced and ended at once.
 With a segmenter, each crack's mask is stitched on the wall (edge/wallmask.py) and measured
 there, so a crack cut by frame edges is measured whole. k-of-n voting keeps flicker out: a crack
 is announced (`new`) only once it was detected in k of the first n frames after it appeared.
@@ -103,7 +104,7 @@ class TrackEvent:
 class Tracker:
     def __init__(self, merge_distance: float, end_after_frames: int, update_min: float, id_prefix: str,
                  votes_k: int = 1, votes_n: int = 1, width_update_mm: float = 0.2, severity_scale: str = "BRE-Digest-251",
-                 min_area_px: int = 20, min_length_mm: float = 0.0):
+                 min_area_px: int = 20, min_length_mm: float = 0.0, width_window_px: int = 1):
         if not 1 <= votes_k <= votes_n:
             raise ValueError(f"k-of-n voting needs 1 <= k <= n, got k={votes_k}, n={votes_n}")
         self.merge_distance = merge_distance
@@ -114,6 +115,7 @@ class Tracker:
         self.width_update_mm = width_update_mm
         self.severity_scale = severity_scale
         self.min_area_px = min_area_px
+        self.width_window_px = width_window_px
         self.min_length_mm = min_length_mm
         self.open: List[Track] = []
         self.tentative: List[Track] = []  # seen, not yet voted in
@@ -206,7 +208,7 @@ class Tracker:
         views mostly repeat what is known, and measuring a large mask every frame costs more than the frame."""
         area = track.wall.area() + track.wall.sure_area() if track.wall is not None else 0
         if track.measure is None or abs(area - track.measured_area) > growth * max(track.measured_area, 1):
-            track.measure = CrackMeasure.combine(track.wall.measure(self.min_area_px)) or track.measure
+            track.measure = CrackMeasure.combine(track.wall.measure(self.min_area_px, self.width_window_px)) or track.measure
             track.measured_area = area
 
     def _changed(self, track: Track) -> bool:
@@ -229,6 +231,9 @@ class Tracker:
                pose: Optional[Pose] = None) -> List[TrackEvent]:
         events = []
         for crack in cracks:
+            if crack.bbox_mm is None:
+                events += self._scene_of_its_own(crack, frame_index, frame_hw, ts)
+                continue
             box = self._box_of(crack)
             found = self._candidates(box, crack, pose, frame_hw)
             if not found:
@@ -270,6 +275,22 @@ class Tracker:
             self._close(track)
             events.append(self._event("end", track))
         return events
+
+    def _scene_of_its_own(self, crack: Crack, frame_index: int, frame_hw: Tuple[int, int], ts: float) -> List[TrackEvent]:
+        """A crack with no place on the wall (its frame has no pose): nothing says that another frame
+        shows the same crack (a folder of photos is many walls), so it is announced and ended at once,
+        matched with nothing and kept for no later match. The frame's pieces of one crack come joined
+        (edge/cascade.py join_pieces); a vote needs repeated views of one place, so there is none."""
+        track = Track(crack_id="", box=self._box_of(crack), confidence=crack.confidence, last=crack,
+                      last_frame=frame_index, frame_hw=frame_hw, ts=ts, first_frame=frame_index,
+                      measure=CrackMeasure.of_crack(crack))
+        if track.measure is not None and track.measure.length_mm < self.min_length_mm:
+            self.rejected += 1  # a speck, not a crack
+            return []
+        self.total += 1
+        track.crack_id = f"{self.id_prefix}-{next(self._ids):04d}"
+        track.confirmed = True
+        return [self._event("new", track), self._event("end", track)]
 
     def _close(self, track: Track) -> None:
         self.open.remove(track)

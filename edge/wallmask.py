@@ -239,8 +239,8 @@ class WallMask:
         r = self.res
         return ((ox + xs.min()) * r, (oy + ys.min()) * r, (ox + xs.max() + 1) * r, (oy + ys.max() + 1) * r)
 
-    def measure(self, min_area_px: int = 1) -> List[Measurement]:
+    def measure(self, min_area_px: int = 1, width_window_px: int = 1) -> List[Measurement]:
         """The crack's parts in mm (several when the views left gaps)."""
         if self.canvas is None:
             return []
-        return measure_mask(self.fused(), self.res, min_area_px=min_area_px)
+        return measure_mask(self.fused(), self.res, min_area_px=min_area_px, width_window_px=width_window_px)

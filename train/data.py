@@ -8,6 +8,7 @@ Everything comes out as uint8 RGB patches of the model's input size.
 from __future__ import annotations
 
 import logging
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,38 @@ def source_name(folder: Path) -> str:
     if folder.name.lower() in _GENERIC_NAMES and folder.parent.name:
         return f"{folder.parent.name}/{folder.name}"
     return folder.name
+
+
+# Crops of one photo are usually named PHOTO_N or PHOTO-N (Dais et al.'s a_0_10.png is crop 10 of
+# photo a_0; DeepCrack's 7Q3A9064-1 ... -20 are crops of 7Q3A9064, and 11116-1 sits beside 11116).
+_CROP_SUFFIX = re.compile(r"^(.+)[-_]\d+$")
+
+
+def photo_id(stem: str) -> str:
+    """The source photo a file was cut from, by name: 'a_0_10' -> 'a_0'; '11116-3' -> '11116';
+    '11111' -> '11111'."""
+    m = _CROP_SUFFIX.match(stem)
+    return m.group(1) if m else stem
+
+
+MANIFEST_PHOTO_COLUMNS = ("source_id", "source_photo")  # manifest.csv columns naming the photo a crop came from
+
+
+def manifest_photos(folder: Path) -> Dict[str, str]:
+    """File stem -> source photo, from the folder's manifest.csv (bridge tiles and marble crops name
+    theirs; ceramic tiles are whole photos); empty without a manifest. Crops of one photo must stay on one side of a split."""
+    import csv
+
+    path = Path(folder) / "manifest.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "name" not in rows[0]:
+        return {}
+    # A manifest without a photo column lists whole photos: each file is its own (not one photo by name pattern).
+    column = next((c for c in MANIFEST_PHOTO_COLUMNS if c in rows[0]), "name")
+    return {row["name"]: row[column] for row in rows if row.get("name") and row.get(column)}
 
 
 def _image_files(folder: Path) -> List[Path]:
@@ -246,7 +279,9 @@ def read_segmentation_folder(
     images, labels, groups, bad, unpaired = [], [], [], [], []
     ambiguous = 0
     files = _image_files(folder / "images")
-    for file_id, path in enumerate(files):
+    photos = manifest_photos(folder)
+    photo_ids: Dict[str, int] = {}  # source photo -> group id: all crops of a photo split together
+    for path in files:
         mask_path = masks.get(path.stem)
         if mask_path is None:
             unpaired.append(path.name)
@@ -265,7 +300,7 @@ def read_segmentation_folder(
                 continue
             images.append(img)
             labels.append(label)
-            groups.append(file_id)
+            groups.append(photo_ids.setdefault(photos.get(path.stem) or photo_id(path.stem), len(photo_ids)))
     _warn_skipped(folder, bad, "unreadable")
     _warn_skipped(folder, unpaired, "image without a mask")
     if ambiguous:

@@ -8,7 +8,6 @@ and validation/evaluation predicts whole images tile by tile (see `predict_tiled
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
@@ -17,21 +16,9 @@ import numpy as np
 
 from edge.errors import DataError
 
-from .data import _image_files, _source_rng, convention, read_mask, read_rgb, resize, source_name
+from .data import _image_files, _source_rng, convention, manifest_photos, photo_id, read_mask, read_rgb, resize, source_name
 
 log = logging.getLogger(__name__)
-
-# Crops of one photo are usually named PHOTO_N or PHOTO-N (Dais et al.'s a_0_10.png is crop 10 of
-# photo a_0; DeepCrack's 7Q3A9064-1 ... -20 are crops of 7Q3A9064, and 11116-1 sits beside 11116).
-_CROP_SUFFIX = re.compile(r"^(.+)[-_]\d+$")
-
-
-def photo_id(stem: str) -> str:
-    """The source photo a file was cut from, by name: 'a_0_10' -> 'a_0'; '11116-3' -> '11116';
-    '11111' -> '11111'."""
-    m = _CROP_SUFFIX.match(stem)
-    return m.group(1) if m else stem
-
 
 @dataclass
 class SegSet:
@@ -94,6 +81,7 @@ def read_seg_folder(folder) -> SegSet:
     masks = {p.stem: p for p in _image_files(folder / "masks")}
     images, mask_list, groups, names, bad = [], [], [], [], []
     files = _image_files(folder / "images")
+    photos = manifest_photos(folder)
     for path in files:
         mask_path = masks.get(path.stem)
         if mask_path is None:
@@ -108,7 +96,7 @@ def read_seg_folder(folder) -> SegSet:
             continue
         images.append(rgb)
         mask_list.append(mask)
-        groups.append(photo_id(path.stem))
+        groups.append(photos.get(path.stem) or photo_id(path.stem))
         names.append(path.name)
     if bad:
         log.warning("%s: skipped %d file(s), e.g. %s", folder, len(bad), bad[0])

@@ -1,6 +1,7 @@
 """Measurement on drawn shapes of known size: length, full width, orientation, box, resolution flag."""
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -75,16 +76,17 @@ def test_branching_crack_sums_every_branch():
     assert m.orientation_deg == pytest.approx(0.0, abs=15.0)  # the trunk dominates
 
 
-@pytest.mark.parametrize("angle", [20.0, 30.0])
+@pytest.mark.parametrize("angle", [30.0, 45.0])
 def test_a_branch_leaving_at_an_acute_angle_does_not_widen_its_trunk(angle):
     # a 6 px crack forks into two 6 px branches: near the fork they lie merged, one band up to twice
-    # as wide, until the gap between them opens; that band is neither crack's width
+    # as wide, until the gap between them opens; that band is neither crack's width. A branch at 20
+    # degrees reads 7.8 px: leaving out more round a junction cost real photos more (README Measurement)
     mask = np.zeros((300, 600), np.uint8)
     ribbon(mask, (50, 150.5), (550, 150.5), 6)
     a = math.radians(angle)
     ribbon(mask, (300, 150.5), (300 + 250 * math.cos(a), 150.5 - 250 * math.sin(a)), 6)
     (m,) = measure_mask(mask, mm_per_px=1.0)
-    assert m.width_max_mm == pytest.approx(6.0, abs=0.5)  # 3 half widths around the fork left out (1: 7.4, 6.7)
+    assert m.width_max_mm == pytest.approx(6.0, abs=0.5)  # a half width (+2 px) round the fork left out
 
 
 def test_hairline_is_flagged_below_resolution():
@@ -138,3 +140,69 @@ def test_a_crack_seen_only_faintly_is_measured_on_what_there_is():
     levels[18:21, 20:180] = FAINT
     (m,) = measure_mask(levels, mm_per_px=1.0)
     assert m.width_max_mm == pytest.approx(3.0, abs=0.01) and m.length_mm == pytest.approx(160.0, rel=0.02)
+
+
+def ragged(width, length=400, seed=0, bump=2):
+    """A horizontal crack of full `width` px whose edges wander by up to `bump` px, a pixel at most
+    from one column to the next, as hand-drawn masks of real cracks do."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((width + 6 * bump + 40, length + 40), np.uint8)
+    mid = mask.shape[0] // 2
+    top = bottom = 0
+    for x in range(20, 20 + length):
+        top = int(np.clip(top + rng.integers(-1, 2), -bump, bump))
+        bottom = int(np.clip(bottom + rng.integers(-1, 2), -bump, bump))
+        mask[mid - width // 2 + top : mid - width // 2 + width + bottom, x] = 255
+    return mask
+
+
+@pytest.mark.parametrize("width", [4, 9, 20])
+def test_a_ragged_crack_reads_as_its_reference_measurement(width):
+    # the widths of a ragged mask are the mask's own, not an average that reads the widest part low,
+    # and its edge bumps are not branches (spurs pruned): length within 10 %, max width within 15 % or 1 px
+    from edge.photocheck.reference import measure_mask as reference
+
+    mask = ragged(width, seed=width, bump=min(2, (width - 2) // 2))
+    (m,) = measure_mask(mask, mm_per_px=1.0)
+    (r,) = reference(mask > 0)
+    assert m.length_mm == pytest.approx(r.length_px, rel=0.10)
+    assert m.width_max_mm == pytest.approx(r.width_max_px, abs=max(1.0, 0.15 * r.width_max_px))
+    assert m.width_mean_mm == pytest.approx(r.width_mean_px, abs=max(1.0, 0.10 * r.width_mean_px))
+    assert m.length_mm == pytest.approx(400, rel=0.10)  # the wandering edges add a little, not spurs
+
+
+def test_spurs_shorter_than_the_width_are_pruned():
+    mask = np.zeros((80, 300), np.uint8)
+    mask[30:46, 20:280] = 255  # 260 px long, 16 px wide
+    for x in range(40, 260, 20):
+        mask[26:30, x : x + 3] = 255  # bumps on the edge, 4 px high: each would grow a spur
+    skel = skeletonize(mask > 0)
+    from edge.measure import _distance, prune_spurs
+
+    pruned = prune_spurs(skel, _distance(mask > 0))
+    assert skeleton_length(pruned) < skeleton_length(skel)
+    (m,) = measure_mask(mask, mm_per_px=1.0)
+    assert m.length_mm == pytest.approx(260, rel=0.03)
+
+
+def test_a_branch_longer_than_the_width_is_kept():
+    mask = np.zeros((200, 300), np.uint8)
+    mask[100:106, 20:280] = 255
+    mask[40:100, 150:156] = 255  # a 60 px branch of a 6 px crack
+    (m,) = measure_mask(mask, mm_per_px=1.0)
+    assert m.length_mm == pytest.approx(260 + 60, rel=0.03)
+
+
+def test_holes_narrower_than_the_crack_are_filled_and_wide_ones_kept():
+    from edge.measure import fill_holes
+
+    crack = np.zeros((60, 300), bool)
+    crack[20:40, 20:280] = True  # 20 px wide
+    holed = crack.copy()
+    holed[29:31, 100:140] = False  # a 2 px slit inside it: a segmenter's gap
+    assert fill_holes(holed).sum() == crack.sum()
+    with_slit, without = measure_mask(holed, mm_per_px=1.0), measure_mask(crack, mm_per_px=1.0)
+    assert with_slit[0].length_mm == pytest.approx(without[0].length_mm, rel=0.02)
+    ring = np.zeros((200, 200), np.uint8)
+    cv2.circle(ring, (100, 100), 60, 1, 6)  # a closed crack round a 100 px patch of wall
+    assert fill_holes(ring > 0).sum() == (ring > 0).sum()

@@ -82,8 +82,8 @@ def test_capture_to_publish_latency_counts_every_event_of_a_frame():
     assert pipe.latency_percentiles_ms() == {"p50": None, "p95": None, "events": 0}
     pipe.run()
     latency = pipe.latency_percentiles_ms()
-    # 6 `new` and the 5 `end` that later frames caused; the last `end` comes at shutdown, from no frame
-    assert len(published) == 12 and latency["events"] == 11
+    # 6 `new` and 6 `end`, each from its own frame: a frame without a pose is a scene of its own
+    assert len(published) == 12 and latency["events"] == 12
     assert 20 <= latency["p50"] <= latency["p95"]  # each frame spent 20 ms in the analyzer before its events
 
 
