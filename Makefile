@@ -15,13 +15,14 @@ SEG_DATA ?= ../shared/data/masonry_dais ../shared/data/deepcrack/train ../shared
 SEG_TUNE ?= --set init=runs/crack_segmenter/best.keras --set synthetic_walls=60 --set epochs=20 \
 	--set learning_rate=0.001 --set patience=8 --set loss=bce_dice_cldice
 
-.PHONY: help setup demo test train convert train-segmenter convert-segmenter compile bench bundle mosquitto clean
+.PHONY: help setup demo test photo-check train convert train-segmenter convert-segmenter compile bench bundle mosquitto clean
 
 help:
 	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
 	@echo "make test     install everything (venv, training extras, mosquitto via apt) and run the suite"
 	@echo "make setup    build .venv with every extra and install mosquitto where possible"
 	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
+	@echo "make photo-check  the robot's code path over real photos with masks, photo by photo (out/photo_check)"
 	@echo "make bench    speed and memory of the shipped models and the edge process (bench/results.json)"
 	@echo "make convert  int8 TFLite bundle from runs/\$$RUN/best.keras into \$$BUNDLE"
 	@echo "make train-segmenter / convert-segmenter   the shipped crack_segmenter (train/segmenter.yaml, then SEG_TUNE)"
@@ -37,7 +38,7 @@ $(VENV)/.device: setup.cfg pyproject.toml
 
 # Everything: training (TensorFlow), device, broker and test tools.
 $(VENV)/.all: $(VENV)/.device
-	$(PIP) -e ".[device,broker,train,mcu,dev]"
+	$(PIP) -e ".[device,broker,train,mcu,dev,check]"
 	touch $@
 
 # mosquitto where we may install it; otherwise tests and the demo use the embedded broker.
@@ -58,6 +59,12 @@ demo: $(VENV)/.device
 
 test: $(VENV)/.all mosquitto
 	$(PY) -m pytest
+
+# Real photos with masks as the yardstick: found, lengths and widths photo by photo, false alarms on crack-free patches.
+PHOTO_DATA ?= $(addprefix ../shared/data/,masonry_dais deepcrack/train cfd uav75/val uavcrack_bridge ceramic_tiles \
+	ozgenel_concrete_227 brickwork_crackcv)
+photo-check: $(VENV)/.all
+	$(PY) -m edge photo-check $(foreach d,$(PHOTO_DATA),--data $(d)) --json out/photo_check/result.json --figures out/photo_check
 
 train: $(VENV)/.all
 	$(PY) -m train fit --name $(RUN) $(if $(CONFIG),--config $(CONFIG)) $(foreach d,$(DATA),--data $(d)) $(if $(EPOCHS),--epochs $(EPOCHS))

@@ -20,6 +20,8 @@ from typing import List
 import cv2
 import numpy as np
 
+from ..errors import DataError
+
 MIN_AREA_PX = 20  # smaller labelled specks are not cracks to measure
 
 
@@ -35,8 +37,8 @@ class RefCrack:
 def _skeletonize(mask: np.ndarray) -> np.ndarray:
     try:
         from skimage.morphology import skeletonize
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        raise ImportError("the photo check's reference measurement needs scikit-image: pip install scikit-image") from None
+    except ImportError:  # the check extra installs it; the robot never needs it
+        raise DataError("the photo check's reference measurement needs scikit-image: pip install 'crackbot[check]'") from None
     return skeletonize(mask.astype(bool))
 
 

@@ -75,3 +75,21 @@ def test_crack_seen_again_after_end_keeps_its_id():
     ev = t.update([_crack(150, 120, 210, 190)], 5, (960, 1280), 0.5)  # the next lawnmower row
     assert [(e.type, e.track.crack_id) for e in ev] == [("update", "r-0001")]
     assert t.total == 1
+
+
+def test_a_crack_without_a_place_on_the_wall_is_a_scene_of_its_own():
+    # frames without a pose (a folder of photos): the same pixels in two frames are two cracks, each
+    # announced and ended in its own frame, with nothing left to match later frames against
+    t = Tracker(merge_distance=50, end_after_frames=3, update_min=20, id_prefix="p", votes_k=2, votes_n=3,
+                min_length_mm=10)
+    photo = Crack(bbox_px=(100, 100, 200, 120), confidence=0.9, tiles=1, length_mm=100.0, width_max_mm=3.0,
+                  width_mean_mm=2.0, width_p95_mm=3.0, orientation_deg=0.0, below_resolution=False)
+    first = t.update([photo], 0, (480, 640), 0.0)
+    second = t.update([photo], 1, (480, 640), 0.1)
+    assert [(e.type, e.track.crack_id) for e in first] == [("new", "p-0001"), ("end", "p-0001")]
+    assert [(e.type, e.track.crack_id) for e in second] == [("new", "p-0002"), ("end", "p-0002")]
+    assert first[0].track.measure.length_mm == 100.0 and t.total == 2 and not t.open and not t.ended
+    speck = Crack(bbox_px=(0, 0, 5, 5), confidence=0.9, tiles=1, length_mm=4.0, width_max_mm=1.0,
+                  width_mean_mm=1.0, width_p95_mm=1.0, orientation_deg=0.0, below_resolution=False)
+    assert t.update([speck], 2, (480, 640), 0.2) == [] and t.rejected == 1
+    assert t.finish() == []
