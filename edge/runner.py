@@ -207,6 +207,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "events_published": counts.get("events_published", 0),
         "events_by_type": {t: counts.get(f"events_{t}", 0) for t in ("new", "update", "end")},
         "events_acked": publisher.acked,
+        "events_unencodable": getattr(publisher, "unencodable", 0),
         "outbox_backlog_at_start": backlog_at_start,
         "outbox_backlog": backlog,
         "evidence_saved": evidence.saved if evidence else 0,
