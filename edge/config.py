@@ -19,7 +19,12 @@ from .zoom import MAX_ZOOM
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    # allow_inf_nan=False: YAML reads .inf and .nan as floats, and `gt=0` lets .inf through.
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
+
+
+MIN_STRIDE = 8  # a smaller tile stride multiplies the tiles of a frame past any memory (stride 1: 51 000x)
+MAX_TS = 1e10  # frame timestamps, seconds since the epoch: the event schema's bound
 
 
 class SimWallConfig(_Strict):
@@ -46,8 +51,8 @@ class FolderCameraConfig(_Strict):
     type: Literal["folder"] = Field(description="Frames read from image files in a folder, in name order")
     path: str = Field(description="Folder holding .jpg/.png frames")
     fps: float = Field(10.0, gt=0, description="Frame rate used for timestamps")
-    start_ts: Optional[float] = Field(None, description="Timestamp of the first frame (epoch s), to match a pose "
-                                      "log recorded with the frames; null: the time the run starts")
+    start_ts: Optional[float] = Field(None, ge=0, le=MAX_TS, description="Timestamp of the first frame (epoch s), to "
+                                      "match a pose log recorded with the frames; null: the time the run starts")
     mm_per_px: Optional[float] = Field(None, gt=0, description="Scale of the frames (deprecated here: use scale.mm_per_px)")
 
 
@@ -65,8 +70,8 @@ class VideoCameraConfig(_Strict):
     loop: bool = Field(False, description="Start again at the end (soak tests)")
     realtime: bool = Field(False, description="Deliver frames at fps like a live camera (late frames are dropped); "
                            "false: as fast as they are read, none dropped")
-    start_ts: Optional[float] = Field(None, description="Timestamp of the first frame (epoch s), to match a pose "
-                                      "log recorded with the video; null: the time the run starts")
+    start_ts: Optional[float] = Field(None, ge=0, le=MAX_TS, description="Timestamp of the first frame (epoch s), to "
+                                      "match a pose log recorded with the video; null: the time the run starts")
 
 
 class Picamera2CameraConfig(_Reopen):
@@ -131,9 +136,10 @@ class ModelsConfig(_Strict):
 
 
 class TilingConfig(_Strict):
-    stride: Optional[int] = Field(None, gt=0, description="Tile stride in pixels; null: from overlap, else the bundle's tile stride")
-    overlap: Optional[float] = Field(None, ge=0, lt=1, description="Overlap of neighbouring tiles as a fraction "
-                                     "(stride = size * (1 - overlap)); used when stride is null")
+    stride: Optional[int] = Field(None, ge=MIN_STRIDE, description="Tile stride in pixels, at least 8 and at most "
+                                  "the tile size (checked at start); null: from overlap, else the bundle's tile stride")
+    overlap: Optional[float] = Field(None, ge=0, le=0.875, description="Overlap of neighbouring tiles as a fraction, "
+                                     "at most 0.875 (stride = size * (1 - overlap)); used when stride is null")
 
 
 class MqttTlsConfig(_Strict):
@@ -223,6 +229,8 @@ class EvidenceConfig(_Strict):
 
 class PipelineConfig(_Strict):
     frame_queue: int = Field(4, ge=1, description="Frames waiting for inference; a live camera drops the oldest beyond it")
+    max_frame_pixels: int = Field(40_000_000, ge=1, description="A frame with more pixels is skipped and counted "
+                                  "(frames_too_large); image files are checked from their header, before decoding")
     drop_when_late: Optional[bool] = Field(None, description="Drop frames when inference lags; null: yes for live "
                                            "cameras, no for files and the non-realtime simulator")
 

@@ -12,7 +12,7 @@ from .camera import open_camera
 from .cascade import FrameAnalyzer
 from .backends import make_classifier, make_segmenter
 from .commands import CommandHandler, RobotControls
-from .config import EdgeConfig
+from .config import MIN_STRIDE, EdgeConfig
 from .errors import ConfigError, ModelError
 from .events import crack_event
 from .evidence import EvidenceStore
@@ -43,11 +43,17 @@ def peak_rss_mb() -> Optional[float]:
 
 
 def _stride(cfg: EdgeConfig, size: int, bundle_stride: int) -> int:
+    """The tile stride; ConfigError when it would leave strips of the frame unseen (over the tile size)."""
     if cfg.tiling.stride:
-        return cfg.tiling.stride
-    if cfg.tiling.overlap is not None:
-        return max(1, int(round(size * (1.0 - cfg.tiling.overlap))))
-    return bundle_stride
+        stride = cfg.tiling.stride
+    elif cfg.tiling.overlap is not None:
+        stride = max(MIN_STRIDE, int(round(size * (1.0 - cfg.tiling.overlap))))
+    else:
+        stride = bundle_stride
+    if stride > size:
+        raise ConfigError(f"tiling.stride {stride} is over the tile size {size}: strips between tiles would "
+                          f"never be analysed")
+    return stride
 
 
 class OfflineSink:
@@ -128,6 +134,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     evidence = EvidenceStore(cfg.evidence.dir, cfg.evidence.max_mb, cfg.evidence.margin_px) if cfg.evidence.dir else None
 
     camera = open_camera(cfg.camera, mm_per_px=mm_per_px(cfg.scale))
+    camera.max_pixels = cfg.pipeline.max_frame_pixels  # the folder camera checks file headers before decoding
     outbox = Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages) if offline is None else []
     backlog_at_start = len(outbox)
     if backlog_at_start:
@@ -176,7 +183,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
 
     pipeline = Pipeline(camera, analyzer, tracker, attach_pose, lambda: controls.threshold, handle_events,
                         publisher.publish_event, telemetry, cfg.telemetry.interval_s, cfg.pipeline.frame_queue, drop,
-                        cfg.blur.min_laplacian_var, max_frames=max_frames, stop=stop, paused_fn=lambda: controls.paused)
+                        cfg.blur.min_laplacian_var, max_frames=max_frames, stop=stop, paused_fn=lambda: controls.paused,
+                        max_pixels=cfg.pipeline.max_frame_pixels)
     try:
         with camera:
             counts = pipeline.run()
@@ -196,6 +204,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "frames": counts.get("frames", 0),
         "frames_dropped": counts.get("frames_dropped", 0),
         "frames_skipped": camera.skipped,
+        "frames_too_large": camera.too_large + counts.get("frames_too_large", 0),
+        "frames_failed": counts.get("frames_failed", 0),
         "frames_blurred": counts.get("frames_blurred", 0),
         "frames_paused": counts.get("frames_paused", 0),
         "frames_without_pose": attach_pose.missing,

@@ -61,3 +61,134 @@ def test_robot_never_publishes_infinity(tmp_path):
     pub.publish_event({"event_id": "e2", "crack_id": "c1", "ts": 1.0})
     assert len(outbox) == 1
     outbox.close()
+
+
+# -- frames: a pixel cap, and one bad frame never ends the run ----------------------------------------
+
+import struct  # noqa: E402
+import threading  # noqa: E402
+import zlib  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from edge.camera.folder import FolderCamera  # noqa: E402
+from edge.camera.imagesize import image_size  # noqa: E402
+from edge.cascade import FrameResult  # noqa: E402
+from edge.config import FolderCameraConfig  # noqa: E402
+from edge.pipeline import Pipeline  # noqa: E402
+from edge.tracker import Tracker  # noqa: E402
+from edge.types import Crack, Frame, Patch  # noqa: E402
+
+
+def _png_header_only(path, width: int, height: int) -> None:
+    """A PNG whose header claims width x height (its pixel data is a stub, as in a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def test_image_size_reads_headers(tmp_path):
+    img = np.zeros((37, 53, 3), np.uint8)
+    for suffix in (".png", ".jpg", ".bmp"):
+        cv2.imwrite(str(tmp_path / f"a{suffix}"), img)
+        assert image_size(tmp_path / f"a{suffix}") == (53, 37), suffix
+    _png_header_only(tmp_path / "bomb.png", 30000, 30000)
+    assert image_size(tmp_path / "bomb.png") == (30000, 30000)
+    (tmp_path / "junk.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00")
+    assert image_size(tmp_path / "junk.jpg") is None
+
+
+def test_folder_camera_skips_a_frame_over_the_cap_before_decoding(tmp_path, monkeypatch):
+    cv2.imwrite(str(tmp_path / "0.png"), np.full((20, 30, 3), 50, np.uint8))
+    _png_header_only(tmp_path / "1.png", 30000, 30000)
+    cv2.imwrite(str(tmp_path / "2.png"), np.full((20, 30, 3), 90, np.uint8))
+    decoded = []
+    real_imread = cv2.imread
+    monkeypatch.setattr(cv2, "imread", lambda p, *a: decoded.append(p) or real_imread(p, *a))
+    cam = FolderCamera(FolderCameraConfig(type="folder", path=str(tmp_path)))
+    cam.max_pixels = 40_000_000
+    frames = list(cam.frames())
+    assert [f.index for f in frames] == [0, 1] and cam.too_large == 1 and cam.skipped == 1
+    assert not any(p.endswith("1.png") for p in decoded)  # never handed to the decoder
+
+
+class _Cam:
+    live = False
+
+    def __init__(self, sizes):
+        self.sizes = sizes
+
+    def frames(self):
+        rng = np.random.default_rng(0)
+        for i, (h, w) in enumerate(self.sizes):
+            yield Frame(rgb=(rng.random((h, w, 3)) * 255).astype(np.uint8), ts=float(i), index=i)
+
+
+class _FailingAnalyzer:
+    """Fails on the frames named, like cv2 running out of memory; finds a crack on the others."""
+
+    def __init__(self, fail_at):
+        self.fail_at = set(fail_at)
+
+    def analyze(self, frame, threshold, timer=None):
+        if frame.index in self.fail_at:
+            raise cv2.error("OpenCV(4.x) error: (-4:Insufficient memory) Failed to allocate 2700000000 bytes")
+        crack = Crack(bbox_px=(0, 0, 10, 10), confidence=0.9, tiles=1)
+        return FrameResult(np.array([0.9]), [Patch(0, 0, 10)], (1, 1), [crack], 0)
+
+
+def _run(camera, analyzer, **kw):
+    published = []
+    handle = lambda frame, events: [{"type": e.type, "crack_id": e.track.crack_id} for e in events]  # noqa: E731
+    pipe = Pipeline(camera, analyzer, Tracker(10, 5, 20, "t"), lambda f: f, lambda: 0.5, handle, published.append,
+                    lambda: None, telemetry_interval_s=60, frame_queue=2, drop_when_late=False,
+                    min_laplacian_var=0.0, stop=threading.Event(), **kw)
+    return pipe, pipe.run(), published
+
+
+def test_a_failing_frame_is_counted_and_the_run_goes_on():
+    pipe, counts, published = _run(_Cam([(20, 20)] * 6), _FailingAnalyzer({1, 3}))
+    assert counts["frames_failed"] == 2 and counts["frames"] == 6 and not pipe.errors
+    assert [p["type"] for p in published] == ["new", "end"]  # frames after the failures still analysed
+
+
+def test_a_frame_over_the_pixel_cap_is_skipped():
+    pipe, counts, _ = _run(_Cam([(20, 20), (100, 100), (20, 20)]), _FailingAnalyzer(()), max_pixels=1000)
+    assert counts["frames_too_large"] == 1 and counts["frames"] == 2 and not pipe.errors
+
+
+# -- config bounds ----------------------------------------------------------------------------------
+
+from edge.config import load_config  # noqa: E402
+
+_SIM = "robot_id: r1\ncamera: {type: sim}\n"
+
+
+@pytest.mark.parametrize("override, key", [
+    ("tiling.stride=1", "tiling.stride"), ("tiling.overlap=0.999", "tiling.overlap"),
+    ("camera.fps=.inf", "camera.fps"), ("camera.fps=.nan", "camera.fps"),
+    ("mqtt.reconnect_max_s=.inf", "mqtt.reconnect_max_s"), ("pipeline.max_frame_pixels=0", "pipeline.max_frame_pixels"),
+])
+def test_config_refuses_unbounded_numbers(tmp_path, override, key):
+    path = tmp_path / "c.yaml"
+    path.write_text(_SIM)
+    with pytest.raises(ConfigError, match=key):
+        load_config(path, [override])
+
+
+def test_stride_over_the_tile_size_is_a_config_error(tmp_path):
+    from edge.runner import _stride
+
+    cfg = load_config_text(tmp_path, _SIM + "tiling: {stride: 100000}\n")
+    with pytest.raises(ConfigError, match="over the tile size"):
+        _stride(cfg, 227, 227)
+    assert _stride(load_config_text(tmp_path, _SIM + "tiling: {overlap: 0.875}\n"), 64, 64) == 8
+
+
+def load_config_text(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return load_config(path)
