@@ -307,6 +307,27 @@ def _check_duplicate_keys(path: Path, node, prefix: str = "") -> None:
         _check_duplicate_keys(path, v, key + ".")
 
 
+def _refuse_aliases(path: Path, text: str) -> None:
+    """A config never needs YAML aliases (*name), and nine nested ones expand a few hundred bytes into
+    a billion nodes that every later walk of the tree visits ("billion laughs"): refuse any, from the
+    event stream, before anything is built. Nesting deeper than any config needs is refused there too."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ConfigError(f"{path}:{event.start_mark.line + 1}: nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            raise ConfigError(f"{path}:{event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not allowed "
+                              f"in a config; write the value out")
+
+
+MAX_YAML_DEPTH = 16  # the deepest config section is 4 levels down
+_SECRET_KEYS = ("password", "username", "keyfile")  # never echoed in an error, whatever their value
+
+
 def _suggestion(keys: List[str]) -> str:
     """' (did you mean ...?)' for an unknown key, from the fields of the section it sits in."""
     model: Any = EdgeConfig
@@ -336,7 +357,12 @@ def apply_overrides(raw: dict, overrides: List[str]) -> dict:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ConfigError(f"--set {item}: {part} is not a section")
-        target[parts[-1]] = yaml.safe_load(value) if value != "" else None
+        try:
+            _refuse_aliases(Path(f"--set {key}"), value)
+            parsed = yaml.safe_load(value) if value != "" else None
+        except (yaml.YAMLError, RecursionError):
+            raise ConfigError(f"--set {key}: the value is not valid YAML") from None
+        target[parts[-1]] = parsed
     return raw
 
 
@@ -344,12 +370,17 @@ def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
     """Read, expand, override and validate a firmware config; ConfigError names key and line."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); is this a YAML config?") from None
     try:
+        _refuse_aliases(path, text)
         raw = yaml.safe_load(text)
         tree = yaml.compose(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML (nested too deeply)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -382,7 +413,8 @@ def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
             line = _line_of(tree, keys)
             where = f"{path}:{line}" if line else str(path)
         got = err.get("input")
-        detail = f" (got {got!r})" if err["type"] not in ("missing",) and not isinstance(got, dict) else ""
+        secret = keys and keys[-1] in _SECRET_KEYS
+        detail = f" (got {got!r})" if err["type"] not in ("missing",) and not isinstance(got, dict) and not secret else ""
         if err["type"] == "extra_forbidden":
             detail = _suggestion(keys)
         extra = f"; {len(errors) - 1} more" if len(errors) > 1 else ""

@@ -192,3 +192,95 @@ def load_config_text(tmp_path, text):
     path = tmp_path / "c.yaml"
     path.write_text(text)
     return load_config(path)
+
+
+def test_config_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"robot_id: r1\n\xff\xfe\x00binary")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+
+
+def test_billion_laughs_is_refused_at_once(tmp_path, monkeypatch):
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    path = tmp_path / "c.yaml"
+    path.write_text(_SIM + "\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"c.yaml:4: YAML aliases \(\*a0\) are not allowed"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="aliases"):
+        load_config(load_config_path(tmp_path), ["camera.fps=[&x 1, *x]"])
+
+
+def test_deep_yaml_is_one_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(_SIM + "x: " + "[" * 20000 + "]" * 20000 + "\n")
+    with pytest.raises(ConfigError, match="nested deeper than 16 levels"):
+        load_config(path)
+
+
+def load_config_path(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(_SIM)
+    return path
+
+
+@pytest.mark.parametrize("yaml_value", ["98765432", "[98765432]", "{a: 98765432}", "true"])
+def test_password_never_in_a_config_error(tmp_path, yaml_value):
+    path = tmp_path / "c.yaml"
+    path.write_text(_SIM + f"mqtt: {{password: {yaml_value}}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "98765432" not in str(err.value) and "mqtt.password" in str(err.value)
+
+
+# -- model.json ------------------------------------------------------------------------------------
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from edge.bundle import load_bundle  # noqa: E402
+from edge.errors import ModelError  # noqa: E402
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "crack_classifier"
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    dst = tmp_path / "b"
+    shutil.copytree(SHIPPED, dst)
+    return dst
+
+
+def _edit(bundle, change):
+    meta = json.loads((bundle / "model.json").read_text())
+    change(meta)
+    (bundle / "model.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda m: m["normalization"].update(std=[0, 0, 0]), "normalization.std: every std must be > 0"),
+    (lambda m: m["normalization"].update(std=[1, -1, 1]), "normalization.std"),
+    (lambda m: m["normalization"].update(mean=[0, 0]), "2 means and 3 stds for 3 input channels"),
+    (lambda m: m["tile"].update(stride=0), "tile.stride"),
+    (lambda m: m["tile"].update(stride=500), "over the tile size"),
+    (lambda m: m["tile"].update(size=100, stride=100), "differs from the classifier's input 227"),
+    (lambda m: m["input"].update(shape=[1, 227, 200, 3]), r"input.shape must be \[1, S, S, C\]"),
+    (lambda m: m["input"].update(shape=[1, 0, 0, 3]), "input.shape"),
+    (lambda m: m.update(threshold=float("nan")), "threshold"),
+    (lambda m: m.update(threshold=2), "threshold"),
+    (lambda m: m["normalization"].update(std=[float("inf")] * 3), "normalization.std"),
+    (lambda m: m["input"].update(scale=float("nan")), "input.scale"),
+])
+def test_model_json_validated_strictly(bundle, change, match):
+    _edit(bundle, change)
+    with pytest.raises(ModelError, match=match) as err:
+        load_bundle(bundle)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x01binary", b"[" * 100_000])
+def test_model_json_unreadable_is_one_line(bundle, content):
+    (bundle / "model.json").write_bytes(content)
+    with pytest.raises(ModelError):
+        load_bundle(bundle)
