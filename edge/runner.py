@@ -133,9 +133,10 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     attach_pose = PoseAttacher(cfg.pose, cfg.scale, pose_buffer)
     evidence = EvidenceStore(cfg.evidence.dir, cfg.evidence.max_mb, cfg.evidence.margin_px) if cfg.evidence.dir else None
 
+    # The outbox first: a disk that cannot take events is refused before a camera is opened.
+    outbox = Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages) if offline is None else []
     camera = open_camera(cfg.camera, mm_per_px=mm_per_px(cfg.scale))
     camera.max_pixels = cfg.pipeline.max_frame_pixels  # the folder camera checks file headers before decoding
-    outbox = Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages) if offline is None else []
     backlog_at_start = len(outbox)
     if backlog_at_start:
         log.info("outbox holds %d unacknowledged events from an earlier run; they go first", backlog_at_start)
@@ -195,8 +196,9 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     finally:
         publisher.stop()  # retained `stopped`, clean disconnect
         backlog = len(outbox)
+        write_failures = getattr(outbox, "write_failures", 0)
         if offline is None:
-            outbox.close()
+            outbox.close()  # logs any event the disk never took
     if pipeline.errors:
         raise pipeline.errors[0]
     elapsed = time.monotonic() - started
@@ -220,6 +222,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "events_unencodable": getattr(publisher, "unencodable", 0),
         "outbox_backlog_at_start": backlog_at_start,
         "outbox_backlog": backlog,
+        "outbox_write_failures": write_failures,
         "evidence_saved": evidence.saved if evidence else 0,
         "pose_messages": pose_buffer.received if pose_buffer else 0,
         "latency_ms": latency,

@@ -284,3 +284,53 @@ def test_model_json_unreadable_is_one_line(bundle, content):
     (bundle / "model.json").write_bytes(content)
     with pytest.raises(ModelError):
         load_bundle(bundle)
+
+
+# -- the outbox disk -------------------------------------------------------------------------------
+
+import logging  # noqa: E402
+
+from edge.errors import OutboxError  # noqa: E402
+
+
+@pytest.mark.parametrize("make_bad", [lambda p: p.mkdir(), lambda p: p.write_bytes(b"not sqlite " * 200),
+                                      lambda p: (p.parent / "file").write_text("x")])
+def test_outbox_that_cannot_be_opened_is_one_line(tmp_path, make_bad):
+    path = tmp_path / "outbox.sqlite"
+    make_bad(path)
+    if (tmp_path / "file").exists():
+        path = tmp_path / "file" / "outbox.sqlite"  # its folder is a file
+    with pytest.raises(OutboxError, match="outbox.path .*: cannot open for writing") as err:
+        Outbox(path)
+    assert "\n" not in str(err.value)
+
+
+def _read_only(outbox: Outbox, on: bool) -> None:
+    # query_only makes SQLite refuse every write as a read-only file does ("attempt to write a
+    # readonly database"); chmod cannot, as the tests may run as root.
+    outbox._db.execute(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+
+
+def test_outbox_keeps_what_the_disk_refuses_and_writes_it_later(tmp_path, caplog):
+    outbox = Outbox(tmp_path / "o.sqlite")
+    outbox.put("t", b"e0")
+    _read_only(outbox, True)
+    with caplog.at_level(logging.ERROR, logger="edge.outbox"):
+        assert outbox.put("t", b"e1") is None and outbox.put("t", b"e2") is None
+    assert "cannot write" in caplog.text and outbox.write_failures == 2
+    assert len(outbox) == 3 and outbox.count("event") == 3 and outbox.unwritten == 2  # counted, so drain waits
+    assert [r[2] for r in outbox.pending()] == [b"e0"]  # the retry fails again: nothing lost, nothing reordered
+    _read_only(outbox, False)
+    assert [r[2] for r in outbox.pending()] == [b"e0", b"e1", b"e2"] and outbox.unwritten == 0
+    outbox.put("t", b"e3")
+    assert [r[2] for r in outbox.pending()] == [b"e0", b"e1", b"e2", b"e3"]
+    outbox.close()
+
+
+def test_outbox_says_so_when_events_never_reached_the_disk(tmp_path, caplog):
+    outbox = Outbox(tmp_path / "o.sqlite")
+    _read_only(outbox, True)
+    outbox.put("t", b"e1")
+    with caplog.at_level(logging.ERROR, logger="edge.outbox"):
+        outbox.close()
+    assert "1 event(s) never reached the disk" in caplog.text

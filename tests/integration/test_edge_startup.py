@@ -102,3 +102,13 @@ def test_binary_config_is_refused_in_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         f"error: {config}: not UTF-8 text (byte 0); is this a YAML config?"], proc.stderr
 
+
+
+def test_outbox_that_cannot_be_written_is_refused_in_one_line(tmp_path, shipped_bundle):
+    config = write_sim_config(tmp_path, port=1, bundle=shipped_bundle)
+    (tmp_path / "outbox-sim-t1.sqlite").mkdir()  # where the config puts the outbox: not a file
+    proc = edge_run(config, tmp_path / "s.json")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("error: outbox.path ") and "cannot open for writing" in lines[0]
