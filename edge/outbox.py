@@ -58,6 +58,9 @@ class Outbox:
             "payload BLOB NOT NULL, qos INTEGER NOT NULL, created REAL NOT NULL, "
             "kind TEXT NOT NULL DEFAULT 'event')"
         )
+        # The newest event of every crack this robot announced and has not ended: what a killed run
+        # leaves here is ended on the next start (edge/runner.py), so no crack stays open for ever.
+        self._db.execute("CREATE TABLE IF NOT EXISTS open_cracks (crack_id TEXT PRIMARY KEY, payload BLOB NOT NULL)")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
         if "kind" not in columns:  # an outbox written before telemetry was queued: every row is an event
             self._db.execute("ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'event'")
@@ -123,6 +126,25 @@ class Outbox:
                 self._db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
             except sqlite3.Error as exc:  # the row stays and goes again next start: a duplicate, not a loss
                 log.warning("outbox %s: cannot delete acknowledged row %d (%s)", self.path, row_id, exc)
+
+    def track_open(self, crack_id: str, payload: Optional[bytes]) -> None:
+        """Remember the newest event of an open crack (payload), or forget an ended one (None)."""
+        with self._lock:
+            try:
+                if payload is None:
+                    self._db.execute("DELETE FROM open_cracks WHERE crack_id = ?", (crack_id,))
+                else:
+                    self._db.execute("INSERT OR REPLACE INTO open_cracks (crack_id, payload) VALUES (?, ?)",
+                                     (crack_id, payload))
+            except sqlite3.Error as exc:  # best effort: the events themselves are what must not be lost
+                log.warning("outbox %s: cannot record open crack %s (%s)", self.path, crack_id, exc)
+
+    def take_open(self) -> List[bytes]:
+        """The open cracks' newest events left by an earlier run, oldest first, and forget them."""
+        with self._lock:
+            rows = self._db.execute("SELECT payload FROM open_cracks ORDER BY rowid").fetchall()
+            self._db.execute("DELETE FROM open_cracks")
+        return [row[0] for row in rows]
 
     def count(self, kind: str | None = None) -> int:
         """Rows waiting, of one kind or all."""

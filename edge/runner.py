@@ -1,6 +1,7 @@
 """The edge run: models and camera from the config, the threaded pipeline, events through outbox/MQTT."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -40,6 +41,26 @@ def peak_rss_mb() -> Optional[float]:
     except OSError:
         pass
     return None
+
+
+def end_events_of_killed_run(outbox) -> list:
+    """`end` events for the cracks an earlier run announced and never ended (it was killed): each is
+    its crack's newest event with the next seq and a fresh event_id, at the time it was last seen."""
+    ends = []
+    for raw in outbox.take_open():
+        try:
+            last = json.loads(raw)
+        except ValueError:
+            continue
+        ends.append({**last, "type": "end", "seq": int(last["seq"]) + 1, "event_id": uuid.uuid4().hex})
+    return ends
+
+
+def _remember_open(outbox, payloads) -> None:
+    """Keep the newest event of each open crack in the outbox file (see end_events_of_killed_run)."""
+    for payload in payloads:
+        ended = payload["type"] == "end"
+        outbox.track_open(payload["crack_id"], None if ended else json.dumps(payload, allow_nan=False).encode())
 
 
 def _stride(cfg: EdgeConfig, size: int, bundle_stride: int) -> int:
@@ -147,6 +168,11 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     if cfg.pose.source == "mqtt":
         MqttPoseListener(pose_buffer, cfg.robot_id).attach(publisher)
     publisher.start()
+    closed = end_events_of_killed_run(outbox) if offline is None else []
+    for payload in closed:
+        publisher.publish_event(payload)
+    if closed:
+        log.warning("ended %d crack(s) left open by an earlier run that did not stop cleanly", len(closed))
     # Crack ids carry a token of this run so a restarted robot never reuses one.
     tracker = Tracker(cfg.tracking.merge_distance_mm, cfg.tracking.end_after_frames, cfg.tracking.update_min_mm,
                       id_prefix=f"{cfg.robot_id}-{uuid.uuid4().hex[:6]}", votes_k=cfg.tracking.votes_k,
@@ -165,6 +191,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
                 if path is not None:
                     payload["evidence"] = str(path)
             payloads.append(payload)
+        if offline is None:
+            _remember_open(outbox, payloads)
         return payloads
 
     live = getattr(camera, "live", False)
@@ -221,6 +249,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "events_acked": publisher.acked,
         "events_unencodable": getattr(publisher, "unencodable", 0),
         "outbox_backlog_at_start": backlog_at_start,
+        "cracks_ended_from_killed_run": len(closed),
         "outbox_backlog": backlog,
         "outbox_write_failures": write_failures,
         "evidence_saved": evidence.saved if evidence else 0,
