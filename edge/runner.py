@@ -234,7 +234,7 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "frames": counts.get("frames", 0),
         "frames_dropped": counts.get("frames_dropped", 0),
         "frames_skipped": camera.skipped,
-        "frames_too_large": camera.too_large + counts.get("frames_too_large", 0),
+        "frames_too_large": getattr(camera, "too_large", 0) + counts.get("frames_too_large", 0),
         "frames_failed": counts.get("frames_failed", 0),
         "frames_blurred": counts.get("frames_blurred", 0),
         "frames_paused": counts.get("frames_paused", 0),
