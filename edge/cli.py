@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from . import jsonsafe
 from .errors import CrackbotError
 
 
@@ -86,7 +86,7 @@ def _scan_check(args, cfg) -> int:
         _print_summary(result["summary"], args.seeds)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        Path(args.json).write_text(jsonsafe.dumps(result, indent=2) + "\n")
     return 0
 
 
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     except CrackbotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    text = json.dumps(summary, indent=2)
+    text = jsonsafe.dumps(summary, indent=2)
     if args.summary:
         Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
         Path(args.summary).write_text(text + "\n")

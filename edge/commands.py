@@ -102,11 +102,16 @@ def parse_request(command: str, payload: bytes) -> CommandRequest:
             data = json.loads(text, parse_constant=_no_special_floats)
         except ValueError as exc:
             raise CommandError(f"not JSON: {exc}") from None
+        except RecursionError:  # '[' x 3000 fits the byte limit and still overflows the parser's stack
+            raise CommandError("not JSON: nested too deeply") from None
     if isinstance(data, (int, float)) and not isinstance(data, bool):
         data = {"value": data}  # a bare number, as typed on a command line
     if not isinstance(data, dict):
         raise CommandError(f"expected a JSON object or a number, got {type(data).__name__}")
-    errors = sorted(validator("command_set").iter_errors(data), key=lambda e: list(e.absolute_path))
+    try:
+        errors = sorted(validator("command_set").iter_errors(data), key=lambda e: list(e.absolute_path))
+    except RecursionError:
+        raise CommandError("request nested too deeply") from None
     if errors:
         where = "/".join(str(p) for p in errors[0].absolute_path) or "request"
         raise CommandError(f"{where}: {errors[0].message}")
@@ -125,7 +130,7 @@ def _request_id_of(payload: bytes) -> Optional[str]:
     """The request_id of a refused request, when it had a usable one, so the sender can match the answer."""
     try:
         data = json.loads(payload[:MAX_REQUEST_BYTES].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     rid = data.get("request_id") if isinstance(data, dict) else None
     return rid if isinstance(rid, str) and 0 < len(rid) <= 128 else None

@@ -19,7 +19,12 @@ from .zoom import MAX_ZOOM
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    # allow_inf_nan=False: YAML reads .inf and .nan as floats, and `gt=0` lets .inf through.
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
+
+
+MIN_STRIDE = 8  # a smaller tile stride multiplies the tiles of a frame past any memory (stride 1: 51 000x)
+MAX_TS = 1e10  # frame timestamps, seconds since the epoch: the event schema's bound
 
 
 class SimWallConfig(_Strict):
@@ -46,8 +51,8 @@ class FolderCameraConfig(_Strict):
     type: Literal["folder"] = Field(description="Frames read from image files in a folder, in name order")
     path: str = Field(description="Folder holding .jpg/.png frames")
     fps: float = Field(10.0, gt=0, description="Frame rate used for timestamps")
-    start_ts: Optional[float] = Field(None, description="Timestamp of the first frame (epoch s), to match a pose "
-                                      "log recorded with the frames; null: the time the run starts")
+    start_ts: Optional[float] = Field(None, ge=0, le=MAX_TS, description="Timestamp of the first frame (epoch s), to "
+                                      "match a pose log recorded with the frames; null: the time the run starts")
     mm_per_px: Optional[float] = Field(None, gt=0, description="Scale of the frames (deprecated here: use scale.mm_per_px)")
 
 
@@ -65,8 +70,8 @@ class VideoCameraConfig(_Strict):
     loop: bool = Field(False, description="Start again at the end (soak tests)")
     realtime: bool = Field(False, description="Deliver frames at fps like a live camera (late frames are dropped); "
                            "false: as fast as they are read, none dropped")
-    start_ts: Optional[float] = Field(None, description="Timestamp of the first frame (epoch s), to match a pose "
-                                      "log recorded with the video; null: the time the run starts")
+    start_ts: Optional[float] = Field(None, ge=0, le=MAX_TS, description="Timestamp of the first frame (epoch s), to "
+                                      "match a pose log recorded with the video; null: the time the run starts")
 
 
 class Picamera2CameraConfig(_Reopen):
@@ -131,9 +136,10 @@ class ModelsConfig(_Strict):
 
 
 class TilingConfig(_Strict):
-    stride: Optional[int] = Field(None, gt=0, description="Tile stride in pixels; null: from overlap, else the bundle's tile stride")
-    overlap: Optional[float] = Field(None, ge=0, lt=1, description="Overlap of neighbouring tiles as a fraction "
-                                     "(stride = size * (1 - overlap)); used when stride is null")
+    stride: Optional[int] = Field(None, ge=MIN_STRIDE, description="Tile stride in pixels, at least 8 and at most "
+                                  "the tile size (checked at start); null: from overlap, else the bundle's tile stride")
+    overlap: Optional[float] = Field(None, ge=0, le=0.875, description="Overlap of neighbouring tiles as a fraction, "
+                                     "at most 0.875 (stride = size * (1 - overlap)); used when stride is null")
 
 
 class MqttTlsConfig(_Strict):
@@ -227,6 +233,8 @@ class EvidenceConfig(_Strict):
 
 class PipelineConfig(_Strict):
     frame_queue: int = Field(4, ge=1, description="Frames waiting for inference; a live camera drops the oldest beyond it")
+    max_frame_pixels: int = Field(40_000_000, ge=1, description="A frame with more pixels is skipped and counted "
+                                  "(frames_too_large); image files are checked from their header, before decoding")
     drop_when_late: Optional[bool] = Field(None, description="Drop frames when inference lags; null: yes for live "
                                            "cameras, no for files and the non-realtime simulator")
 
@@ -303,6 +311,27 @@ def _check_duplicate_keys(path: Path, node, prefix: str = "") -> None:
         _check_duplicate_keys(path, v, key + ".")
 
 
+def _refuse_aliases(path: Path, text: str) -> None:
+    """A config never needs YAML aliases (*name), and nine nested ones expand a few hundred bytes into
+    a billion nodes that every later walk of the tree visits ("billion laughs"): refuse any, from the
+    event stream, before anything is built. Nesting deeper than any config needs is refused there too."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ConfigError(f"{path}:{event.start_mark.line + 1}: nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            raise ConfigError(f"{path}:{event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not allowed "
+                              f"in a config; write the value out")
+
+
+MAX_YAML_DEPTH = 16  # the deepest config section is 4 levels down
+_SECRET_KEYS = ("password", "username", "keyfile")  # never echoed in an error, whatever their value
+
+
 def _suggestion(keys: List[str]) -> str:
     """' (did you mean ...?)' for an unknown key, from the fields of the section it sits in."""
     model: Any = EdgeConfig
@@ -332,7 +361,12 @@ def apply_overrides(raw: dict, overrides: List[str]) -> dict:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ConfigError(f"--set {item}: {part} is not a section")
-        target[parts[-1]] = yaml.safe_load(value) if value != "" else None
+        try:
+            _refuse_aliases(Path(f"--set {key}"), value)
+            parsed = yaml.safe_load(value) if value != "" else None
+        except (yaml.YAMLError, RecursionError):
+            raise ConfigError(f"--set {key}: the value is not valid YAML") from None
+        target[parts[-1]] = parsed
     return raw
 
 
@@ -340,12 +374,17 @@ def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
     """Read, expand, override and validate a firmware config; ConfigError names key and line."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); is this a YAML config?") from None
     try:
+        _refuse_aliases(path, text)
         raw = yaml.safe_load(text)
         tree = yaml.compose(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML (nested too deeply)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -378,7 +417,8 @@ def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
             line = _line_of(tree, keys)
             where = f"{path}:{line}" if line else str(path)
         got = err.get("input")
-        detail = f" (got {got!r})" if err["type"] not in ("missing",) and not isinstance(got, dict) else ""
+        secret = keys and keys[-1] in _SECRET_KEYS
+        detail = f" (got {got!r})" if err["type"] not in ("missing",) and not isinstance(got, dict) and not secret else ""
         if err["type"] == "extra_forbidden":
             detail = _suggestion(keys)
         extra = f"; {len(errors) - 1} more" if len(errors) > 1 else ""

@@ -19,3 +19,7 @@ class CameraError(CrackbotError):
 
 class DataError(CrackbotError):
     """A data folder that is missing, empty or in neither folder convention."""
+
+
+class OutboxError(CrackbotError):
+    """The disk outbox cannot be opened (a read-only or full disk, a file that is not SQLite)."""

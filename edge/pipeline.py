@@ -96,7 +96,7 @@ class Pipeline:
                  handle_events: Callable, publish: Callable[[dict], None], telemetry: Callable[[], None],
                  telemetry_interval_s: float, frame_queue: int, drop_when_late: bool, min_laplacian_var: float,
                  max_frames: Optional[int] = None, stop: Optional[threading.Event] = None,
-                 paused_fn: Callable[[], bool] = lambda: False):
+                 paused_fn: Callable[[], bool] = lambda: False, max_pixels: Optional[int] = None):
         self.camera = camera
         self.analyzer = analyzer
         self.tracker = tracker
@@ -113,6 +113,7 @@ class Pipeline:
         self.max_frames = max_frames
         self.stop = stop or threading.Event()
         self.paused_fn = paused_fn
+        self.max_pixels = max_pixels  # larger frames are skipped and counted (frames_too_large)
         self.timer = StageTimer()
         # seconds from a frame leaving the camera to its events handed to MQTT (the latest 10000)
         self.capture_to_publish: deque = deque(maxlen=10_000)
@@ -183,6 +184,12 @@ class Pipeline:
         if self.paused_fn():
             self.counts["frames_paused"] += 1
             return
+        h, w = frame.rgb.shape[:2]
+        if self.max_pixels is not None and h * w > self.max_pixels:
+            self.counts["frames_too_large"] += 1
+            log.warning("frame %d skipped: %d x %d pixels, over pipeline.max_frame_pixels %d", frame.index, w, h,
+                        self.max_pixels)
+            return
         started = time.perf_counter()
         self.counts["frames"] += 1
         if self.min_laplacian_var > 0:
@@ -193,11 +200,17 @@ class Pipeline:
                 log.debug("frame %d blurred (variance of Laplacian %.1f)", frame.index, sharp)
                 return
         threshold = self.threshold_fn()
-        result = self.analyzer.analyze(frame, threshold, timer=self.timer)
-        t0 = time.perf_counter()
-        hw = frame.rgb.shape[:2]
-        cracks = [place_on_wall(c, frame.pose, hw) for c in result.cracks]
-        events = self.tracker.update(cracks, frame.index, hw, frame.ts, pose=frame.pose)
+        try:
+            result = self.analyzer.analyze(frame, threshold, timer=self.timer)
+            t0 = time.perf_counter()
+            hw = frame.rgb.shape[:2]
+            cracks = [place_on_wall(c, frame.pose, hw) for c in result.cracks]
+            events = self.tracker.update(cracks, frame.index, hw, frame.ts, pose=frame.pose)
+        except Exception as exc:  # one bad frame (out of memory, an OpenCV error) must not end the run
+            self.counts["frames_failed"] += 1
+            log.warning("frame %d not analysed: %s: %s", frame.index, type(exc).__name__,
+                        (str(exc).strip().splitlines() or [""])[-1][:200])
+            return
         self.timer.add("track", time.perf_counter() - t0)
         self.counts["tiles"] += len(result.probs)
         self.counts["crack_tiles"] += int((result.probs >= threshold).sum())

@@ -21,6 +21,14 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+# The bounds of edge/schemas/pose.schema.json, for poses from a CSV log too: 100 km of wall either way
+# keeps every crack box well inside the event schema's 1000 km.
+MAX_POSE_MM = 1e8
+POSE_BOUNDS = {"ts": (0.0, 1e10), "x_mm": (-MAX_POSE_MM, MAX_POSE_MM), "y_mm": (-MAX_POSE_MM, MAX_POSE_MM),
+               "heading_deg": (-360.0, 360.0), "standoff_mm": (0.0, 1e6)}
+MAX_POSE_BYTES = 4096
+
+
 @dataclass(frozen=True)
 class PoseSample:
     ts: float
@@ -30,11 +38,17 @@ class PoseSample:
     standoff_mm: Optional[float] = None
 
     def __post_init__(self):
-        # JSON and CSV both spell NaN and Infinity; such a pose would place a crack nowhere
+        # JSON and CSV both spell NaN and Infinity; such a pose would place a crack nowhere, and a
+        # finite but huge one (1e308) overflows to Infinity in the crack's wall box.
         for name in ("ts", "x_mm", "y_mm", "heading_deg", "standoff_mm"):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
                 raise ValueError(f"{name} is {value}, not a finite number")
+            low, high = POSE_BOUNDS[name]
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"{name} is {value:g}, outside {low:g}..{high:g}")
+        if self.standoff_mm is not None and self.standoff_mm <= 0:
+            raise ValueError(f"standoff_mm is {self.standoff_mm:g}, not above 0")
 
 
 def _lerp(a: Optional[float], b: Optional[float], t: float) -> Optional[float]:
@@ -92,14 +106,22 @@ class PoseBuffer:
             return nearest if abs(nearest.ts - ts) <= self.max_gap_s else None
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_pose_message(payload: bytes, robot_id: str) -> PoseSample:
     """A pose message as edge/schemas/pose.schema.json defines it; ValueError with the reason otherwise."""
     from .schemas import validator
 
+    if len(payload) > MAX_POSE_BYTES:
+        raise ValueError(f"{len(payload)} bytes, over the {MAX_POSE_BYTES} byte limit")
     try:
-        data = json.loads(payload)
+        data = json.loads(payload, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise ValueError(f"not JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError("not JSON (nested too deeply)") from None
     errors = list(validator("pose").iter_errors(data)) if isinstance(data, dict) else ["not an object"]
     if errors:
         first = errors[0]

@@ -39,6 +39,7 @@ class Publisher:
         self.root = f"{mqtt_cfg.topic_root}/{robot_id}"
         self.topics = {name: f"{self.root}/{name}" for name in ("status", "events", "telemetry")}
         self.acked = 0  # events the broker acknowledged
+        self.unencodable = 0  # events refused before the outbox: a NaN or Infinity in them
         self.last_error: Optional[str] = None  # why the last connection attempt failed, for logs and tests
         self._answered = False  # the broker sent a CONNACK on the current connection
         self._connected = threading.Event()
@@ -64,7 +65,7 @@ class Publisher:
             self.client.username_pw_set(mqtt_cfg.username, mqtt_cfg.password)
         if getattr(mqtt_cfg, "tls", None) is not None:
             self._set_tls(mqtt_cfg.tls)
-        self.client.will_set(self.topics["status"], json.dumps(status_payload(robot_id, "offline")), qos=1, retain=True)
+        self.client.will_set(self.topics["status"], json.dumps(status_payload(robot_id, "offline"), allow_nan=False), qos=1, retain=True)
         # paho's back-off: the delay doubles from min to max after each failed attempt. Each robot draws
         # its own first delay (up to 1.5x), so a fleet that lost the broker together does not retry in step.
         self.reconnect_min_s = mqtt_cfg.reconnect_min_s * random.uniform(1.0, 1.5)
@@ -180,10 +181,10 @@ class Publisher:
     def publish_retained(self, suffix: str, payload: dict) -> None:
         """A retained QoS 1 message on <topic_root>/<robot_id>/<suffix> (command states); paho queues it
         while the link is down. Not an outbox row: the newest state is all that matters."""
-        self._publish_untracked(f"{self.root}/{suffix}", json.dumps(payload), qos=1, retain=True)
+        self._publish_untracked(f"{self.root}/{suffix}", json.dumps(payload, allow_nan=False), qos=1, retain=True)
 
     def _publish_status(self, state: str):
-        payload = json.dumps(status_payload(self.robot_id, state))
+        payload = json.dumps(status_payload(self.robot_id, state), allow_nan=False)
         return self._publish_untracked(self.topics["status"], payload, qos=1, retain=True)
 
     def _publish_untracked(self, topic: str, payload: str, qos: int, retain: bool = False):
@@ -249,15 +250,27 @@ class Publisher:
                 self._settle(row_id, kind, refusal)
 
     def publish_event(self, payload: dict) -> None:
-        """Queue an event on disk first; the pump sends it when it can."""
-        self.outbox.put(self.topics["events"], json.dumps(payload, separators=(",", ":")).encode(), qos=1, kind=EVENT)
+        """Queue an event on disk first; the pump sends it when it can. An event with a number JSON
+        cannot carry (NaN, Infinity) is logged and counted in `unencodable`, never sent as non-JSON."""
+        try:
+            data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError:
+            self.unencodable += 1
+            log.error("event %s of crack %s not published: it holds a number that is not finite",
+                      payload.get("event_id"), payload.get("crack_id"))
+            return
+        self.outbox.put(self.topics["events"], data, qos=1, kind=EVENT)
         self._wake.set()
 
     def publish_telemetry(self, payload: dict) -> None:
         """Telemetry goes through the outbox too (QoS 0), so a robot out of reach reports its history when
         back; the outbox bound drops the oldest telemetry first."""
-        self.outbox.put(self.topics["telemetry"], json.dumps(payload, separators=(",", ":")).encode(), qos=0,
-                        kind=TELEMETRY)
+        try:
+            data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError:
+            log.warning("telemetry not published: it holds a number that is not finite")
+            return
+        self.outbox.put(self.topics["telemetry"], data, qos=0, kind=TELEMETRY)
         self._wake.set()
 
     @property

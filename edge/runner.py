@@ -1,6 +1,7 @@
 """The edge run: models and camera from the config, the threaded pipeline, events through outbox/MQTT."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -12,7 +13,7 @@ from .camera import open_camera
 from .cascade import FrameAnalyzer
 from .backends import make_classifier, make_segmenter
 from .commands import CommandHandler, RobotControls
-from .config import EdgeConfig
+from .config import MIN_STRIDE, EdgeConfig
 from .errors import ConfigError, ModelError
 from .events import crack_event
 from .evidence import EvidenceStore
@@ -42,12 +43,38 @@ def peak_rss_mb() -> Optional[float]:
     return None
 
 
+def end_events_of_killed_run(outbox) -> list:
+    """`end` events for the cracks an earlier run announced and never ended (it was killed): each is
+    its crack's newest event with the next seq and a fresh event_id, at the time it was last seen."""
+    ends = []
+    for raw in outbox.take_open():
+        try:
+            last = json.loads(raw)
+        except ValueError:
+            continue
+        ends.append({**last, "type": "end", "seq": int(last["seq"]) + 1, "event_id": uuid.uuid4().hex})
+    return ends
+
+
+def _remember_open(outbox, payloads) -> None:
+    """Keep the newest event of each open crack in the outbox file (see end_events_of_killed_run)."""
+    for payload in payloads:
+        ended = payload["type"] == "end"
+        outbox.track_open(payload["crack_id"], None if ended else json.dumps(payload, allow_nan=False).encode())
+
+
 def _stride(cfg: EdgeConfig, size: int, bundle_stride: int) -> int:
+    """The tile stride; ConfigError when it would leave strips of the frame unseen (over the tile size)."""
     if cfg.tiling.stride:
-        return cfg.tiling.stride
-    if cfg.tiling.overlap is not None:
-        return max(1, int(round(size * (1.0 - cfg.tiling.overlap))))
-    return bundle_stride
+        stride = cfg.tiling.stride
+    elif cfg.tiling.overlap is not None:
+        stride = max(MIN_STRIDE, int(round(size * (1.0 - cfg.tiling.overlap))))
+    else:
+        stride = bundle_stride
+    if stride > size:
+        raise ConfigError(f"tiling.stride {stride} is over the tile size {size}: strips between tiles would "
+                          f"never be analysed")
+    return stride
 
 
 class OfflineSink:
@@ -128,8 +155,10 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     attach_pose = PoseAttacher(cfg.pose, cfg.scale, pose_buffer)
     evidence = EvidenceStore(cfg.evidence.dir, cfg.evidence.max_mb, cfg.evidence.margin_px) if cfg.evidence.dir else None
 
-    camera = open_camera(cfg.camera, mm_per_px=mm_per_px(cfg.scale))
+    # The outbox first: a disk that cannot take events is refused before a camera is opened.
     outbox = Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages) if offline is None else []
+    camera = open_camera(cfg.camera, mm_per_px=mm_per_px(cfg.scale))
+    camera.max_pixels = cfg.pipeline.max_frame_pixels  # the folder camera checks file headers before decoding
     backlog_at_start = len(outbox)
     if backlog_at_start:
         log.info("outbox holds %d unacknowledged events from an earlier run; they go first", backlog_at_start)
@@ -140,6 +169,11 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     if cfg.pose.source == "mqtt":
         MqttPoseListener(pose_buffer, cfg.robot_id).attach(publisher)
     publisher.start()
+    closed = end_events_of_killed_run(outbox) if offline is None else []
+    for payload in closed:
+        publisher.publish_event(payload)
+    if closed:
+        log.warning("ended %d crack(s) left open by an earlier run that did not stop cleanly", len(closed))
     # Crack ids carry a token of this run so a restarted robot never reuses one.
     tracker = Tracker(cfg.tracking.merge_distance_mm, cfg.tracking.end_after_frames, cfg.tracking.update_min_mm,
                       id_prefix=f"{cfg.robot_id}-{uuid.uuid4().hex[:6]}", votes_k=cfg.tracking.votes_k,
@@ -158,6 +192,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
                 if path is not None:
                     payload["evidence"] = str(path)
             payloads.append(payload)
+        if offline is None:
+            _remember_open(outbox, payloads)
         return payloads
 
     live = getattr(camera, "live", False)
@@ -177,7 +213,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
 
     pipeline = Pipeline(camera, analyzer, tracker, attach_pose, lambda: controls.threshold, handle_events,
                         publisher.publish_event, telemetry, cfg.telemetry.interval_s, cfg.pipeline.frame_queue, drop,
-                        cfg.blur.min_laplacian_var, max_frames=max_frames, stop=stop, paused_fn=lambda: controls.paused)
+                        cfg.blur.min_laplacian_var, max_frames=max_frames, stop=stop, paused_fn=lambda: controls.paused,
+                        max_pixels=cfg.pipeline.max_frame_pixels)
     try:
         with camera:
             counts = pipeline.run()
@@ -188,8 +225,9 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     finally:
         publisher.stop()  # retained `stopped`, clean disconnect
         backlog = len(outbox)
+        write_failures = getattr(outbox, "write_failures", 0)
         if offline is None:
-            outbox.close()
+            outbox.close()  # logs any event the disk never took
     if pipeline.errors:
         raise pipeline.errors[0]
     elapsed = time.monotonic() - started
@@ -197,6 +235,8 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "frames": counts.get("frames", 0),
         "frames_dropped": counts.get("frames_dropped", 0),
         "frames_skipped": camera.skipped,
+        "frames_too_large": getattr(camera, "too_large", 0) + counts.get("frames_too_large", 0),
+        "frames_failed": counts.get("frames_failed", 0),
         "frames_blurred": counts.get("frames_blurred", 0),
         "frames_paused": counts.get("frames_paused", 0),
         "frames_without_pose": attach_pose.missing,
@@ -208,8 +248,11 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
         "events_published": counts.get("events_published", 0),
         "events_by_type": {t: counts.get(f"events_{t}", 0) for t in ("new", "update", "end")},
         "events_acked": publisher.acked,
+        "events_unencodable": getattr(publisher, "unencodable", 0),
         "outbox_backlog_at_start": backlog_at_start,
+        "cracks_ended_from_killed_run": len(closed),
         "outbox_backlog": backlog,
+        "outbox_write_failures": write_failures,
         "evidence_saved": evidence.saved if evidence else 0,
         "pose_messages": pose_buffer.received if pose_buffer else 0,
         "latency_ms": latency,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge import jsonsafe
 from monitor import MonitorError
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--maps", metavar="DIR", type=Path, help="one crack map PNG per wall")
     out.add_argument("--report", metavar="FILE", type=Path, help="HTML report with maps and evidence crops")
     out.add_argument("--evidence-root", metavar="DIR", type=Path,
-                     help="folder that relative evidence paths in events are under (to embed the crops)")
+                     help="folder of the evidence crops: only images under it are embedded in the report, "
+                          "relative evidence paths are taken from it (default: none embedded)")
     sec = p.add_argument_group("broker connection")
     sec.add_argument("--topic-root", default="crackbot", help="topics are ROOT/<robot_id>/... (default crackbot)")
     sec.add_argument("--username", help="broker user name")
@@ -162,7 +163,7 @@ def _active_robots(sub) -> set[str]:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(jsonsafe.dumps(data, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
 
 

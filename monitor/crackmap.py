@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from monitor import MonitorError
+from monitor.values import MAX_MM, finite
 
 IMAGE_WIDTH = 1600
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP = 90, 40, 104
 MAX_PLOT_HEIGHT = 1800
 AXIS_BAND, LEGEND_BAND, NOTE_LINE = 44, 92, 24
 MAX_NOTE_LINES = 4
+MAX_GRID_LINES = 200  # per axis and step: a bound on the grid loop whatever the extent
 
 # BGR. Categories 0..5 of a six-step scale (BRE Digest 251 style): green -> purple.
 SEVERITY_COLOURS = {
@@ -42,9 +44,11 @@ GRID_MAJOR, GRID_MINOR, INK, FAINT_INK = (200, 200, 196), (232, 232, 228), (40, 
 def severity_colour(category: int | None, confidence: float | None = None) -> tuple[int, int, int]:
     """BGR colour of a crack: by severity category, or by confidence when it is unmeasured."""
     if category is None:
-        c = 0.5 if confidence is None else min(max(float(confidence), 0.0), 1.0)
+        c = finite(confidence)
+        c = 0.5 if c is None else min(max(c, 0.0), 1.0)
         return tuple(int(round(lo + (hi - lo) * c)) for lo, hi in zip(UNMEASURED_LOW, UNMEASURED_HIGH))
-    return SEVERITY_COLOURS.get(int(category), BEYOND_SCALE)
+    cat = finite(category, 1e6)
+    return SEVERITY_COLOURS.get(int(cat), BEYOND_SCALE) if cat is not None else BEYOND_SCALE
 
 
 def _ascii(text: Any) -> str:
@@ -54,9 +58,13 @@ def _ascii(text: Any) -> str:
 
 def _placed_box(crack: dict) -> list[float] | None:
     box = crack.get("wall_bbox_mm")
-    if not box or len(box) != 4 or any(v is None for v in box):
+    if not box or len(box) != 4:
         return None
-    x0, y0, x1, y1 = (float(v) for v in box)
+    # A stored corner beyond the schema's bound (an older registry) cannot be drawn: list it as unplaced.
+    box = [finite(v, MAX_MM) for v in box]
+    if any(v is None for v in box):
+        return None
+    x0, y0, x1, y1 = box
     return [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
 
 
@@ -77,8 +85,8 @@ def wall_extent(cracks: Sequence[dict], wall_size_mm: Sequence[float] | None = N
         x0 = y0 = x1 = y1 = None
     if wall_size_mm is not None:
         w, h = (float(v) for v in wall_size_mm)
-        if w <= 0 or h <= 0:
-            raise MonitorError(f"wall size must be positive, got {w:g} x {h:g} mm")
+        if not (0 < w <= MAX_MM and 0 < h <= MAX_MM):
+            raise MonitorError(f"wall size must be positive and at most {MAX_MM:g} mm, got {w:g} x {h:g} mm")
         if x0 is None:
             return 0.0, 0.0, w, h
         return min(x0, 0.0), min(y0, 0.0), max(x1, w), max(y1, h)
@@ -154,10 +162,11 @@ def _draw_grid(cv: _Canvas, wall_size_mm) -> None:
     few_major = (cv.x1 - cv.x0) < 2 * major or (cv.y1 - cv.y0) < 2 * major
 
     def ticks(lo: float, hi: float, step: float) -> Iterable[float]:
-        v = math.ceil(lo / step - 1e-9) * step
-        while v <= hi + 1e-9:
-            yield v
-            v += step
+        # Counted, not accumulated: v += step never moves a huge v (1e300 + 1000 == 1e300).
+        first = math.ceil(lo / step - 1e-9)
+        count = int(math.floor(hi / step + 1e-9)) - first + 1
+        for i in range(max(0, min(count, MAX_GRID_LINES))):
+            yield (first + i) * step
 
     for step, colour in ((minor, GRID_MINOR), (major, GRID_MAJOR)) if show_minor else ((major, GRID_MAJOR),):
         labelled = step == major or few_major
@@ -210,11 +219,13 @@ def _draw_cracks(cv: _Canvas, placed: list[tuple[dict, list[float]]]) -> None:
         colour = severity_colour(crack.get("severity_category"), crack.get("confidence"))
         ended = crack.get("state") == "ended"
         cv2.rectangle(img, (x0, y0), (x1, y1), colour, 2 if ended else 1, cv2.LINE_AA)
-        centre = crack.get("center_mm") or [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]
+        centre = [finite(v, MAX_MM) for v in crack.get("center_mm") or []]
+        if len(centre) != 2 or None in centre:
+            centre = [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]
         cv2.drawMarker(img, cv.px(*centre), colour, cv2.MARKER_CROSS, 12, 2, cv2.LINE_AA)
         text = str(crack.get("crack_id", "?"))
-        if crack.get("width_max_mm") is not None:  # the width that set the colour, to read off the map
-            text += f" {crack['width_max_mm']:.2g} mm"
+        if finite(crack.get("width_max_mm")) is not None:  # the width that set the colour, to read off the map
+            text += f" {float(crack['width_max_mm']):.2g} mm"
         w, h = _text_size(text, 0.45)
         candidates = [(x1 + 5, y0 + h), (x1 + 5, y1), (x0, y0 - 6), (x0, y1 + h + 5), (x0 - w - 5, y0 + h)]
         right, bottom = cv.left + cv.plot_w, cv.bottom
@@ -240,8 +251,9 @@ def _draw_legend(cv: _Canvas, cracks: Sequence[dict]) -> None:
     scale_name = scales.most_common(1)[0][0] if scales else "severity"
     labels: dict[int, str] = dict(SCALE_LABELS.get(scale_name, {}))
     for c in cracks:
-        if c.get("severity_category") is not None and c.get("severity_label"):
-            labels[int(c["severity_category"])] = strip_category(str(c["severity_label"]))
+        cat = finite(c.get("severity_category"), 100)
+        if cat is not None and c.get("severity_label"):
+            labels[int(cat)] = strip_category(str(c["severity_label"]))
     bands = width_bands(scale_name)
     labels = {cat: f"{text} {bands[cat]}" if cat in bands else text for cat, text in labels.items()}
     categories = sorted(set(SEVERITY_COLOURS) | set(labels))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edge.bundle import load_bundle
 from edge.config import load_config
+from edge import jsonsafe
 from edge.errors import CrackbotError
 
 from . import MonitorError
@@ -55,10 +56,11 @@ def run_demo(args) -> dict:
         sub = Subscriber(broker.host, broker.port, registry, robot_id=cfg.robot_id, on_event=on_event).start()
         if not sub.wait_connected(timeout=15):
             raise MonitorError(f"the subscriber could not reach the broker at {broker.host}:{broker.port}")
+        evidence_dir = (out / "evidence").resolve()
         edge_cmd = [sys.executable, "-m", "edge", "run", "--config", args.config, "--log-level", "WARNING",
                     "--set", f"mqtt.host={broker.host}", "--set", f"mqtt.port={broker.port}",
                     "--set", f"outbox.path={out / 'outbox.sqlite'}", "--summary", str(out / "edge_summary.json"),
-                    "--set", f"evidence.dir={out / 'evidence'}"]  # crops for the report
+                    "--set", f"evidence.dir={evidence_dir}"]  # crops for the report
         if args.max_frames:
             edge_cmd += ["--max-frames", str(args.max_frames)]
         started = time.monotonic()
@@ -77,7 +79,7 @@ def run_demo(args) -> dict:
     map_path = draw_crack_map(cracks, out / "crack_map.png", wall_size_mm=wall_mm, title=title)
     exports = write_outputs(registry, cfg.robot_id, csv_path=out / "cracks.csv", geojson_path=out / "cracks.geojson",
                             report_path=out / "report.html", wall_size_mm=wall_mm, title=title,
-                            evidence_root=Path.cwd())  # the robot ran here: its evidence paths are relative to it
+                            evidence_root=evidence_dir)  # only the crops this robot wrote are embedded
     registry.close()
 
     # The wall is synthetic, so the truth is known: render it again from the same seed.
@@ -89,7 +91,7 @@ def run_demo(args) -> dict:
     result = score(cracks, known_boxes_mm(truth), tolerance_mm=tile_mm)
     summary = {"edge": edge_summary, "monitor": monitor_summary, "ground_truth": result,
                "broker": broker.kind, "seconds": round(elapsed, 1), "map": str(map_path), "exports": exports}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "summary.json").write_text(jsonsafe.dumps(summary, indent=2) + "\n")
     return summary
 
 

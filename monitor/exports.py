@@ -11,11 +11,11 @@ import csv
 import io
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
 from monitor import MonitorError
+from monitor.values import MAX_MM, clean, finite, format_time
 
 CSV_COLUMNS = [
     "robot_id", "crack_id", "wall_id", "state", "severity_scale", "severity_category", "severity_label",
@@ -26,8 +26,25 @@ CSV_COLUMNS = [
 WALL_FRAME = "crackbot:wall-mm"  # x right, y down, millimetres from the wall origin (top left)
 
 
+# A spreadsheet runs a cell starting with these as a formula (=HYPERLINK(...), +cmd|...): CSV injection.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _utc(ts: float | None) -> str:
-    return "" if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return format_time(ts, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: text that a spreadsheet would take for a formula gets a leading quote; a number
+    that is not finite is left empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = "'" + value if value.startswith(_FORMULA_START) else value
+        return value.replace("\r", " ")  # csv quotes a \n but not a lone \r, which would split the row
+    if isinstance(value, float):
+        return "" if finite(value) is None else value
+    return value
 
 
 def crack_row(crack: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +55,7 @@ def crack_row(crack: dict[str, Any]) -> dict[str, Any]:
     row.update(center_x_mm=centre[0], center_y_mm=centre[1], wall_x0_mm=box[0], wall_y0_mm=box[1],
                wall_x1_mm=box[2], wall_y1_mm=box[3], first_seen_utc=_utc(crack.get("first_ts")),
                last_seen_utc=_utc(crack.get("last_ts")))
-    return {k: "" if v is None else v for k, v in row.items()}
+    return {k: _cell(v) for k, v in row.items()}
 
 
 def cracks_csv(cracks: Sequence[dict[str, Any]]) -> str:
@@ -51,15 +68,15 @@ def cracks_csv(cracks: Sequence[dict[str, Any]]) -> str:
 
 
 def crack_feature(crack: dict[str, Any]) -> dict[str, Any]:
-    box = crack.get("wall_bbox_mm")
+    box = [finite(v, MAX_MM) for v in crack.get("wall_bbox_mm") or []]
     geometry = None
-    if box and all(v is not None for v in box):
-        x0, y0, x1, y1 = (float(v) for v in box)
+    if len(box) == 4 and all(v is not None for v in box):
+        x0, y0, x1, y1 = box
         geometry = {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
     props = {k: v for k, v in crack.items() if k not in ("wall_bbox_mm", "frame_bbox_px", "frame_size_px")}
     props["first_seen_utc"], props["last_seen_utc"] = _utc(crack.get("first_ts")), _utc(crack.get("last_ts"))
     return {"type": "Feature", "id": f"{crack['robot_id']}/{crack['crack_id']}", "geometry": geometry,
-            "properties": props}
+            "properties": clean(props)}
 
 
 def cracks_geojson(cracks: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -87,4 +104,4 @@ def write_csv(cracks: Sequence[dict[str, Any]], path) -> Path:
 
 
 def write_geojson(cracks: Sequence[dict[str, Any]], path) -> Path:
-    return _write_text(path, json.dumps(cracks_geojson(cracks), indent=1) + "\n", "GeoJSON export")
+    return _write_text(path, json.dumps(cracks_geojson(cracks), indent=1, allow_nan=False) + "\n", "GeoJSON export")

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 from monitor.crackmap import strip_category
 from monitor.report import worst_first
+from monitor.values import MAX_MM, finite, format_time
 
 CLEAR = "\x1b[H\x1b[2J"  # cursor home + clear screen (ANSI); only used on a terminal
 _COLUMNS = [("robot", 10), ("crack", 20), ("wall", 8), ("state", 7), ("severity", 16), ("width mm", 8),
@@ -20,6 +21,7 @@ def _cell(text: Any, width: int, right: bool = False) -> str:
 
 
 def _fmt(value: float | None, digits: int) -> str:
+    value = finite(value, MAX_MM)  # a stored 1e308 would print 300 digits
     return "-" if value is None else f"{value:.{digits}f}"
 
 
@@ -50,8 +52,8 @@ def render_table(cracks: Sequence[dict], summary: dict | None = None, max_rows: 
         centre = c.get("center_mm")
         cells = [c["robot_id"], c["crack_id"], c.get("wall_id") or "-", c.get("state") or "-", severity,
                  _fmt(c.get("width_max_mm"), 2), _fmt(c.get("length_mm"), 0),
-                 f"{centre[0]:.0f}, {centre[1]:.0f}" if centre else "-", _fmt(c.get("confidence"), 2),
-                 time.strftime("%H:%M:%S", time.localtime(c["last_ts"])) if c.get("last_ts") else "-"]
+                 f"{_fmt(centre[0], 0)}, {_fmt(centre[1], 0)}" if centre else "-", _fmt(c.get("confidence"), 2),
+                 format_time(c.get("last_ts"), "%H:%M:%S", utc=False) or "-"]
         lines.append(" ".join(_cell(v, w, i >= 5) for i, (v, (_, w)) in enumerate(zip(cells, _COLUMNS))))
     if len(ordered) > max_rows:
         lines.append(f"... and {len(ordered) - max_rows} more cracks")

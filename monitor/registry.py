@@ -186,7 +186,7 @@ class Registry:
                 "INSERT OR IGNORE INTO events (event_id, robot_id, crack_id, type, seq, ts, received_at, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (payload["event_id"], robot, crack, payload["type"], seq, ts, received_at,
-                 json.dumps(payload, separators=(",", ":"))))
+                 json.dumps(payload, separators=(",", ":"), allow_nan=False)))
             if cur.rowcount == 0:
                 return False
             self._fold(payload, robot, crack, seq, ts)

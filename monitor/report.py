@@ -1,14 +1,17 @@
 """The HTML inspection report: one self-contained file with the crack maps, a table of every crack
 (worst first) and the evidence crops.
 
-Evidence is what events name in their optional `evidence` field: an http(s) URL is linked as is;
-a file path (absolute, or relative to evidence_root) that exists here is embedded, so the report
-can be mailed on its own; a path that is not on this machine is shown as text.
+Evidence is what events name in their optional `evidence` field, and events come from the network,
+so the field is untrusted: a file path (absolute, or relative to evidence_root) is embedded only
+when, with every `..` and symbolic link resolved, it lies under evidence_root (no root: nothing is
+embedded), so an event cannot make the report carry a file of the monitor host. An http(s) URL is a
+plain link (never an <img>: opening the report fetches nothing); any other URL scheme is text.
 """
 from __future__ import annotations
 
 import base64
 import html
+import re
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -16,6 +19,7 @@ from typing import Any, Mapping, Sequence
 from monitor import MonitorError
 
 MAX_EMBED_BYTES = 5 * 1024 * 1024
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?![\\/])")  # scheme:..., not C:\ or C:/
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 _STYLE = """
@@ -45,19 +49,35 @@ def _data_uri(path: Path) -> str | None:
         return None
 
 
+def _under_root(evidence: str, evidence_root: Path | None) -> Path | None:
+    """The evidence file when it resolves to a place under evidence_root, else None."""
+    if evidence_root is None:
+        return None
+    try:
+        root = Path(evidence_root).resolve()
+        path = (root / evidence).resolve()  # an absolute evidence path replaces root here
+        path.relative_to(root)
+    except (OSError, ValueError, RuntimeError):  # outside the root, a symlink loop, a NUL byte
+        return None
+    return path
+
+
 def evidence_html(evidence: str | None, evidence_root: Path | None = None) -> str:
-    """The evidence cell: an embedded image, a linked URL, or the path as text."""
+    """The evidence cell: an image embedded from under evidence_root, a link, or the text."""
     if not evidence:
         return '<span class="muted">none</span>'
     if evidence.startswith(("http://", "https://")):
         url = _e(evidence)
-        return f'<a href="{url}"><img class="crop" src="{url}" alt="evidence crop" loading="lazy"></a>'
-    path = Path(evidence)
-    if not path.is_absolute() and evidence_root is not None:
-        path = evidence_root / path
-    uri = _data_uri(path)
+        return f'<a href="{url}" rel="noopener noreferrer nofollow">{url}</a>'
+    if _URL_SCHEME.match(evidence):  # file:, data:, javascript: ...: never followed
+        return f'<span class="muted">not embedded: {_e(evidence)}</span>'
+    path = _under_root(evidence, evidence_root)
+    uri = _data_uri(path) if path is not None else None
     if uri is None:
-        return f'<span class="muted">not on this machine: {_e(evidence)}</span>'
+        why = "no evidence root given" if evidence_root is None else "not under the evidence root"
+        if path is not None:
+            why = "not on this machine"
+        return f'<span class="muted">{why}: {_e(evidence)}</span>'
     return f'<img class="crop" src="{uri}" alt="evidence crop {_e(path.name)}">'
 
 
@@ -168,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wall-width-mm", type=float, help="wall width for the maps (with --wall-height-mm)")
     p.add_argument("--wall-height-mm", type=float, help="wall height for the maps")
     p.add_argument("--title", help="report and map title")
-    p.add_argument("--evidence-root", type=Path, help="folder that relative evidence paths are under")
+    p.add_argument("--evidence-root", type=Path, help="folder of the evidence crops: only images under it are "
+                   "embedded, relative evidence paths are taken from it (default: none embedded)")
     args = p.parse_args(argv)
     from monitor.registry import Registry
 

@@ -5,8 +5,9 @@ the monitor user reads every robot and may send commands. With TLS, the listener
 certificate signed by a CA made here (openssl CLI) and, with client certificates on, requires
 one signed by the same CA.
 
-``python -m monitor.secure_broker --out DIR --robot rb-1 --robot rb-2 [--tls]`` writes
-DIR/mosquitto.conf, passwords, acl, credentials.env (mode 0600) and, with --tls, DIR/tls/*.pem.
+``python -m monitor.secure_broker --out DIR --robot rb-1 --robot rb-2 [--no-tls] [--host ADDR]`` writes
+DIR/mosquitto.conf, passwords, acl, credentials.env (mode 0600) and, unless --no-tls, DIR/tls/*.pem.
+Safe by default: it listens on 127.0.0.1 only, with TLS, and persists to DIR after every change.
 :class:`SecureBroker` runs such a mosquitto as a child process (tests use it).
 """
 from __future__ import annotations
@@ -121,6 +122,13 @@ def write_setup(folder: Path, robots: list[str], tls: bool = False, client_certs
     return setup
 
 
+def persistence_lines(folder: Path) -> list[str]:
+    """mosquitto keeps queued QoS 1 messages and sessions on disk, saved after every change: with the
+    stock autosave (every 30 min) a broker killed mid-run lost acknowledged events that were queued
+    for an absent monitor."""
+    return ["persistence true", f"persistence_location {folder}/", "autosave_on_changes true", "autosave_interval 1"]
+
+
 def mosquitto_conf(folder: Path, setup: SecuritySetup, port: int, host: str = "127.0.0.1") -> Path:
     """Write passwords, acl and mosquitto.conf for one listener; returns the conf path."""
     (folder / "passwords").write_text("".join(f"{u}:{hash_password(p)}\n" for u, p in setup.passwords.items()))
@@ -128,7 +136,7 @@ def mosquitto_conf(folder: Path, setup: SecuritySetup, port: int, host: str = "1
     (folder / "acl").write_text(acl_text(setup.topic_root))
     lines = [f"listener {port} {host}", "allow_anonymous false",
              f"password_file {folder / 'passwords'}", f"acl_file {folder / 'acl'}",
-             "persistence false", "log_dest stderr",
+             *persistence_lines(folder), "log_dest stderr",
              # Started as root, mosquitto drops to user `mosquitto`, who cannot read our 0600 files: stay us.
              f"user {getpass.getuser()}"]
     if setup.ca_cert is not None:
@@ -162,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, type=Path, help="folder for mosquitto.conf, passwords, acl, credentials.env, tls/")
     p.add_argument("--robot", action="append", default=[], metavar="ID", help="a robot id (repeat for each robot)")
     p.add_argument("--port", type=int, default=8883, help="listener port written into mosquitto.conf (default 8883)")
-    p.add_argument("--host", default="0.0.0.0", help="listener address (default 0.0.0.0)")
-    p.add_argument("--tls", action="store_true", help="make a CA and a server certificate and listen with TLS")
+    p.add_argument("--host", default="127.0.0.1", help="listener address (default 127.0.0.1: this machine only; "
+                   "0.0.0.0 for robots on the network, with TLS)")
+    p.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                   help="make a CA and a server certificate and listen with TLS (default; --no-tls: plain TCP, "
+                        "passwords in clear text)")
     p.add_argument("--client-certs", action="store_true", help="with --tls: issue and require client certificates")
     p.add_argument("--topic-root", default="crackbot", help="topic root of the ACL (default crackbot)")
     args = p.parse_args(argv)
@@ -179,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     except (MonitorError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if not args.tls and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: {args.host} without TLS: passwords and events cross the network in clear text",
+              file=sys.stderr)
     print(f"wrote {conf}; passwords in {args.out / 'credentials.env'} (keep it secret); "
           f"run: mosquitto -c {conf}")
     return 0

@@ -58,18 +58,24 @@ class TlsFiles:
 def parse_payload(topic: str, payload: bytes, schema: str, root: str = TOPIC_ROOT) -> dict[str, Any]:
     """Parse and validate one message against the named schema (event or status).
 
-    Checks, in order: size (refused unparsed over MAX_PAYLOAD_BYTES), UTF-8 JSON, the JSON Schema,
-    and that the topic's robot id is the payload's robot_id.
+    Checks, in order: size (refused unparsed over MAX_PAYLOAD_BYTES), UTF-8 JSON without NaN or
+    Infinity, the JSON Schema (which bounds every number), and that the topic's robot id is the
+    payload's robot_id. Nesting too deep to parse is refused too, never raised.
     """
     from edge.schemas import validator
 
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise InvalidPayload(f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit", "too_large")
     try:
-        data = json.loads(payload.decode("utf-8"))
+        data = json.loads(payload.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidPayload(f"not JSON: {exc}", "not_json") from None
-    errors = sorted(validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+        raise InvalidPayload(f"not JSON: {_shorten(str(exc))}", "not_json") from None
+    except RecursionError:  # nesting deeper than the interpreter's stack: hostile, not data
+        raise InvalidPayload("not JSON: nested too deeply", "not_json") from None
+    try:
+        errors = sorted(validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    except RecursionError:
+        raise InvalidPayload(f"{schema} schema: nested too deeply", "schema") from None
     if errors:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
@@ -79,6 +85,11 @@ def parse_payload(topic: str, payload: bytes, schema: str, root: str = TOPIC_ROO
     if data["robot_id"] != robot:
         raise InvalidPayload(f"robot_id {data['robot_id']!r} does not match the topic's {robot!r}", "wrong_robot")
     return data
+
+
+def _refuse_constant(name: str):
+    # Python's json reads NaN and Infinity, which are not JSON; stored, they break every export.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _shorten(text: str, limit: int = 160) -> str:

@@ -1,7 +1,7 @@
 """What every camera backend offers: an iterator of Frames, a skip counter, and close()."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ..types import Frame
 
@@ -11,6 +11,8 @@ class Camera:
 
     def __init__(self):
         self.skipped = 0  # frames that could not be read (corrupt file, failed grab)
+        self.too_large = 0  # frames over max_pixels, skipped (counted in skipped too)
+        self.max_pixels: Optional[int] = None  # set by the runner from pipeline.max_frame_pixels
 
     def frames(self) -> Iterator[Frame]:
         raise NotImplementedError

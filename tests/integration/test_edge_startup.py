@@ -30,6 +30,7 @@ def test_missing_bundle_folder_is_refused(tmp_path):
 def test_model_whose_input_differs_from_model_json_is_refused(tmp_path, shipped_bundle):
     meta = json.loads((shipped_bundle / "model.json").read_text())
     meta["input"]["shape"] = [1, 224, 224, 3]
+    meta["tile"] = {"size": 224, "stride": 224}  # model.json consistent in itself, wrong about the model file
     (shipped_bundle / "model.json").write_text(json.dumps(meta))
     _refused(tmp_path, shipped_bundle, "input shape [1, 227, 227, 3] != model.json [1, 224, 224, 3]")
 
@@ -85,3 +86,29 @@ def test_device_side_runs_without_tensorflow(tmp_path, shipped_bundle, mqtt_brok
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"rc": 0, "loaded": ["tensorflow"]}  # only our None placeholder
     assert json.loads((tmp_path / "s.json").read_text())["frames"] == 3
+
+
+def test_model_json_inconsistent_in_itself_is_refused(tmp_path, shipped_bundle):
+    meta = json.loads((shipped_bundle / "model.json").read_text())
+    meta["normalization"]["std"] = [0, 0, 0]  # ran to the end before, finding no crack
+    (shipped_bundle / "model.json").write_text(json.dumps(meta))
+    _refused(tmp_path, shipped_bundle, "normalization.std: every std must be > 0")
+
+
+def test_binary_config_is_refused_in_one_line(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff binary")
+    proc = edge_run(config, tmp_path / "s.json")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"error: {config}: not UTF-8 text (byte 0); is this a YAML config?"], proc.stderr
+
+
+
+def test_outbox_that_cannot_be_written_is_refused_in_one_line(tmp_path, shipped_bundle):
+    config = write_sim_config(tmp_path, port=1, bundle=shipped_bundle)
+    (tmp_path / "outbox-sim-t1.sqlite").mkdir()  # where the config puts the outbox: not a file
+    proc = edge_run(config, tmp_path / "s.json")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("error: outbox.path ") and "cannot open for writing" in lines[0]

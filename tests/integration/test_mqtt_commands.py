@@ -27,6 +27,8 @@ from edge.schemas import validator
     ("pause", b'{"value": 1}', "takes no value"),
     ("pause", b"x" * 5000, "byte limit"),
     ("reboot", b"", "unknown command"),
+    ("threshold", b"[" * 3000, "nested too deeply"),
+    ("threshold", b'{"value": ' + b"[" * 4000, "nested too deeply|byte limit"),
 ])
 def test_bad_requests_are_refused_with_a_reason(command, payload, reason):
     with pytest.raises(CommandError, match=reason):
@@ -218,3 +220,25 @@ def test_command_program_prints_the_answer(tmp_path, mqtt_broker, capsys):
     no_robot = ["rb-nobody", "resume", "--host", mqtt_broker.host, "--port", str(mqtt_broker.port), "--timeout", "1"]
     assert command_main(no_robot) == 2
     assert "no answer from rb-nobody" in capsys.readouterr().err
+
+
+def test_deeply_nested_request_is_answered_over_a_real_broker(tmp_path, mqtt_broker):
+    cfg = MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port, reconnect_min_s=0.2, reconnect_max_s=1)
+    publisher = Publisher(cfg, "rb-d", Outbox(tmp_path / "o.sqlite"))
+    handler = CommandHandler(RobotControls(threshold=0.5), publisher, "rb-d")
+    handler.attach()
+    publisher.start()
+    _wait_connected(publisher)
+    operator = _Operator(mqtt_broker, "rb-d")
+    try:
+        _announcements(operator)
+        topic, answer = operator.send("threshold", b"[" * 3000)
+        assert topic.endswith("/cmd/threshold/state")
+        assert answer["accepted"] is False and "nested too deeply" in answer["error"]
+        topic, answer = operator.send("threshold", b"0.7")  # the robot still listens
+        assert answer["accepted"] is True and answer["threshold"] == 0.7
+        assert handler.refused == 1
+    finally:
+        operator.close()
+        publisher.stop()
+

@@ -124,7 +124,8 @@ def test_edge_killed_mid_run_the_outbox_resumes_in_order(tmp_path, shipped_bundl
         assert proc2.returncode == 0, proc2.stderr[-2000:]
         run2 = json.loads((tmp_path / "run2.json").read_text())
         assert run2["outbox_backlog_at_start"] >= len(waiting)
-        expected = len(waiting) + run2["events_published"]
+        # ... plus an `end` for each crack the killed run left open, sent before the new run's own events
+        expected = len(waiting) + run2["cracks_ended_from_killed_run"] + run2["events_published"]
         assert run2["events_acked"] == expected and run2["outbox_backlog"] == 0
         assert _wait(lambda: len(arrived) >= expected, 20)
         # Every event of the killed run arrived, first, in the order it was written; nothing twice.

@@ -37,6 +37,11 @@ def test_garbage_is_counted_and_the_monitor_keeps_going(mqtt_broker, make_event,
             json.dumps(make_event(robot_id="rb-g", severity="high")).encode(),         # wrong schema, deeper
             b"{" + b" " * (MAX_PAYLOAD_BYTES + 10) + b"}",                              # huge
             json.dumps(make_event(robot_id="someone-else")).encode(),                  # robot id not the topic's
+            b"[" * 100_000 + b"]" * 100_000,                                            # too deep to parse
+            json.dumps(make_event(robot_id="rb-g", ts=float("nan"))).encode(),         # NaN: not JSON
+            json.dumps(make_event(robot_id="rb-g", ts=1e20)).encode(),                 # broke the CSV writer
+            json.dumps(make_event(robot_id="rb-g", crack_id="c-far",                   # hung the map's grid
+                                  wall={"bbox_mm": [0.0, 0.0, 1e308, 1e308], "center_mm": None})).encode(),
         ]
         for payload in garbage:
             client.publish(topic, payload, qos=1).wait_for_publish(5)
@@ -55,7 +60,7 @@ def test_garbage_is_counted_and_the_monitor_keeps_going(mqtt_broker, make_event,
     assert monitor.returncode == 0, err[-2000:]
     result = json.loads(summary.read_text())
     assert result["invalid"] == len(garbage)
-    assert result["invalid_by_reason"] == {"not_json": 1, "schema": 2, "too_large": 1, "wrong_robot": 1}
+    assert result["invalid_by_reason"] == {"not_json": 3, "schema": 4, "too_large": 1, "wrong_robot": 1}
     assert (result["events_received"], result["duplicates_dropped"], result["cracks"]) == (1, 1, 1)
     assert err.count("invalid payload on crackbot/rb-g/events") == len(garbage)
     assert "Traceback" not in err

@@ -88,14 +88,17 @@ def test_report_worst_first_with_evidence(registry, tmp_path):
     assert order[0] == "c-wide" and order[-1] == "c-nopose"
     positions = [html.index(f"<td>{crack_id}</td>") for crack_id in order]
     assert positions == sorted(positions)
-    assert 'src="https://robot.local/crops/c-wide.jpg"' in html
+    assert 'href="https://robot.local/crops/c-wide.jpg"' in html
+    assert 'src="https://' not in html  # opening the report fetches nothing
     assert "data:image/png;base64," in html  # the local crop is embedded
     assert "<td>rb-02</td>" in html
 
 
 def test_evidence_cell_kinds(tmp_path):
     assert "none" in evidence_html(None)
-    assert "not on this machine: /robot/crops/x.jpg" in evidence_html("/robot/crops/x.jpg")
+    assert "no evidence root given: /robot/crops/x.jpg" in evidence_html("/robot/crops/x.jpg")
+    assert "not on this machine: crops/x.jpg" in evidence_html("crops/x.jpg", tmp_path)
+    assert "not under the evidence root: /robot/crops/x.jpg" in evidence_html("/robot/crops/x.jpg", tmp_path)
     assert "&lt;script&gt;" in evidence_html("<script>")  # escaped, never markup
 
 

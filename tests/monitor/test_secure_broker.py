@@ -30,7 +30,7 @@ def test_acl_gives_each_robot_its_own_subtree_only():
 
 def test_cli_writes_the_setup(tmp_path, capsys):
     out = tmp_path / "broker"
-    assert main(["--out", str(out), "--robot", "rb-1", "--robot", "rb-2", "--port", "8884"]) == 0
+    assert main(["--out", str(out), "--robot", "rb-1", "--robot", "rb-2", "--port", "8884", "--no-tls"]) == 0
     conf = (out / "mosquitto.conf").read_text()
     assert "listener 8884" in conf and "allow_anonymous false" in conf and f"acl_file {out / 'acl'}" in conf
     users = [line.split(":", 1)[0] for line in (out / "passwords").read_text().splitlines()]
@@ -51,8 +51,25 @@ def test_cli_with_tls_makes_a_ca_and_certificates(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     ([], "give at least one --robot"),
-    (["--robot", "rb-1", "--client-certs"], "--client-certs needs --tls"),
+    (["--robot", "rb-1", "--client-certs", "--no-tls"], "--client-certs needs --tls"),
 ])
 def test_cli_errors(tmp_path, capsys, args, message):
     assert main(["--out", str(tmp_path / "b"), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_cli_defaults_are_safe(tmp_path):
+    out = tmp_path / "broker"
+    assert main(["--out", str(out), "--robot", "rb-1"]) == 0
+    conf = (out / "mosquitto.conf").read_text().splitlines()
+    assert "listener 8883 127.0.0.1" in conf  # this machine only unless told otherwise
+    assert any(line.startswith("cafile ") for line in conf)  # TLS on
+    assert {"persistence true", "autosave_on_changes true", "autosave_interval 1"} <= set(conf)
+    assert f"persistence_location {out}/" in conf
+
+
+def test_cli_warns_about_clear_text_on_the_network(tmp_path, capsys):
+    assert main(["--out", str(tmp_path / "b"), "--robot", "rb-1", "--no-tls", "--host", "0.0.0.0"]) == 0
+    assert "clear text" in capsys.readouterr().err
+

@@ -1,0 +1,60 @@
+"""A robot killed with SIGKILL mid-run: the next start ends the cracks it left open."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from edge.outbox import Outbox
+from edge.runner import end_events_of_killed_run
+from monitor.registry import Registry
+from monitor.subscriber import Subscriber
+from tests.integration.helpers import ROOT, edge_run, write_sim_config
+
+
+def test_open_cracks_are_remembered_and_ended_once(tmp_path):
+    box = Outbox(tmp_path / "o.sqlite")
+    box.track_open("c1", b'{"type": "new", "seq": 0, "crack_id": "c1", "event_id": "a"}')
+    box.track_open("c1", b'{"type": "update", "seq": 2, "crack_id": "c1", "event_id": "b"}')
+    box.track_open("c2", b'{"type": "new", "seq": 0, "crack_id": "c2", "event_id": "c"}')
+    box.track_open("c2", None)  # ended
+    box.close()
+    box = Outbox(tmp_path / "o.sqlite")  # a new process
+    ends = end_events_of_killed_run(box)
+    assert [(e["crack_id"], e["type"], e["seq"]) for e in ends] == [("c1", "end", 3)]
+    assert ends[0]["event_id"] not in ("a", "b")
+    assert end_events_of_killed_run(box) == []  # once
+
+
+def _wait(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_cracks_of_a_killed_robot_are_ended_on_its_next_start(tmp_path, mqtt_broker, shipped_bundle):
+    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="rb-k", cracks=4)
+    registry = Registry(tmp_path / "reg.sqlite")
+    sub = Subscriber(mqtt_broker.host, mqtt_broker.port, registry, robot_id="rb-k").start()
+    try:
+        assert sub.wait_connected(10)
+        # A slow robot (real time, 2 frames a second), so it is killed with cracks in view.
+        cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--set", "camera.realtime=true",
+               "--set", "camera.fps=2"]
+        robot = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert _wait(lambda: any(c["state"] != "ended" for c in registry.cracks()), 120), "no crack seen"
+        finally:
+            os.kill(robot.pid, signal.SIGKILL)
+            robot.wait()
+        open_before = {c["crack_id"] for c in registry.cracks() if c["state"] != "ended"}
+        assert open_before
+        proc = edge_run(config, tmp_path / "s2.json", "--max-frames", "1")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert _wait(lambda: all(registry.crack("rb-k", c)["state"] == "ended" for c in open_before), 20)
+    finally:
+        sub.stop()
+        registry.close()
