@@ -195,31 +195,6 @@ def _distance(crop: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
 
 
-HOLE_FRACTION = 0.25
-
-
-def fill_holes(crop: np.ndarray) -> np.ndarray:
-    """The crack with its holes narrower than its widest part filled: a segmenter's mask of a wide
-    crack has gaps inside it, which would split its centreline into loops and spurs. A hole as
-    wide as the crack or wider is the ground between two branches, and stays."""
-    inside = np.pad(~crop, 1, constant_values=True).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=4)
-    if count <= 2:  # only the ground around the crack
-        return crop
-    widest = 2.0 * float(_distance(crop).max())
-    gap = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # how far inside a hole from the crack
-    out = crop.copy()
-    outside = labels[0, 0]
-    for label in range(1, count):
-        if label == outside:
-            continue
-        x, y, w, h, _ = (int(v) for v in stats[label])
-        hole = labels[y : y + h, x : x + w] == label
-        if 2.0 * float(gap[y : y + h, x : x + w][hole].max()) <= HOLE_FRACTION * widest:
-            out[y - 1 : y - 1 + h, x - 1 : x - 1 + w] |= hole
-    return out
-
-
 def _skeleton_and_distance(crop: np.ndarray):
     dist = _distance(crop)
     skel = skeletonize(crop)
@@ -284,12 +259,12 @@ def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tup
     if len(xs) == 0:
         return None
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    crop = fill_holes(levels[y0:y1, x0:x1] > 0)
+    crop = levels[y0:y1, x0:x1] > 0
     skel, dist = _skeleton_and_distance(crop)
     length_px = skeleton_length(skel)
     # A skeleton stops half a width short of each tip; add it back at every free end.
     length_px += float(sum(max(0.0, dist[y, x] - 0.5) for y, x in _endpoints(skel)))
-    sure = fill_holes(sure_pixels(levels[y0:y1, x0:x1]))
+    sure = sure_pixels(levels[y0:y1, x0:x1])
     if not np.array_equal(sure, crop):  # faint pixels: the widths come from the sure ones alone
         skel, dist = _skeleton_and_distance(sure)
     widths_px = local_widths(skel, dist, width_window_px)
