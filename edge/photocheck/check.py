@@ -44,12 +44,16 @@ def run_models(cfg: EdgeConfig, folder: Path, limit: Optional[int]) -> Dict[int,
     events: List[dict] = []
     summary = run(photo_config(cfg, folder), max_frames=limit, offline=events.append)
     by_frame: Dict[int, List[dict]] = {}
+    frames_of: Dict[str, set] = {}  # crack_id -> the photos its events came from
+    for event in events:
+        frames_of.setdefault(event["crack_id"], set()).add(event["frame"]["index"])
     for report in final_reports(events).values():
         by_frame.setdefault(report["frame"]["index"], []).append(report)
     if summary["frames_blurred"]:
         log.warning("%s: %d photos were flagged as blurred and not analysed (blur.min_laplacian_var)",
                     folder, summary["frames_blurred"])
-    return {"frames": summary["frames"], "frames_blurred": summary["frames_blurred"], "reports": by_frame}
+    return {"frames": summary["frames"], "frames_blurred": summary["frames_blurred"], "reports": by_frame,
+            "crack_ids": len(frames_of), "crack_ids_on_several_photos": sum(len(f) > 1 for f in frames_of.values())}
 
 
 def exact_cracks(cfg: EdgeConfig, mask: np.ndarray) -> List[dict]:
@@ -90,9 +94,13 @@ def check_masks(cfg: EdgeConfig, ps: PhotoSet, models: bool, limit: Optional[int
     result = {"set": ps.name, "kind": ps.kind, "folder": str(ps.folder),
               "exact": {"summary": summarize(rows["exact"]), "photos": rows["exact"]}}
     if robot is not None:
-        result["models"] = {"summary": summarize(rows["models"]), "photos": rows["models"],
+        result["models"] = {"summary": {**summarize(rows["models"]), **_ids(robot)}, "photos": rows["models"],
                             "frames_blurred": robot["frames_blurred"]}
     return result
+
+
+def _ids(robot: dict) -> dict:
+    return {"crack_ids": robot["crack_ids"], "crack_ids_on_several_photos": robot["crack_ids_on_several_photos"]}
 
 
 def check_patches(cfg: EdgeConfig, ps: PhotoSet, limit: Optional[int]) -> dict:
@@ -103,7 +111,7 @@ def check_patches(cfg: EdgeConfig, ps: PhotoSet, limit: Optional[int]) -> dict:
     key = "false_alarms" if ps.kind == "negative" else "found"
     return {"set": ps.name, "kind": ps.kind, "folder": str(ps.folder),
             "models": {"summary": {"photos": n, key: hit, f"{key}_pct": round(100.0 * hit / n, 2) if n else None,
-                                   "frames_blurred": robot["frames_blurred"]}}}
+                                   "frames_blurred": robot["frames_blurred"], **_ids(robot)}}}
 
 
 def photo_check(cfg: EdgeConfig, data: Sequence, models: bool = True, limit: Optional[int] = None) -> dict:

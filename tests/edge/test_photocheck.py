@@ -116,6 +116,8 @@ def test_photos_are_scenes_of_their_own_through_the_robot(tmp_path):
     drawn, clean = json.loads(out.read_text())["sets"]
     rows = drawn["models"]["photos"]
     assert len(rows) == 8 and drawn["models"]["summary"]["cracked"] == 8
+    assert drawn["models"]["summary"]["crack_ids_on_several_photos"] == 0
+    assert drawn["models"]["summary"]["crack_ids"] >= sum(1 for r in rows if r["found"])
     assert clean["set"] == "clean/Negative" and clean["models"]["summary"]["photos"] == 3
     assert 0 <= clean["models"]["summary"]["false_alarms"] <= 3
     assert (figs / "drawn.png").is_file()
