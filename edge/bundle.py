@@ -12,6 +12,7 @@ from typing import Dict, List, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ModelError
+from .textfile import read_utf8
 
 BUNDLE_SCHEMA_VERSION = 1
 
@@ -125,12 +126,7 @@ class Bundle:
 
 def _read_model_json(meta_path: Path) -> ModelInfo:
     """model.json parsed and validated; every failure a one-line ModelError."""
-    try:
-        text = meta_path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ModelError(f"{meta_path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"{meta_path}: not UTF-8 text (byte {exc.start}); is this a model.json?") from None
+    text = read_utf8(meta_path, ModelError, "a model.json")
     try:
         data = json.loads(text)  # NaN in the training metrics is fair; the strict parts refuse it
     except json.JSONDecodeError as exc:

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .textfile import read_utf8
 from .zoom import MAX_ZOOM
 
 
@@ -373,12 +374,7 @@ def apply_overrides(raw: dict, overrides: List[str]) -> dict:
 def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
     """Read, expand, override and validate a firmware config; ConfigError names key and line."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); is this a YAML config?") from None
+    text = read_utf8(path, ConfigError, "a YAML config")
     try:
         _refuse_aliases(path, text)
         raw = yaml.safe_load(text)
