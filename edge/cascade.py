@@ -306,8 +306,8 @@ class FrameAnalyzer:
         box, inside = stitch_box(prob_tiles, [patches[i] for i in chosen], hw)
         box_mask = crack_levels(inside, level, faint)
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
-        # view as well would only cost time. Without one, the frame's view is all there is.
-        # Without a pose, the frame is the whole scene: its pieces that are one crack are joined and measured here.
+        # view as well would only cost time. Without one, the frame is the whole scene: its pieces that
+        # are one crack are joined and measured here.
         gap = 0.0 if frame.pose is not None else self.join_gap_mm / (frame.scale or 1.0)
         cracks = cracks_from_mask(box_mask, probs, patches, threshold, frame.scale, self.min_area_px,
                                   measure=frame.pose is None, min_elongation=self.min_elongation, origin=box[:2],

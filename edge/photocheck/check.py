@@ -2,6 +2,7 @@
 photo against their masks (see edge/photocheck/__init__.py)."""
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -18,27 +19,28 @@ from .score import Figures, figures, score_photo, summarize
 log = logging.getLogger(__name__)
 
 
-def photo_config(cfg: EdgeConfig, folder: Path, mm_per_px: float = 1.0) -> EdgeConfig:
+def photo_config(cfg: EdgeConfig, folder: Path) -> EdgeConfig:
     """The robot's config with its camera swapped for a folder of photos: no pose (every photo is a
-    scene of its own), a fixed scale, no evidence crops, no frame dropped."""
+    scene of its own), 1 mm per pixel (so every figure is in pixels), no evidence crops, no frame dropped."""
     return cfg.model_copy(update={
         "camera": FolderCameraConfig(type="folder", path=str(folder), fps=10.0),
         "pose": cfg.pose.model_copy(update={"source": "none"}),
-        "scale": ScaleConfig(mm_per_px=mm_per_px),
+        "scale": ScaleConfig(mm_per_px=1.0),
         "evidence": cfg.evidence.model_copy(update={"dir": None}),
         "pipeline": cfg.pipeline.model_copy(update={"drop_when_late": False}),
     })
 
 
-def _report_dicts(reports: Sequence[dict], mm_per_px: float) -> List[dict]:
-    return [{"length": r["length_mm"] / mm_per_px, "width_max": r["width_max_mm"] / mm_per_px,
-             "width_mean": r["width_mean_mm"] / mm_per_px, "width_p95": r["width_p95_mm"] / mm_per_px,
-             "bbox_px": r["frame"]["bbox_px"]}
+def _report_dicts(reports: Sequence[dict]) -> List[dict]:
+    """Reported cracks as score.figures takes them (mm are px at the check's 1 mm per pixel)."""
+    return [{"length": r["length_mm"], "width_max": r["width_max_mm"], "width_mean": r["width_mean_mm"],
+             "width_p95": r["width_p95_mm"], "bbox_px": r["frame"]["bbox_px"]}
             for r in reports if r.get("length_mm") is not None]
 
 
-def run_models(cfg: EdgeConfig, folder: Path, limit: Optional[int]) -> Dict[int, List[dict]]:
-    """Frame index -> the final report of each crack the robot published on that frame."""
+def run_models(cfg: EdgeConfig, folder: Path, limit: Optional[int]) -> dict:
+    """The robot over the folder: frames analysed and blurred, `reports` (frame index -> the final
+    report of each crack published on that frame), crack_ids and those on several photos."""
     from ..runner import run
 
     events: List[dict] = []
@@ -75,7 +77,8 @@ def _truth(mask: np.ndarray) -> Optional[Figures]:
 
 def check_masks(cfg: EdgeConfig, ps: PhotoSet, models: bool, limit: Optional[int]) -> dict:
     """A set of photos with masks: every photo scored with the exact mask and (models) with the robot's."""
-    files = [p for p in photo_files(ps.folder) if readable(p) is not None][:limit]
+    # the folder camera's frame indices: the photos it can read, in name order, up to the limit
+    files = list(itertools.islice((p for p in photo_files(ps.folder) if readable(p) is not None), limit))
     robot = run_models(cfg, ps.folder, limit) if models else None
     rows: Dict[str, List[dict]] = {"exact": [], "models": []}
     for index, path in enumerate(files):
@@ -88,7 +91,7 @@ def check_masks(cfg: EdgeConfig, ps: PhotoSet, models: bool, limit: Optional[int
         exact = exact_cracks(cfg, mask)
         rows["exact"].append({"photo": path.name, "mask": str(mask_path), **score_photo(truth, figures(exact), "exact"), "cracks": exact})
         if robot is not None:
-            reported = _report_dicts(robot["reports"].get(index, []), 1.0)
+            reported = _report_dicts(robot["reports"].get(index, []))
             rows["models"].append({"photo": path.name, "mask": str(mask_path), **score_photo(truth, figures(reported), "models"),
                                    "cracks": reported})
     result = {"set": ps.name, "kind": ps.kind, "folder": str(ps.folder),
