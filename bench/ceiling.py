@@ -14,7 +14,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from edge.interpreter import load_interpreter
+from edge.models.interpreter import load_interpreter
 
 from .macs import count_macs
 from .timing import time_call

@@ -25,7 +25,7 @@ def machine() -> dict:
 
 
 def measure(args) -> dict:
-    from edge.tiler import tile_frame
+    from edge.frame.tiler import tile_frame
 
     from .ceiling import measure_ceiling
     from .frames import SIZES, measure_frames, test_frame

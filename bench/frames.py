@@ -7,11 +7,11 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from edge.bundle import load_bundle
-from edge.cascade import FrameAnalyzer
-from edge.classifier import Classifier
-from edge.segmenter import Segmenter
-from edge.tiler import tile_frame
+from edge.models.bundle import load_bundle
+from edge.frame.cascade import FrameAnalyzer
+from edge.models.classifier import Classifier
+from edge.models.segmenter import Segmenter
+from edge.frame.tiler import tile_frame
 from edge.types import Frame
 
 from .timing import time_call
@@ -22,7 +22,7 @@ SEGMENTED_SHARE = 0.10
 
 def test_frame(width: int, height: int) -> np.ndarray:
     """A wall-like frame: content does not change the work per tile, but keep it realistic."""
-    from edge.synthetic import render_wall
+    from edge.sim import render_wall
 
     return render_wall(width, height, n_cracks=4, kind="concrete", seed=1).rgb
 
@@ -56,7 +56,7 @@ def measure_frames(classifier_folder, segmenter_folder: Optional[str], macs: Dic
                 marked[np.argsort(probs, kind="stable")[-segmented:]] = 1.0
                 return marked
 
-            analyzer = FrameAnalyzer(classify_top, size, stride, segment_fn=segmenter.segment,
+            analyzer = FrameAnalyzer(classify_top, size, stride, segment_fn=lambda f, t, p: segmenter.segment(t),
                                      pixel_threshold=segmenter.threshold, segment="crack_tiles", min_area_px=20,
                                      min_elongation=3)
             done = analyzer.analyze(frame, 0.5)

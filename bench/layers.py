@@ -14,7 +14,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from edge.interpreter import load_interpreter
+from edge.models.interpreter import load_interpreter
 
 from .ceiling import write_int8
 from .timing import time_call

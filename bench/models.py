@@ -6,8 +6,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from edge.bundle import load_bundle
-from edge.interpreter import load_interpreter
+from edge.models.bundle import load_bundle
+from edge.models.interpreter import load_interpreter
 
 from .macs import count_macs
 from .timing import time_call

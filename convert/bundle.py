@@ -1,7 +1,7 @@
 """Write a validated deployment bundle: model.tflite (int8) + model.json + MODEL_CARD.md.
 
 The int8 model is checked against the Keras model on held-out patches first, through the
-same edge.classifier.Classifier the device uses; a bundle that loses more than
+same edge.models.classifier.Classifier the device uses; a bundle that loses more than
 `max_drop_points` of accuracy is refused and nothing is written.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
-from edge.bundle import Bundle, ModelInfo, TileInfo, load_bundle, write_model_json
+from edge.models.bundle import Bundle, ModelInfo, TileInfo, load_bundle, write_model_json
 from edge.errors import DataError, ModelError
 from train.data import PatchSet
 from train.evaluate import default_model_info, load_keras
@@ -65,7 +65,7 @@ def _scalar_metrics(m: Dict[str, Any]) -> Dict[str, float]:
 
 def evaluate_tflite(path: Path, val: PatchSet, threshold: float, info: Optional[ModelInfo] = None) -> np.ndarray:
     """Probabilities of a .tflite on the held-out patches, through the edge classifier."""
-    from edge.classifier import Classifier
+    from edge.models.classifier import Classifier
 
     info = info or default_model_info(path, threshold=threshold)
     classifier = Classifier(Bundle(Path(path).parent, info), threads=2)

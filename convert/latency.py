@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from edge.errors import CrackbotError, ModelError
-from edge.interpreter import load_interpreter
+from edge.models.interpreter import load_interpreter
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _model_file(arg: str) -> Path:
     path = Path(arg)
     if path.is_dir():
-        from edge.bundle import load_bundle
+        from edge.models.bundle import load_bundle
 
         return load_bundle(path).model_path
     if not path.is_file():

@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edge.bundle import Bundle, load_bundle
+from edge.models.bundle import Bundle, load_bundle
 from edge.errors import ConfigError, CrackbotError, ModelError
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from edge.bundle import load_bundle
+from edge.models.bundle import load_bundle
 from edge.errors import ConfigError, CrackbotError, ModelError
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def device_setup_cfg(cfg: configparser.ConfigParser) -> str:
         "packages = find:\ninclude_package_data = True\n"
         f"install_requires =\n{requires}\n\n"
         "[options.packages.find]\ninclude =\n    edge\n    edge.*\n\n"
-        "[options.package_data]\nedge.schemas = *.json\n\n"
+        "[options.package_data]\nedge.comms.schemas = *.json\n\n"
         "[options.extras_require]\n" + "\n".join(extra_lines) + "\n\n"
         "[options.entry_points]\nconsole_scripts =\n    crackbot-edge = edge.cli:main\n"
     )
@@ -124,10 +124,10 @@ def resolve_target(target: str) -> Path:
     raise ConfigError(f"no firmware config {target!r} (known: {', '.join(known)})")
 
 
-def _bundle_folder(value: str) -> Optional[Path]:
-    """The repository bundle a config path names: as given, else models/<basename> (device paths
-    such as /opt/crackbot/models/NAME name the installed copy of the repository's bundle)."""
-    for candidate in (Path(value), ROOT / value, ROOT / "models" / Path(value).name):
+def _bundle_folder(value: str, config_folder: Path) -> Optional[Path]:
+    """The repository bundle a config path names: relative to the config file, else models/<basename>
+    (device paths such as /opt/crackbot/models/NAME name the installed copy of the repository's bundle)."""
+    for candidate in (config_folder / value, ROOT / "models" / Path(value).name):
         if (candidate / "model.json").is_file():
             return candidate
     return None
@@ -139,7 +139,7 @@ def model_bundles(raw: dict, config_path: Path) -> Dict[str, Path]:
     for key, value in (raw.get("models") or {}).items():
         if not isinstance(value, str):
             continue
-        folder = _bundle_folder(value)
+        folder = _bundle_folder(value, config_path.parent)
         if folder is None and "/" not in value:
             continue  # a setting such as `segment: crack_tiles`, not a path
         if folder is None:
@@ -156,9 +156,14 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> Non
     tar.addfile(info, io.BytesIO(data))
 
 
+# Desktop tools that a robot never runs: the simulator and the photo check.
+DESKTOP_ONLY = ("edge/sim", "edge/photocheck")
+
+
 def _edge_files() -> List[Path]:
     return sorted(p for p in (ROOT / "edge").rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                  and p.suffix not in (".pyc", ".pyo"))
+                  and p.suffix not in (".pyc", ".pyo")
+                  and not any(p.relative_to(ROOT).as_posix().startswith(d + "/") for d in DESKTOP_ONLY))
 
 
 def _install_md(target: str, ver: str, needs: SystemNeeds, models: Dict[str, Path], mcu: bool = False) -> str:

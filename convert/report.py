@@ -52,7 +52,7 @@ def log_table(table: Sequence[Any], shipped: Optional[str] = None) -> None:
 
 def tensor_types(path) -> Dict[str, Any]:
     """Input shape and input / output element types as the interpreter sees them."""
-    from edge.interpreter import load_interpreter
+    from edge.models.interpreter import load_interpreter
 
     interp = load_interpreter(path, threads=1)
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]

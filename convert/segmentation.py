@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from edge.bundle import Bundle, ModelInfo, TileInfo, load_bundle, write_model_json
+from edge.models.bundle import Bundle, ModelInfo, TileInfo, load_bundle, write_model_json
 from edge.errors import DataError, ModelError
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from typing import Dict, Iterator, Optional
 
 import numpy as np
 
-from edge.bundle import ModelInfo, Normalization, TensorInfo, TileInfo
+from edge.models.bundle import ModelInfo, Normalization, TensorInfo, TileInfo
 from edge.errors import ModelError
-from edge.preprocess import normalize
+from edge.models.preprocess import normalize
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def export_model(keras_model):
 
 
 def representative_dataset(images: np.ndarray, info: Optional[ModelInfo] = None) -> Iterator:
-    """Calibration samples fed as the device feeds them (edge.preprocess.normalize)."""
+    """Calibration samples fed as the device feeds them (edge.models.preprocess.normalize)."""
     info = info or _raw_pixels_info(int(images.shape[1]))
 
     def gen():

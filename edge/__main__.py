@@ -1,3 +1,3 @@
-from .cli import main
+from edge.cli import main
 
 raise SystemExit(main())

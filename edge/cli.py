@@ -8,8 +8,18 @@ import sys
 import threading
 from pathlib import Path
 
-from . import jsonsafe
-from .errors import CrackbotError
+from edge import jsonsafe
+from edge.errors import CrackbotError
+
+
+# What a missing module means here, in one line.
+MISSING = {
+    "cv2": "OpenCV (cv2) is not installed: pip install '.[device]' (on a Jetson: apt install python3-opencv, "
+           "and a venv made with --system-site-packages)",
+    "edge.sim": "the simulator (edge/sim) is not part of this install: scan-check and camera.type sim run from "
+                "a desktop checkout",
+    "edge.photocheck": "the photo check (edge/photocheck) is not part of this install: run it from a desktop checkout",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,8 +74,8 @@ def _print_scan_check(result: dict) -> None:
 
 
 def _scan_check(args, cfg) -> int:
-    from .config import load_config
-    from .scancheck import parse_seeds, scan_check, summarize
+    from edge.config import load_config
+    from edge.sim.scancheck import parse_seeds, scan_check, summarize
 
     if args.seeds is None:
         result = scan_check(cfg, oracle=args.oracle, max_frames=args.max_frames)
@@ -108,12 +118,12 @@ def _print_summary(s: dict, seeds: str) -> None:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    from .config import load_config
-
     try:
+        from edge.config import load_config
+
         if args.command == "photo-check":
             logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
-            from .photocheck.cli import photo_check_main
+            from edge.photocheck.cli import photo_check_main
 
             return photo_check_main(args)
         cfg = load_config(args.file if args.command == "check-config" else args.config, args.set)
@@ -124,7 +134,7 @@ def main(argv=None) -> int:
             logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
             return _scan_check(args, cfg)
         logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        from .runner import run
+        from edge.loop.runner import run
 
         stop = threading.Event()
         # SIGTERM (systemd stop) ends the loop cleanly: open cracks get `end`, the outbox drains, status `stopped`.
@@ -133,6 +143,11 @@ def main(argv=None) -> int:
         summary = run(cfg, max_frames=args.max_frames, stop=stop)
     except CrackbotError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name not in MISSING:
+            raise
+        print(f"error: {MISSING[exc.name]}", file=sys.stderr)
         return 2
     text = jsonsafe.dumps(summary, indent=2)
     if args.summary:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Type
 
-from .errors import CrackbotError
+from edge.errors import CrackbotError
 
 
 def read_utf8(path: Path, error: Type[CrackbotError], what: str) -> str:

@@ -28,8 +28,6 @@ class Frame:
     index: int
     pose: Optional[Pose] = None
     mm_per_px: Optional[float] = None  # scale without a position (no pose source); the pose's scale wins
-    # Only the simulator fills this: the exact crack mask of the frame, for oracle checks of measurement.
-    truth_mask: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
     # A higher-resolution copy of the same instant (picamera2's main stream), for evidence crops.
     hires: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
@@ -62,6 +60,6 @@ class Crack:
     orientation_deg: Optional[float] = None
     width_p95_mm: Optional[float] = None
     below_resolution: Optional[bool] = None
-    # The component's pixels inside bbox_px (bool, or uint8 levels: see edge/measure.py), so the tracker
+    # The component's pixels inside bbox_px (bool, or uint8 levels: see edge/frame/measure.py), so the tracker
     # can stitch a crack seen in many frames.
     mask: Optional[np.ndarray] = field(default=None, compare=False, repr=False)

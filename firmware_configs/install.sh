@@ -108,7 +108,7 @@ chmod 755 "$PREFIX/bin/crackbot-edge"
 (cd "$PREFIX" && "$PY" -m edge check-config "$PREFIX/config/$TARGET.yaml"$SETS) || die "the installed config does not validate"
 for bundle in "$PREFIX"/models/*/; do
   [ -d "$bundle" ] || continue
-  "$PY" -c 'import sys; from edge.bundle import load_bundle; load_bundle(sys.argv[1])' "$bundle" \
+  "$PY" -c 'import sys; from edge.models.bundle import load_bundle; load_bundle(sys.argv[1])' "$bundle" \
     || die "model bundle $bundle does not check out"
 done
 

@@ -291,7 +291,7 @@ def strip_category(label: str) -> str:
 
 def width_bands(scale_name: str) -> dict[int, str]:
     """Category -> its crack width band, e.g. {1: '0.1-1 mm'}, for scales the edge knows ({} otherwise)."""
-    from edge.severity import SCALES
+    from edge.frame.severity import SCALES
 
     table = SCALES.get(scale_name)
     if not table:

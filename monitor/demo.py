@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from edge.bundle import load_bundle
+from edge.models.bundle import load_bundle
 from edge.config import load_config
 from edge import jsonsafe
 from edge.errors import CrackbotError
@@ -83,7 +83,7 @@ def run_demo(args) -> dict:
     registry.close()
 
     # The wall is synthetic, so the truth is known: render it again from the same seed.
-    from edge.synthetic import render_wall
+    from edge.sim import render_wall
 
     truth = render_wall(width_px=wall.width_px, height_px=wall.height_px, n_cracks=wall.cracks, kind=wall.kind,
                         seed=wall.seed, mm_per_px=wall.mm_per_px)

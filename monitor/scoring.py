@@ -12,7 +12,7 @@ Box = Tuple[float, float, float, float]
 
 
 def known_boxes_mm(wall) -> Dict[int, Box]:
-    """Wall mm boxes of the known cracks of an edge.synthetic.SyntheticWall."""
+    """Wall mm boxes of the known cracks of an edge.sim.SyntheticWall."""
     s = wall.mm_per_px
     return {c.crack_id: tuple(v * s for v in c.bbox_px) for c in wall.cracks}
 
@@ -62,8 +62,8 @@ def measurement_scores(reported: Sequence[dict], wall) -> dict:
     10 %, max width within 0.5 mm or 20 %, every side of the wall box within 20 mm.
 
     reported: registry crack dicts (crack_id, wall_bbox_mm, length_mm, width_max_mm, ...);
-    wall: the edge.synthetic.SyntheticWall the robot scanned."""
-    from edge.scancheck import score_wall
+    wall: the edge.sim.SyntheticWall the robot scanned."""
+    from edge.sim.scancheck import score_wall
 
     as_events = {
         c["crack_id"]: {"crack_id": c["crack_id"], "wall": {"bbox_mm": c.get("wall_bbox_mm")},

@@ -62,7 +62,7 @@ def parse_payload(topic: str, payload: bytes, schema: str, root: str = TOPIC_ROO
     Infinity, the JSON Schema (which bounds every number), and that the topic's robot id is the
     payload's robot_id. Nesting too deep to parse is refused too, never raised.
     """
-    from edge.schemas import validator
+    from edge.comms.schemas import validator
 
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise InvalidPayload(f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit", "too_large")

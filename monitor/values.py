@@ -10,7 +10,7 @@ from typing import Any
 
 from edge.jsonsafe import clean  # noqa: F401  (re-exported for the exports)
 
-# Wall coordinates within 1000 km of the origin: the event schema's bound (edge/schemas/event.schema.json).
+# Wall coordinates within 1000 km of the origin: the event schema's bound (edge/comms/schemas/event.schema.json).
 MAX_MM = 1e9
 MAX_TS = 1e10  # seconds since the epoch, the year 2286; the schema's bound too
 

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def make_event():
-    """Factory of schema-valid crack events (edge/schemas/event.schema.json); keyword arguments override fields."""
+    """Factory of schema-valid crack events (edge/comms/schemas/event.schema.json); keyword arguments override fields."""
 
     def make(robot_id: str = "rb-01", crack_id: str = "c-0001", type: str = "new", seq: int = 0,
              ts: float = 1_700_000_000.0, event_id: str | None = None, **overrides):

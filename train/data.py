@@ -328,11 +328,11 @@ def read_folder(
 
 
 def synthetic_patches(n: int, size: int = 227, seed: int = 0) -> PatchSet:
-    """Generated patches (edge.synthetic), each its own group."""
-    from edge.synthetic import make_patches
+    """Generated patches (edge.sim), each its own group."""
+    from edge.sim import make_patches
 
     images, _masks, labels = make_patches(n, size=size, seed=seed)
-    info = {"path": "edge.synthetic", "convention": "synthetic", "files": int(n), "seed": int(seed), "skipped": 0}
+    info = {"path": "edge.sim", "convention": "synthetic", "files": int(n), "seed": int(seed), "skipped": 0}
     return PatchSet(
         np.asarray(images, np.uint8),
         np.asarray(labels, np.int64),

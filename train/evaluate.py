@@ -1,6 +1,6 @@
 """Evaluate a model on data folders: a .keras file, a .tflite file or a bundle folder.
 
-TFLite models run through edge.classifier.Classifier, so the numbers are what the device gets.
+TFLite models run through edge.models.classifier.Classifier, so the numbers are what the device gets.
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
-from edge.bundle import Bundle, ModelInfo, Normalization, TensorInfo, TileInfo, load_bundle, sha256_of
+from edge.models.bundle import Bundle, ModelInfo, Normalization, TensorInfo, TileInfo, load_bundle, sha256_of
 from edge.errors import CrackbotError, DataError, ModelError
-from edge.zoom import check_zoom
+from edge.models.zoom import check_zoom
 
 from .data import LABELS, load_data, split_by_file
 from .fit import metrics_by_source, predict_probs
@@ -37,7 +37,7 @@ def default_model_info(tflite_path, name: Optional[str] = None, **fields) -> Mod
     """model.json content for a .tflite file: tensors read from the file, the rest from the
     project's conventions (raw 0-255 RGB input, sigmoid crack probability per tile or, for a
     [1, S, S, 1] output, per pixel; 227 px tiles)."""
-    from edge.interpreter import load_interpreter
+    from edge.models.interpreter import load_interpreter
 
     path = Path(tflite_path)
     interp = load_interpreter(path, threads=1)
@@ -99,13 +99,13 @@ class TFLitePredictor(Predictor):
     kind = "tflite"
 
     def __init__(self, bundle: Bundle, threads: int = 2):
-        from edge.backends import make_classifier
-        from edge.native import is_native_bundle
+        from edge.models.classifier import Classifier
+        from edge.models.native import is_native_bundle
 
         if bundle.info.task != "classification":
             raise ModelError(f"{bundle.folder}: a segmentation bundle; evaluated per pixel, not per patch")
         self.bundle = bundle
-        self.classifier = make_classifier(bundle, "native" if is_native_bundle(bundle) else "litert", threads)
+        self.classifier = Classifier(bundle, threads, "native" if is_native_bundle(bundle) else "litert")
         self.input_size = bundle.info.input_size
         self.threshold = bundle.info.threshold
         self.kind = bundle.info.input.dtype
@@ -201,7 +201,7 @@ def model_task(path) -> str:
     if suffix == ".keras":
         return "segmentation" if len(load_keras(path).output_shape) == 4 else "classification"
     if suffix == ".tflite":
-        from edge.interpreter import load_interpreter
+        from edge.models.interpreter import load_interpreter
 
         try:
             out = load_interpreter(path, threads=1).get_output_details()

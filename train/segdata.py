@@ -109,12 +109,12 @@ def read_seg_folder(folder) -> SegSet:
 
 
 def synthetic_seg(n: int, size: int = 227, seed: int = 0, crack_fraction: float = 0.8) -> SegSet:
-    """Generated tiles with exact masks (edge.synthetic), concrete and masonry, tile-sized like the
+    """Generated tiles with exact masks (edge.sim), concrete and masonry, tile-sized like the
     edge's; a share without any crack teaches the model to leave clean texture empty."""
-    from edge.synthetic import make_patches
+    from edge.sim import make_patches
 
     images, masks, _ = make_patches(int(n), size=size, seed=seed, crack_fraction=crack_fraction)
-    info = {"path": "edge.synthetic", "convention": "synthetic", "files": int(n), "seed": int(seed), "skipped": 0,
+    info = {"path": "edge.sim", "convention": "synthetic", "files": int(n), "seed": int(seed), "skipped": 0,
             "photos": int(n)}
     return SegSet(list(images), [m > 127 for m in masks], np.full(n, "synthetic", dtype=object),
                   np.asarray([f"s{i}" for i in range(n)], dtype=object), [f"synthetic_{i}" for i in range(n)],
@@ -123,7 +123,7 @@ def synthetic_seg(n: int, size: int = 227, seed: int = 0, crack_fraction: float 
 
 # Training walls' seeds start here; the scan-check's walls (seeds 1-28 in the README) are never trained on.
 WALL_SEED_BASE = 1000
-WALLS_NOTE = ("Tiles cut from whole walls drawn by `edge.synthetic.render_wall` in this repository (concrete and "
+WALLS_NOTE = ("Tiles cut from whole walls drawn by `edge.sim.render_wall` in this repository (concrete and "
               "masonry, 2048 px square at 0.5 mm/px, 4 cracks each with branches thinning to fine tips, among "
               "stains, spots and formwork lines), seeds from 1000 on; no third-party terms.")
 
@@ -134,7 +134,7 @@ def synthetic_wall_seg(n_walls: int, size: int = 227, seed: int = 0, tiles_per_c
     tips under a pixel wide and sit among round spots and stains, which the single-crack patches of
     `synthetic_seg` do not show. Most tiles are centred near a crack pixel, a few anywhere; all tiles
     of a wall are one group, so a wall is on one side of the split."""
-    from edge.synthetic import render_wall
+    from edge.sim import render_wall
 
     rng = np.random.default_rng(seed)
     images, masks, groups, names = [], [], [], []
@@ -158,7 +158,7 @@ def synthetic_wall_seg(n_walls: int, size: int = 227, seed: int = 0, tiles_per_c
             groups.append(f"wall{wall_seed}")
             names.append(f"wall{wall_seed}_{k}")
     n = len(images)
-    info = {"path": "edge.synthetic.render_wall", "convention": "synthetic", "files": int(n_walls), "seed": int(seed),
+    info = {"path": "edge.sim.render_wall", "convention": "synthetic", "files": int(n_walls), "seed": int(seed),
             "skipped": 0, "photos": int(n_walls), "about": WALLS_NOTE}
     return SegSet(images, masks, np.full(n, "synthetic_walls", dtype=object), np.asarray(groups, dtype=object),
                   names, {"synthetic_walls": info})

@@ -3,7 +3,7 @@
 Every image is predicted tile by tile at the model's input size (overlapping tiles averaged,
 see segdata.predict_tiled), so large photos (DeepCrack's 544 x 384) are scored at their own
 resolution, like the papers do. TFLite models are fed exactly as the edge feeds them
-(edge.preprocess: model.json normalization, the tensor's own quantization).
+(edge.models.preprocess: model.json normalization, the tensor's own quantization).
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from edge.bundle import Bundle, ModelInfo, load_bundle
+from edge.models.bundle import Bundle, ModelInfo, load_bundle
 from edge.errors import DataError, ModelError
-from edge.zoom import zoomed
+from edge.models.zoom import zoomed
 
 from .segdata import SegSet, predict_tiled
 
@@ -54,7 +54,7 @@ class TFLiteSegPredictor(SegPredictor):
     """A LiteRT interpreter fed one tile at a time, as on the device."""
 
     def __init__(self, bundle: Bundle, threads: int = 2):
-        from edge.interpreter import load_interpreter
+        from edge.models.interpreter import load_interpreter
 
         info = bundle.info
         if len(info.output.shape) != 4 or info.output.shape[-1] != 1:
@@ -64,7 +64,7 @@ class TFLiteSegPredictor(SegPredictor):
         self.kind = info.input.dtype
         self.input_size = int(info.input.shape[1])
         self.threshold = float(info.threshold)
-        from edge.native import NativeInterpreter, is_native_bundle
+        from edge.models.native import NativeInterpreter, is_native_bundle
 
         self._interp = NativeInterpreter(bundle) if is_native_bundle(bundle) else load_interpreter(bundle.model_path, threads)
         inp, out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
@@ -74,7 +74,7 @@ class TFLiteSegPredictor(SegPredictor):
         self._in, self._out = inp["index"], out["index"]
 
     def predict(self, tiles):
-        from edge.preprocess import dequantize, to_model_input
+        from edge.models.preprocess import dequantize, to_model_input
 
         probs = []
         for tile in tiles:
@@ -111,7 +111,7 @@ def load_seg_predictor(path, threads: int = 2, keras_model=None) -> SegPredictor
 
 def predict_images(predictor: SegPredictor, data: SegSet, zoom: int = 1) -> List[np.ndarray]:
     """Every image's probabilities; at a zoom each tile is segmented enlarged, as the edge does
-    (models.segment_zoom, edge/zoom.py)."""
+    (models.segment_zoom, edge/models/zoom.py)."""
     predict = zoomed(predictor.predict, zoom)
     return [predict_tiled(predict, img, predictor.input_size) for img in data.images]
 

@@ -68,7 +68,7 @@ def tolerant_prf(c: Dict[str, int]) -> Dict[str, float]:
 def centreline_lengths(y_true, y_pred, tol: float = 2.0) -> Dict[str, float]:
     """Skeleton lengths in px (diagonal steps sqrt 2, as the robot measures): true, true_hit (within
     tol of the prediction), pred, pred_hit (within tol of the truth)."""
-    from edge.measure import skeleton_length, skeletonize
+    from edge.frame.skeleton import skeleton_length, skeletonize
 
     t, p = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
     if t.shape != p.shape:
@@ -129,8 +129,8 @@ def segmentation_metrics(masks: List[np.ndarray], probs: List[np.ndarray], thres
     """The evaluate contract for segmentation, summed over images (micro average):
     n, precision, recall, f1, iou (exact pixels at `threshold`), f1_tol2, ods_f1, ois_f1, and the
     centreline measures. With `faint_threshold` the centreline is that of the mask the robot makes,
-    with hysteresis down to it (edge.cascade.crack_levels); the pixel measures stay at `threshold`."""
-    from edge.cascade import crack_levels
+    with hysteresis down to it (edge.frame.cascade.crack_levels); the pixel measures stay at `threshold`."""
+    from edge.frame.cascade import crack_levels
 
     if len(masks) != len(probs):
         raise ValueError(f"{len(masks)} masks but {len(probs)} predictions")

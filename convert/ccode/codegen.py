@@ -9,7 +9,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from edge.bundle import ModelInfo
+from edge.models.bundle import ModelInfo
 from edge.errors import ModelError
 
 from .emit import EMITTERS, RUNTIME_C, EmitContext, check_supported
@@ -165,7 +165,7 @@ int {PREFIX}_run(const int8_t *input, int8_t *output) {{
 
 const int8_t *{PREFIX}_arena(void) {{ return (const int8_t *)arena_words; }}
 
-/* numpy's round(): halves to even, as edge.preprocess.quantize does. */
+/* numpy's round(): halves to even, as edge.models.preprocess.quantize does. */
 static int32_t round_half_even(float v) {{
   const int32_t t = (int32_t)v;
   const float r = v - (float)t;

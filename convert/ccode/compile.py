@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.bundle import ModelInfo, sha256_of, write_model_json
+from edge.models.bundle import ModelInfo, sha256_of, write_model_json
 
 from .build import BuildResult, build, code_size, max_stack_bytes
 from .codegen import GeneratedCode, generate

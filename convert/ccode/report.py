@@ -12,7 +12,7 @@ from typing import Dict, Iterable, Optional, Sequence
 import numpy as np
 
 from edge.errors import ModelError
-from edge.native import NativeModel
+from edge.models.native import NativeModel
 
 from .compile import CompileResult, size_report
 from .verify import RESOLVERS, Agreement, audit_operators, benchmark, compare_each, folder_patches, synthetic_patches

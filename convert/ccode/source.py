@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.bundle import ModelInfo, Normalization, TensorInfo, TileInfo, load_bundle, sha256_of
+from edge.models.bundle import ModelInfo, Normalization, TensorInfo, TileInfo, load_bundle, sha256_of
 from edge.errors import ModelError
 
 from .reader import Graph, Tensor, read_tflite

@@ -16,9 +16,9 @@ from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
-from edge.bundle import ModelInfo
+from edge.models.bundle import ModelInfo
 from edge.errors import DataError, ModelError
-from edge.preprocess import dequantize, to_model_input
+from edge.models.preprocess import dequantize, to_model_input
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def litert_interpreter(tflite_path, resolver: str = "reference", threads: int = 
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
         raise ModelError("verification needs LiteRT: pip install ai-edge-litert") from None
-    from edge.interpreter import _native_stderr_to_log
+    from edge.models.interpreter import _native_stderr_to_log
 
     try:
         with _native_stderr_to_log():
@@ -90,10 +90,10 @@ def agreement(native: np.ndarray, litert: np.ndarray, info: ModelInfo) -> Agreem
 
 
 def synthetic_patches(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """n uint8 RGB patches from edge.synthetic: a tenth single patches (half with a crack), the rest
+    """n uint8 RGB patches from edge.sim: a tenth single patches (half with a crack), the rest
     tiles at half-tile stride spread evenly over 3 x 1.5 m synthetic walls with known cracks
     (cheaper to render than single patches)."""
-    from edge.synthetic import make_patches, render_wall
+    from edge.sim import make_patches, render_wall
 
     n_single = max(1, n // 10)
     images = [make_patches(n_single, size=size, seed=seed)[0]]
@@ -185,7 +185,7 @@ def audit_operators(tflite_path, library, graph, plan, info: ModelInfo, images: 
     gives every tensor its own bytes (compile_model(audit=True)), so no intermediate is overwritten."""
     import ctypes
 
-    from edge.native import NativeModel
+    from edge.models.native import NativeModel
 
     live = {}
     for t, (first, last) in plan.lifetimes.items():

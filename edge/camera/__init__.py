@@ -1,31 +1,25 @@
 """Camera backends, one module each, chosen by the config's `camera.type`.
 
-A backend is imported only when selected, so hardware libraries load only where they exist.
+Each camera section of the config schema names the class that opens it (`backend`, edge/config/schema.py),
+so the list of cameras is written once. A backend is imported only when selected, so hardware libraries
+load only where they exist, and an install without the simulator (edge/sim) runs every other camera.
 """
 from __future__ import annotations
 
 import importlib
 
-from ..errors import CameraError
-
-# type -> (module, class); the module is imported on demand.
-BACKENDS = {
-    "sim": ("edge.camera.sim", "SimCamera"),
-    "folder": ("edge.camera.folder", "FolderCamera"),
-    "opencv": ("edge.camera.opencv", "OpenCVCamera"),
-    "video": ("edge.camera.video", "VideoCamera"),
-    "picamera2": ("edge.camera.picamera2", "Picamera2Camera"),
-    "gstreamer": ("edge.camera.gstreamer", "GStreamerCamera"),
-}
+from edge.errors import CameraError
 
 
 def open_camera(cfg, mm_per_px=None):
-    """Instantiate the backend named by `cfg.type` with its config section (and the scale, which
-    picamera2 needs for its exposure limit)."""
+    """Instantiate the backend that `cfg` (a camera section of the config) names, with that section (and
+    the scale, which picamera2 needs for its exposure limit)."""
+    module_name, class_name = cfg.backend.split(":")
     try:
-        module_name, class_name = BACKENDS[cfg.type]
-    except KeyError:
-        raise CameraError(f"camera.type {cfg.type!r}: unknown (known: {', '.join(sorted(BACKENDS))})") from None
-    module = importlib.import_module(module_name)
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):  # the backend itself is missing, not a library it needs
+            raise CameraError(f"camera.type {cfg.type}: {module_name} is not part of this install") from None
+        raise
     cls = getattr(module, class_name)
     return cls(cfg, mm_per_px=mm_per_px) if cfg.type == "picamera2" else cls(cfg)

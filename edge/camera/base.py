@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from ..types import Frame
+from edge.types import Frame
 
 
 class Camera:

@@ -8,10 +8,10 @@ from typing import Iterator
 
 import cv2
 
-from ..errors import CameraError
-from ..types import Frame
-from .base import Camera
-from .imagesize import image_size
+from edge.errors import CameraError
+from edge.types import Frame
+from edge.camera.base import Camera
+from edge.camera.imagesize import image_size
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ Needs an OpenCV built with GStreamer; without one, selecting this backend says w
 """
 from __future__ import annotations
 
-from ..errors import CameraError
-from .opencv import GSTREAMER_HINT, OpenCVCamera, gstreamer_available
+from edge.errors import CameraError
+from edge.camera.opencv import GSTREAMER_HINT, OpenCVCamera, gstreamer_available
 
 
 class GStreamerCamera(OpenCVCamera):

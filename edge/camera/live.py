@@ -8,9 +8,9 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from ..errors import CameraError
-from ..types import Frame
-from .base import Camera
+from edge.errors import CameraError
+from edge.types import Frame
+from edge.camera.base import Camera
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from ..errors import CameraError
-from .live import LiveCamera
+from edge.errors import CameraError
+from edge.camera.live import LiveCamera
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Iterator
 
 import cv2
 
-from ..errors import CameraError
-from ..types import Frame
-from .base import Camera
+from edge.errors import CameraError
+from edge.types import Frame
+from edge.camera.base import Camera
 
 log = logging.getLogger(__name__)
 

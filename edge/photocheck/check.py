@@ -9,12 +9,12 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..cascade import cracks_from_mask
-from ..config import EdgeConfig, FolderCameraConfig, ScaleConfig
-from ..scancheck import final_reports
-from .photos import PhotoSet, find_sets, photo_files, read_mask, readable
-from .reference import measure_mask
-from .score import Figures, figures, score_photo, summarize
+from edge.frame.cascade import cracks_from_mask
+from edge.config import EdgeConfig, FolderCameraConfig, ScaleConfig
+from edge.sim.scancheck import final_reports
+from edge.photocheck.photos import PhotoSet, find_sets, photo_files, read_mask, readable
+from edge.photocheck.reference import measure_mask
+from edge.photocheck.score import Figures, figures, score_photo, summarize
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,12 @@ def _report_dicts(reports: Sequence[dict]) -> List[dict]:
 def run_models(cfg: EdgeConfig, folder: Path, limit: Optional[int]) -> dict:
     """The robot over the folder: frames analysed and blurred, `reports` (frame index -> the final
     report of each crack published on that frame), crack_ids and those on several photos."""
-    from ..runner import run
+    from edge.loop.compose import compose
+    from edge.loop.runner import run_robot
+    from edge.sim.sink import MemorySink
 
     events: List[dict] = []
-    summary = run(photo_config(cfg, folder), max_frames=limit, offline=events.append)
+    summary = run_robot(compose(photo_config(cfg, folder), sink=MemorySink(events.append)), max_frames=limit)
     by_frame: Dict[int, List[dict]] = {}
     frames_of: Dict[str, set] = {}  # crack_id -> the photos its events came from
     for event in events:

@@ -5,10 +5,10 @@ import json
 import re
 from pathlib import Path
 
-from ..config import load_config
-from ..errors import ConfigError
-from .check import photo_check
-from .figures import worst_photos
+from edge.config import load_config
+from edge.errors import ConfigError
+from edge.photocheck.check import photo_check
+from edge.photocheck.figures import worst_photos
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO / "firmware_configs" / "rpi4.yaml"

@@ -8,8 +8,8 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
-from .photos import read_mask, readable
-from .score import badness
+from edge.photocheck.photos import read_mask, readable
+from edge.photocheck.score import badness
 
 ROW_HEIGHT = 240
 RED, GREEN, WHITE = (230, 40, 40), (40, 200, 60), (255, 255, 255)

@@ -14,8 +14,8 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-from ..camera.folder import IMAGE_SUFFIXES
-from ..errors import DataError
+from edge.camera.folder import IMAGE_SUFFIXES
+from edge.errors import DataError
 
 GENERIC_NAMES = {"train", "test", "val", "valid", "validation", "images", "data", "dataset"}
 

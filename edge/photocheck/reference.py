@@ -1,6 +1,6 @@
 """The reference measurement of a true crack mask: what the photo check scores the runtime against.
 
-Written for this purpose and kept apart from edge/measure.py, so that the runtime's rules can be
+Written for this purpose and kept apart from edge/frame/measure.py, so that the runtime's rules can be
 checked against it rather than against themselves. Plain rules, one library skeleton:
 - centreline: scikit-image's skeleton of each connected component, with spurs pruned (a branch
   from a free end to a junction that is shorter than the crack's width there is the trace of a
@@ -20,7 +20,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from ..errors import DataError
+from edge.errors import DataError
 
 MIN_AREA_PX = 20  # smaller labelled specks are not cracks to measure
 

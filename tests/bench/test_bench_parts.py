@@ -6,7 +6,7 @@ import numpy as np
 
 from bench.macs import count_macs
 from bench.timing import time_call
-from edge.interpreter import load_interpreter
+from edge.models.interpreter import load_interpreter
 
 
 def test_macs_of_conv_depthwise_dense(tmp_path):
@@ -63,13 +63,13 @@ def test_time_call_runs_at_least_three_times_and_orders_stats():
 
 
 def test_pipeline_bench_config_is_a_valid_edge_config(tmp_path):
-    from bench.pipeline import bench_config
+    from bench.pipeline import ROOT, bench_config
     from edge.config import load_config
 
     video = tmp_path / "v.avi"
     cfg = load_config(bench_config(tmp_path, video, 1884, True, 15.0, "models/crack_segmenter"))
     assert cfg.camera.type == "video" and cfg.camera.realtime and cfg.camera.loop and cfg.camera.fps == 15.0
-    assert cfg.mqtt.port == 1884 and cfg.models.segmenter == "models/crack_segmenter"
+    assert cfg.mqtt.port == 1884 and cfg.models.segmenter == str(ROOT / "models/crack_segmenter")
     assert cfg.outbox.path == str(tmp_path / "outbox.sqlite") and cfg.pose.source == "none"
     assert cfg.models.segment == "follow"  # the config's own choice
     other = load_config(bench_config(tmp_path, video, 1884, False, 30.0, "models/crack_segmenter",

@@ -13,8 +13,8 @@ pytest.importorskip("ai_edge_litert")
 
 from convert.ccode.compile import compile_model  # noqa: E402
 from convert.ccode.verify import compare, synthetic_patches  # noqa: E402
-from edge.bundle import load_bundle  # noqa: E402
-from edge.native import NativeModel  # noqa: E402
+from edge.models.bundle import load_bundle  # noqa: E402
+from edge.models.native import NativeModel  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "crack_classifier"
 
@@ -60,10 +60,10 @@ def _ppm(path: Path, rgb: np.ndarray) -> Path:
 
 
 def test_program_prints_what_the_library_computes(compiled, tmp_path):
-    from edge.native import NativeClassifier
+    from edge.models.classifier import Classifier
 
     images = synthetic_patches(4, 227, seed=5)
-    classifier = NativeClassifier(load_bundle(compiled.folder))
+    classifier = Classifier(load_bundle(compiled.folder), backend="native")
     for i, rgb in enumerate(images):
         out = subprocess.run([str(compiled.build.program), str(_ppm(tmp_path / f"p{i}.ppm", rgb))],
                              capture_output=True, text=True, check=True).stdout
@@ -85,7 +85,7 @@ def test_program_rejects_a_wrong_size_image_in_one_line(compiled, tmp_path):
 
 
 def test_train_evaluate_takes_the_compiled_folder(compiled, tmp_path):
-    from edge.synthetic import save_classification_folder
+    from edge.sim import save_classification_folder
     from train.evaluate import evaluate
 
     data = tmp_path / "data"

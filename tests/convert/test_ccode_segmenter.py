@@ -12,7 +12,7 @@ pytest.importorskip("ai_edge_litert")
 
 from convert.ccode.compile import compile_model  # noqa: E402
 from convert.ccode.verify import audit_operators, compare, synthetic_patches  # noqa: E402
-from edge.native import NativeModel  # noqa: E402
+from edge.models.native import NativeModel  # noqa: E402
 
 SIZE = 32
 
@@ -60,7 +60,7 @@ def tiny_mobilenet_unet(size: int = SIZE):
 @pytest.fixture(scope="module")
 def tflite_model(tmp_path_factory):
     from convert.tflite import to_tflite
-    from edge.synthetic import make_patches
+    from edge.sim import make_patches
 
     images = make_patches(24, size=SIZE, seed=1)[0]
     path = tmp_path_factory.mktemp("seg") / "tiny_unet.tflite"
@@ -104,16 +104,16 @@ def test_every_operator_matches_litert(compiled):
 
 
 def test_native_segmenter_matches_the_litert_segmenter(compiled, tmp_path):
-    from edge.backends import make_segmenter
-    from edge.bundle import load_bundle, write_model_json
+    from edge.models.segmenter import Segmenter
+    from edge.models.bundle import load_bundle, write_model_json
 
     litert_folder = tmp_path / "litert"
     litert_folder.mkdir()
     shutil.copy(compiled.source.tflite, litert_folder / compiled.source.tflite.name)
     write_model_json(litert_folder, compiled.source.info)
     tiles = synthetic_patches(3, SIZE, seed=6)
-    native = make_segmenter(load_bundle(compiled.folder), "native").segment(tiles)
-    litert = make_segmenter(load_bundle(litert_folder), "litert").segment(tiles)
+    native = Segmenter(load_bundle(compiled.folder), backend="native").segment(tiles)
+    litert = Segmenter(load_bundle(litert_folder), backend="litert").segment(tiles)
     assert native.shape == litert.shape == (3, SIZE, SIZE)
     assert np.abs(native - litert).max() <= 2 * compiled.info.output.scale + 1e-6
 
@@ -125,7 +125,7 @@ def test_nearest_upsampling_compiles_and_matches(tmp_path):
     from keras import layers
 
     from convert.tflite import to_tflite
-    from edge.synthetic import make_patches
+    from edge.sim import make_patches
 
     keras.utils.set_random_seed(1)
     inputs = keras.Input((16, 16, 3), batch_size=1)

@@ -6,10 +6,10 @@ import pytest
 
 from convert import cli as convert_cli
 from convert.bundle import convert_run, write_bundle
-from edge.bundle import load_bundle
-from edge.classifier import Classifier
+from edge.models.bundle import load_bundle
+from edge.models.classifier import Classifier
 from edge.errors import ModelError
-from edge.synthetic import make_patches, save_classification_folder
+from edge.sim import make_patches, save_classification_folder
 from train import cli as train_cli
 from train.fit import TINY, fit, predict_probs, prepare_data, resolve_config
 
@@ -50,7 +50,7 @@ def test_bundle_files_and_model_json(bundle_dir, run):
     assert [r["variant"] for r in report["variants"]] == ["keras", "fp32", "int8"]
     assert report["latency"]["threads"] == [1] and report["variants"][-1]["shipped"]
     card = (bundle_dir / "MODEL_CARD.md").read_text()
-    assert "python -m convert --model" in card and "edge.synthetic" in card
+    assert "python -m convert --model" in card and "edge.sim" in card
     assert "| agreement with float | ms, 1 thread |" in card  # the variant table carries the latency
 
 

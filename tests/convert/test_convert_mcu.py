@@ -13,8 +13,8 @@ import yaml
 
 from convert import mcu
 from convert.bundle import build_bundle
-from edge.bundle import load_bundle, sha256_of, write_model_json
-from edge.classifier import Classifier
+from edge.models.bundle import load_bundle, sha256_of, write_model_json
+from edge.models.classifier import Classifier
 from edge.errors import ConfigError, ModelError
 from train.fit import prepare_data
 
@@ -101,7 +101,7 @@ def test_measured_arena_is_enough_and_tflm_matches_litert(bundle_dir):
     # the micro interpreter gives LiteRT's int8 outputs on synthetic patches; both run reference
     # kernels (LiteRT's optimized ones round differently and drift several steps on some patches)
     from convert.ccode.verify import litert_interpreter, run_litert
-    from edge.synthetic import make_patches
+    from edge.sim import make_patches
 
     images, _, _ = make_patches(6, size=64, seed=3)
     inputs = (images.astype(np.int16) - 128).astype(np.int8)  # scale 1, zero point -128

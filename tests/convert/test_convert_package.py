@@ -10,6 +10,7 @@ import sysconfig
 import tarfile
 from pathlib import Path
 
+import cv2
 import pytest
 
 from convert import package
@@ -37,10 +38,13 @@ def test_device_package_contents(sim_package):
     names = {n[len(top) + 1:] for n in data}
     assert {"install.sh", "crackbot.service", "requirements.txt", "requirements-legacy.txt", "INSTALL.md",
             "SHA256SUMS", "config/desktop_sim.yaml", "src/setup.cfg", "src/pyproject.toml", "src/edge/__init__.py",
-            "src/edge/schemas/event.schema.json", "models/crack_classifier/model.tflite",
+            "src/edge/comms/schemas/event.schema.json", "models/crack_classifier/model.tflite",
             "models/crack_classifier/model.json"} <= names
-    # the edge package only: no training or conversion code, nothing that pulls in TensorFlow
+    # the edge package only: no training or conversion code, nothing that pulls in TensorFlow,
+    # and none of the desktop tools (the simulator, the photo check)
     assert {n.split("/")[1] for n in names if n.startswith("src/") and n.count("/") > 1} == {"edge"}
+    assert not [n for n in names if n.startswith(("src/edge/sim/", "src/edge/photocheck/"))]
+    assert "src/edge/camera/folder.py" in names and "src/edge/loop/runner.py" in names
     setup = data[f"{top}/src/setup.cfg"].decode()
     assert "name = crackbot-edge" in setup and "edge.*" in setup and "tensorflow" not in setup.lower()
     assert "train" not in setup.split("[options.packages.find]")[1].split("[")[0]
@@ -87,7 +91,7 @@ def test_package_errors_are_one_line(tmp_path, capsys):
     config = tmp_path / "lost.yaml"
     config.write_text((ROOT / "firmware_configs" / "desktop_sim.yaml").read_text().replace(
         "models/crack_classifier", "models/not_there"))
-    with pytest.raises(ModelError, match="models.classifier: no model bundle at models/not_there"):
+    with pytest.raises(ModelError, match="models.classifier: no model bundle at ../models/not_there"):
         package.build_package(str(config), tmp_path)
     config.write_text("robot_id: [unclosed\n")
     with pytest.raises(ConfigError):
@@ -97,12 +101,24 @@ def test_package_errors_are_one_line(tmp_path, capsys):
 
 @pytest.mark.skipif(importlib.util.find_spec("setuptools") is None,
                     reason="the offline install builds the package with this environment's setuptools")
-def test_install_sh_into_a_prefix_then_run_against_a_broker(sim_package, tmp_path, mqtt_broker):
+def test_install_sh_into_a_prefix_then_run_against_a_broker(tmp_path, mqtt_broker):
     """install.sh for real: a new venv, pip installs the packed edge package into it, config and
     models copied and checked, the wrapper and the unit written (no systemctl). Offline and fast:
     the dependencies (numpy, opencv, LiteRT, ...) come from this test environment through
-    PYTHONPATH and pip runs with --no-index; the edge code itself is the installed copy."""
-    with tarfile.open(sim_package) as tar:
+    PYTHONPATH and pip runs with --no-index; the edge code itself is the installed copy, which has
+    no simulator: the robot runs from a folder of frames."""
+    from edge.sim import render_wall
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    wall = render_wall(2400, 1400, 3, "concrete", seed=4, mm_per_px=0.5)
+    for i in range(8):
+        cv2.imwrite(str(frames / f"f{i:02d}.png"), cv2.cvtColor(wall.rgb[200:680, 200 * i:200 * i + 640], cv2.COLOR_RGB2BGR))
+    config = tmp_path / "folder_robot.yaml"
+    config.write_text(f"robot_id: fr-1\ncamera: {{type: folder, path: {frames}}}\npose: {{source: none}}\n"
+                      f"scale: {{mm_per_px: 0.5}}\nmodels: {{classifier: {ROOT / 'models/crack_classifier'}}}\n")
+    archive = package.build_package(str(config), tmp_path / "dist")
+    with tarfile.open(archive) as tar:
         tar.extractall(tmp_path / "unpacked", filter="data")
     unpacked = next((tmp_path / "unpacked").iterdir())
     prefix = tmp_path / "prefix"
@@ -115,13 +131,16 @@ def test_install_sh_into_a_prefix_then_run_against_a_broker(sim_package, tmp_pat
         cwd=work, env=env, capture_output=True, text=True, timeout=300,
     )
     assert install.returncode == 0, install.stderr[-2000:]
-    assert f"installed crackbot {package.version()} for desktop_sim in {prefix}" in install.stdout
+    assert f"installed crackbot {package.version()} for folder_robot in {prefix}" in install.stdout
     where = subprocess.run([str(prefix / "venv/bin/python"), "-c", "import edge; print(edge.__file__)"],
                            cwd=work, env=env, capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(prefix / "venv"))
+    no_sim = subprocess.run([str(prefix / "venv/bin/python"), "-c", "import edge.sim"], cwd=work, env=env,
+                            capture_output=True, text=True)
+    assert no_sim.returncode != 0 and "No module named 'edge.sim'" in no_sim.stderr
     unit = (prefix / "crackbot.service").read_text()
     assert f"ExecStart={prefix}/bin/crackbot-edge" in unit and f"WorkingDirectory={prefix}" in unit and "{{" not in unit
-    assert "Description=crackbot crack inspection (desktop_sim)" in unit
+    assert "Description=crackbot crack inspection (folder_robot)" in unit
     assert (prefix / "models/crack_classifier/model.tflite").is_file()
     if shutil.which("systemd-analyze"):  # systemd's own unit checker: syntax, ExecStart exists and runs
         verify = subprocess.run(["systemd-analyze", "verify", str(prefix / "crackbot.service")],
@@ -131,9 +150,7 @@ def test_install_sh_into_a_prefix_then_run_against_a_broker(sim_package, tmp_pat
     summary = tmp_path / "summary.json"
     run = subprocess.run(
         [str(prefix / "bin/crackbot-edge"), "--max-frames", "8", "--summary", str(summary),
-         "--set", f"mqtt.host={mqtt_broker.host}", "--set", f"mqtt.port={mqtt_broker.port}",
-         "--set", "camera.width=640", "--set", "camera.height=480", "--set", "camera.wall.width_px=1600",
-         "--set", "camera.wall.height_px=900", "--set", "camera.wall.cracks=3"],
+         "--set", f"mqtt.host={mqtt_broker.host}", "--set", f"mqtt.port={mqtt_broker.port}"],
         cwd=work, env=env, capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 0, run.stderr[-2000:]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from convert import cli as convert_cli
-from edge.bundle import load_bundle
-from edge.synthetic import save_segmentation_folder
+from edge.models.bundle import load_bundle
+from edge.sim import save_segmentation_folder
 from train import cli as train_cli
 
 SEG_TINY = {
@@ -57,7 +57,7 @@ def test_bundle_is_a_segmentation_bundle_the_edge_can_read(seg_bundle):
     card = (seg_bundle / "MODEL_CARD.md").read_text()
     assert "per-pixel crack segmenter" in card and "python -m convert" in card and "| synthetic |" in card
 
-    from edge.interpreter import load_interpreter
+    from edge.models.interpreter import load_interpreter
 
     interp = load_interpreter(bundle.model_path, threads=1)
     interp.allocate_tensors()

@@ -12,7 +12,7 @@ from convert.bundle import build_bundle
 from convert.report import REPORT_NAME, format_table
 from convert.tflite import EXPORTERS
 from convert.validate import check_keras_task, metric_deltas, output_differences
-from edge.bundle import load_bundle
+from edge.models.bundle import load_bundle
 from edge.errors import ModelError
 from train.fit import prepare_data
 
@@ -79,7 +79,7 @@ def test_report_json_in_the_bundle(all_variants):
 
 
 def test_uint8_io_bundle_runs_on_the_edge(tiny_run, split, tmp_path):
-    from edge.classifier import Classifier
+    from edge.models.classifier import Classifier
 
     train, val = split
     info, table = build_bundle(tiny_run.model_path, tmp_path / "u", train.images[:60], val, compare=[],

@@ -16,8 +16,8 @@ def build_dark_segmenter(folder, size: int = 64, tile: int = 227, contrast: floa
     import keras
 
     from convert.tflite import to_tflite
-    from edge.bundle import sha256_of
-    from edge.synthetic import make_patch
+    from edge.models.bundle import sha256_of
+    from edge.sim import make_patch
 
     inp = keras.Input((size, size, 3))
     grey = keras.layers.Conv2D(1, 1, use_bias=False, name="grey")(inp)

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from convert.tflite import _raw_pixels_info, to_int8_tflite
-from edge.bundle import Bundle, TensorInfo, load_bundle, sha256_of, write_model_json
-from edge.classifier import Classifier
-from edge.interpreter import load_interpreter
-from edge.preprocess import to_model_input
-from edge.synthetic import make_patches
+from edge.models.bundle import Bundle, TensorInfo, load_bundle, sha256_of, write_model_json
+from edge.models.classifier import Classifier
+from edge.models.interpreter import load_interpreter
+from edge.models.preprocess import to_model_input
+from edge.sim import make_patches
 
 SIZE = 32
 
@@ -61,7 +61,7 @@ def test_batched_tiles_equal_single_tiles(tmp_path, arch, batches):
 def test_segmenter_tiles_together_equal_one_at_a_time():
     from pathlib import Path
 
-    from edge.segmenter import Segmenter
+    from edge.models.segmenter import Segmenter
 
     bundle = load_bundle(Path(__file__).resolve().parents[2] / "models" / "crack_segmenter")
     tiles, _, _ = make_patches(5, size=bundle.info.tile.size, seed=2)
@@ -74,14 +74,14 @@ def test_segmenter_tiles_together_equal_one_at_a_time():
 
 
 def test_inputs_beyond_one_batch_are_padded_not_replanned(tmp_path, monkeypatch):
-    import edge.batched
+    import edge.models.batched
 
-    monkeypatch.setattr(edge.batched, "MAX_BATCH", 8)
+    monkeypatch.setattr(edge.models.batched, "MAX_BATCH", 8)
     bundle = _bundle(tmp_path, "small_cnn_lean")
     images, _, _ = make_patches(19, size=SIZE, seed=7)
     classifier = Classifier(bundle, threads=2)
     resizes = []
-    runner = classifier._runner
+    runner = classifier.engine
     original = runner._resize
     monkeypatch.setattr(runner, "_resize", lambda b: (resizes.append(b), original(b)))
     got = np.concatenate([classifier.classify(images), classifier.classify(images)])  # 8 + 8 + 3 (padded), twice

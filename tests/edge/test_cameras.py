@@ -3,6 +3,7 @@ hardware libraries (picamera2, OpenCV's GStreamer backend) and for a camera that
 import sys
 import time
 import types
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -86,7 +87,7 @@ def test_sim_camera_pose_truth_and_blur():
     f = frames[4]
     x, y = cam.path[4]
     assert f.pose.x_mm == pytest.approx((x + 200) * 0.5) and f.scale == 0.5
-    assert np.array_equal(f.truth_mask, cam.wall.mask[y:y + 300, x:x + 400])
+    assert np.array_equal(cam.truth_mask(4), cam.wall.mask[y:y + 300, x:x + 400])
     assert not np.array_equal(frames[2].rgb, cam.wall.rgb[cam.path[2][1]:cam.path[2][1] + 300,
                                                          cam.path[2][0]:cam.path[2][0] + 400])  # blurred
     assert np.array_equal(frames[1].rgb, cam.wall.rgb[cam.path[1][1]:cam.path[1][1] + 300,
@@ -259,3 +260,25 @@ def test_picamera2_streams_exposure_and_buffers(monkeypatch):
     assert pc.released == 3  # every request's buffers went back
     cam.close()
     assert pc.closed
+
+
+def test_every_camera_type_names_a_backend_that_exists():
+    import importlib.util
+    from typing import get_args
+
+    from edge.config import CAMERA_TYPES, CameraConfig
+
+    sections = get_args(CameraConfig)
+    assert len(sections) == len(CAMERA_TYPES) == len(set(CAMERA_TYPES))
+    for section in sections:
+        module, cls = section.backend.split(":")
+        assert importlib.util.find_spec(module) is not None, section.backend
+        assert f"class {cls}" in Path(importlib.util.find_spec(module).origin).read_text()
+
+
+def test_a_camera_missing_from_the_install_is_a_one_line_error(monkeypatch):
+    from edge.config import SimCameraConfig
+
+    monkeypatch.setattr(SimCameraConfig, "backend", "edge.sim_not_installed.camera:SimCamera")
+    with pytest.raises(CameraError, match=r"^camera.type sim: edge.sim_not_installed.camera is not part of this install$"):
+        open_camera(SimCameraConfig(type="sim"))

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from edge.cascade import FrameAnalyzer, crack_levels, cracks_from_mask, elongation, exits, stitch, stitch_box
-from edge.measure import FAINT, SURE
+from edge.frame.cascade import FrameAnalyzer, crack_levels, cracks_from_mask, elongation, exits, stitch, stitch_box
+from edge.frame.measure import FAINT, SURE
 from edge.types import Frame, Patch, Pose
+from edge.sim.oracle import OracleSegmenter
 
 
 def test_stitch_averages_overlapping_tiles_and_crops_the_padding():
@@ -38,8 +39,18 @@ def test_cracks_from_mask_keeps_frame_coordinates():
     assert cracks_from_mask(np.zeros((10, 10), bool), np.array([0.9]), [Patch(0, 0, 10)], 0.5, 0.5, 5) == []
 
 
-def _frame(h=60, w=90, pose=None, truth=None):
-    return Frame(rgb=np.zeros((h, w, 3), np.uint8), ts=0.0, index=0, pose=pose, mm_per_px=0.5, truth_mask=truth)
+def _frame(h=60, w=90, pose=None):
+    return Frame(rgb=np.zeros((h, w, 3), np.uint8), ts=0.0, index=0, pose=pose, mm_per_px=0.5)
+
+
+class _Truth:
+    """A camera that knows its frames' true crack masks, as the simulator's does."""
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def truth_mask(self, index):
+        return self.mask
 
 
 def test_which_tiles_the_segmenter_sees_in_each_mode():
@@ -48,7 +59,7 @@ def test_which_tiles_the_segmenter_sees_in_each_mode():
     def classify(tiles):  # a 2 x 3 grid of 30 px tiles; only the middle top tile is a crack
         return np.array([0.1, 0.9, 0.1, 0.1, 0.1, 0.1])
 
-    def segment(tiles):
+    def segment(frame, tiles, patches):
         seen.append(len(tiles))
         out = np.zeros(tiles.shape[:3], np.float32)
         out[:, 14:16, :] = 1.0  # a horizontal line through every segmented tile
@@ -81,14 +92,15 @@ def test_follow_segments_the_tiles_a_crack_runs_into_and_stops_where_it_ends():
         probs[5] = 0.9
         return probs
 
-    analyzer = FrameAnalyzer(classify, 30, 30, segment="follow", oracle=True, min_area_px=5)
-    frame = _frame(90, 120, truth=truth)
+    analyzer = FrameAnalyzer(classify, 30, 30, segment_fn=OracleSegmenter(_Truth(truth)), segment="follow",
+                             min_area_px=5)
+    frame = _frame(90, 120)
     result = analyzer.analyze(frame, 0.5)
     assert result.segmented_tiles == 3  # tiles 5, 6, 7: not the left neighbour (the crack starts inside tile 5)
     (crack,) = result.cracks
     assert crack.bbox_px == (35, 40, 115, 43)
 
-    def segment(tiles):
+    def segment(frame, tiles, patches):
         seen.append(len(tiles))
         return np.zeros(tiles.shape[:3], np.float32)
 
@@ -111,7 +123,7 @@ def test_exits_name_the_edges_and_corners_a_mask_reaches():
 
 def test_no_crack_tile_no_segmentation_and_tile_level_without_segmenter():
     calls = []
-    analyzer = FrameAnalyzer(lambda t: np.zeros(len(t)), 30, 30, segment_fn=lambda t: calls.append(1))
+    analyzer = FrameAnalyzer(lambda t: np.zeros(len(t)), 30, 30, segment_fn=lambda f, t, p: calls.append(1))
     assert analyzer.analyze(_frame(), 0.5).cracks == [] and calls == []
     tiles_only = FrameAnalyzer(lambda t: np.array([0.9, 0.9, 0.1, 0.1, 0.1, 0.1]), 30, 30)
     (crack,) = tiles_only.analyze(_frame(), 0.5).cracks
@@ -122,12 +134,10 @@ def test_oracle_takes_the_true_mask_inside_the_chosen_tiles():
     truth = np.zeros((60, 90), np.uint8)
     truth[10:13, 5:85] = 255  # runs through three tiles
     analyzer = FrameAnalyzer(lambda t: np.array([0.9, 0.1, 0.1, 0.1, 0.1, 0.1]), 30, 30, segment="crack_tiles",
-                             oracle=True, min_area_px=5)
-    (crack,) = analyzer.analyze(_frame(truth=truth, pose=Pose(0, 0, 0.5)), 0.5).cracks
+                             segment_fn=OracleSegmenter(_Truth(truth)), min_area_px=5)
+    (crack,) = analyzer.analyze(_frame(pose=Pose(0, 0, 0.5)), 0.5).cracks
     assert crack.bbox_px == (5, 10, 30, 13)  # only the part inside the crack tile
     assert crack.length_mm is None  # with a pose the tracker measures it on the wall
-    with pytest.raises(ValueError, match="truth mask"):
-        analyzer.analyze(_frame(), 0.5)
 
 
 def test_round_blobs_are_not_cracks():
@@ -172,7 +182,7 @@ def test_faint_pixels_count_only_where_they_join_a_sure_crack():
 
 
 def test_the_frame_mask_keeps_a_cracks_faint_tip_in_one_component():
-    def segment(tiles):
+    def segment(frame, tiles, patches):
         out = np.zeros(tiles.shape[:3], np.float32)
         out[:, 10, 2:20] = 0.9
         out[:, 10, 20:28] = 0.4  # the tip fades below the threshold

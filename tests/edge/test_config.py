@@ -98,3 +98,27 @@ def test_new_sections_name_key_and_line(tmp_path):
     path = _write(tmp_path, "robot_id: r1\ncamera: {type: gstreamer, pipeline: 'a ! appsink', max_failures: 0}\n")
     with pytest.raises(ConfigError, match=r"camera.max_failures"):
         load_config(path)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("tracking: {votes_k: 3, votes_n: 2}\n", r"c\.yaml:\d+: tracking: .*votes_k \(3\) must not exceed votes_n \(2\)"),
+    ("pose: {source: csv}\n", r"c\.yaml:\d+: pose: .*source csv needs csv_path"),
+    ("scale: {focal_length_mm: 6}\n", r"c\.yaml:\d+: scale: .*focal_length_mm is set but pixel_pitch_um is not"),
+    ("measure: {severity_scale: Richter}\n", r"c\.yaml:\d+: measure\.severity_scale: .*unknown scale 'Richter'"),
+    ("mqtt: {tls: {ca_certs: ca.pem, certfile: c.pem}}\n", r"mqtt\.tls: .*certfile and keyfile go together"),
+])
+def test_rules_between_keys_are_the_schemas(tmp_path, extra, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(_write(tmp_path, BASE + extra))
+    assert "\n" not in str(caught.value)
+
+
+def test_model_folders_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "c.yaml"
+    path.write_text(BASE.replace("  threads: 2\n", "  classifier: ../models/clf\n  segmenter: /abs/seg\n"))
+    monkeypatch.chdir("/")
+    cfg = load_config(path)
+    assert cfg.models.classifier == str(tmp_path / "models" / "clf") and cfg.models.segmenter == "/abs/seg"
+    # a --set is typed in a shell: relative to the working directory, as the shell's own paths are
+    assert load_config(path, ["models.classifier=here/clf"]).models.classifier == "here/clf"

@@ -10,9 +10,9 @@ import pytest
 
 from edge.config import MqttConfig
 from edge.errors import ConfigError
-from edge.outbox import Outbox
-from edge.pose import PoseBuffer, PoseSample, load_pose_csv, parse_pose_message
-from edge.publisher import Publisher
+from edge.comms.outbox import Outbox
+from edge.wall.pose import PoseBuffer, PoseSample, load_pose_csv, parse_pose_message
+from edge.comms.publisher import Publisher
 
 
 def _pose(**overrides) -> bytes:
@@ -74,10 +74,10 @@ import numpy as np  # noqa: E402
 
 from edge.camera.folder import FolderCamera  # noqa: E402
 from edge.camera.imagesize import image_size  # noqa: E402
-from edge.cascade import FrameResult  # noqa: E402
+from edge.frame.cascade import FrameResult  # noqa: E402
 from edge.config import FolderCameraConfig  # noqa: E402
-from edge.pipeline import Pipeline  # noqa: E402
-from edge.tracker import Tracker  # noqa: E402
+from edge.loop.pipeline import LoopSettings, Pipeline, Stages  # noqa: E402
+from edge.wall.tracker import Tracker  # noqa: E402
 from edge.types import Crack, Frame, Patch  # noqa: E402
 
 
@@ -143,9 +143,8 @@ class _FailingAnalyzer:
 def _run(camera, analyzer, **kw):
     published = []
     handle = lambda frame, events: [{"type": e.type, "crack_id": e.track.crack_id} for e in events]  # noqa: E731
-    pipe = Pipeline(camera, analyzer, Tracker(10, 5, 20, "t"), lambda f: f, lambda: 0.5, handle, published.append,
-                    lambda: None, telemetry_interval_s=60, frame_queue=2, drop_when_late=False,
-                    min_laplacian_var=0.0, stop=threading.Event(), **kw)
+    stages = Stages(camera, analyzer, Tracker(10, 5, 20, "t"), lambda f: f, handle, published.append)
+    pipe = Pipeline(stages, LoopSettings(telemetry_interval_s=60, frame_queue=2, **kw), stop=threading.Event())
     return pipe, pipe.run(), published
 
 
@@ -181,12 +180,12 @@ def test_config_refuses_unbounded_numbers(tmp_path, override, key):
 
 
 def test_stride_over_the_tile_size_is_a_config_error(tmp_path):
-    from edge.runner import _stride
+    from edge.loop.compose import tile_stride
 
     cfg = load_config_text(tmp_path, _SIM + "tiling: {stride: 100000}\n")
     with pytest.raises(ConfigError, match="over the tile size"):
-        _stride(cfg, 227, 227)
-    assert _stride(load_config_text(tmp_path, _SIM + "tiling: {overlap: 0.875}\n"), 64, 64) == 8
+        tile_stride(cfg, 227, 227)
+    assert tile_stride(load_config_text(tmp_path, _SIM + "tiling: {overlap: 0.875}\n"), 64, 64) == 8
 
 
 def load_config_text(tmp_path, text):
@@ -240,7 +239,7 @@ def test_password_never_in_a_config_error(tmp_path, yaml_value):
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from edge.bundle import load_bundle  # noqa: E402
+from edge.models.bundle import load_bundle  # noqa: E402
 from edge.errors import ModelError  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "crack_classifier"
@@ -316,7 +315,7 @@ def test_outbox_keeps_what_the_disk_refuses_and_writes_it_later(tmp_path, caplog
     outbox = Outbox(tmp_path / "o.sqlite")
     outbox.put("t", b"e0")
     _read_only(outbox, True)
-    with caplog.at_level(logging.ERROR, logger="edge.outbox"):
+    with caplog.at_level(logging.ERROR, logger="edge.comms.outbox"):
         assert outbox.put("t", b"e1") is None and outbox.put("t", b"e2") is None
     assert "cannot write" in caplog.text and outbox.write_failures == 2
     assert len(outbox) == 3 and outbox.count("event") == 3 and outbox.unwritten == 2  # counted, so drain waits
@@ -332,6 +331,6 @@ def test_outbox_says_so_when_events_never_reached_the_disk(tmp_path, caplog):
     outbox = Outbox(tmp_path / "o.sqlite")
     _read_only(outbox, True)
     outbox.put("t", b"e1")
-    with caplog.at_level(logging.ERROR, logger="edge.outbox"):
+    with caplog.at_level(logging.ERROR, logger="edge.comms.outbox"):
         outbox.close()
     assert "1 event(s) never reached the disk" in caplog.text

@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from edge.measure import measure_component, measure_mask, skeleton_length, skeletonize
+from edge.frame.measure import measure_component, measure_mask
+from edge.frame.skeleton import skeleton_length, skeletonize
 
 
 def ribbon(mask, p0, p1, width):
@@ -117,7 +118,7 @@ def test_a_crack_longer_than_32767_px_is_measured():
 
 
 def test_faint_pixels_add_length_but_not_width():
-    from edge.measure import FAINT, SURE
+    from edge.frame.measure import FAINT, SURE
 
     levels = np.zeros((60, 300), np.uint8)
     levels[28:33, 50:200] = SURE  # 150 px sure, 5 px wide
@@ -133,7 +134,7 @@ def test_faint_pixels_add_length_but_not_width():
 
 
 def test_a_crack_seen_only_faintly_is_measured_on_what_there_is():
-    from edge.measure import FAINT
+    from edge.frame.measure import FAINT
 
     levels = np.zeros((40, 200), np.uint8)
     levels[18:21, 20:180] = FAINT
@@ -176,7 +177,8 @@ def test_spurs_shorter_than_the_width_are_pruned():
     for x in range(40, 260, 20):
         mask[26:30, x : x + 3] = 255  # bumps on the edge, 4 px high: each would grow a spur
     skel = skeletonize(mask > 0)
-    from edge.measure import _distance, prune_spurs
+    from edge.frame.measure import _distance
+    from edge.frame.skeleton import prune_spurs
 
     pruned = prune_spurs(skel, _distance(mask > 0))
     assert skeleton_length(pruned) < skeleton_length(skel)

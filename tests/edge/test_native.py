@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.backends import make_classifier
-from edge.bundle import load_bundle
+from edge.models.classifier import Classifier
+from edge.models.bundle import load_bundle
 from edge.errors import ConfigError, ModelError
-from edge.native import NativeClassifier, NativeInterpreter, NativeModel
+from edge.models.native import NativeInterpreter, NativeModel
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "models" / "crack_classifier"
@@ -28,15 +28,15 @@ def compiled(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def patches():
-    from edge.synthetic import make_patches
+    from edge.sim import make_patches
 
     return make_patches(12, seed=9)[0]
 
 
 def test_native_classifier_matches_the_litert_classifier(compiled, patches):
-    native = make_classifier(load_bundle(compiled), "native")
-    litert = make_classifier(load_bundle(SHIPPED), "litert", threads=1)
-    assert isinstance(native, NativeClassifier)
+    native = Classifier(load_bundle(compiled), 2, "native")
+    litert = Classifier(load_bundle(SHIPPED), 1, "litert")
+    assert isinstance(native.engine, NativeModel)
     assert native.input_size == litert.input_size and native.name == litert.name
     p_native, p_litert = native.classify(patches), litert.classify(patches)
     assert p_native.shape == p_litert.shape == (12,)
@@ -46,7 +46,7 @@ def test_native_classifier_matches_the_litert_classifier(compiled, patches):
 
 
 def test_interpreter_shim_runs_code_written_for_litert(compiled, patches):
-    from edge.preprocess import to_model_input
+    from edge.models.preprocess import to_model_input
 
     bundle = load_bundle(compiled)
     interp = NativeInterpreter(bundle)
@@ -60,11 +60,11 @@ def test_interpreter_shim_runs_code_written_for_litert(compiled, patches):
 
 def test_backend_and_folder_must_agree(compiled):
     with pytest.raises(ModelError, match="set models.backend: native"):
-        make_classifier(load_bundle(compiled), "litert")
+        Classifier(load_bundle(compiled), 2, "litert")
     with pytest.raises(ModelError, match="python -m convert.ccode"):
-        make_classifier(load_bundle(SHIPPED), "native")
+        Classifier(load_bundle(SHIPPED), 2, "native")
     with pytest.raises(ModelError, match="unknown model backend 'tpu'"):
-        make_classifier(load_bundle(SHIPPED), "tpu")
+        Classifier(load_bundle(SHIPPED), 2, "tpu")
 
 
 def test_library_that_disagrees_with_model_json_is_refused(compiled, tmp_path):
@@ -74,7 +74,7 @@ def test_library_that_disagrees_with_model_json_is_refused(compiled, tmp_path):
     meta["input"]["zero_point"] = 0
     (folder / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match=r"input quantization \(1, -128\) != model.json \(1, 0\)"):
-        make_classifier(load_bundle(folder), "native")
+        Classifier(load_bundle(folder), 2, "native")
 
 
 def test_tampered_library_is_refused_at_start(compiled, tmp_path):

@@ -125,7 +125,7 @@ def test_photos_are_scenes_of_their_own_through_the_robot(tmp_path):
 
 def test_join_gap_scales_with_the_frame():
     # 60 mm at 0.5 mm/px is 120 px: pieces 100 px apart are one crack, 200 px apart two
-    from edge.cascade import cracks_from_mask
+    from edge.frame.cascade import cracks_from_mask
 
     mask = np.zeros((100, 700), bool)
     mask[50:54, 10:110] = mask[50:54, 210:310] = mask[50:54, 510:610] = True

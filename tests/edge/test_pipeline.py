@@ -5,9 +5,9 @@ import time
 
 import numpy as np
 
-from edge.cascade import FrameResult
-from edge.pipeline import Pipeline
-from edge.tracker import Tracker
+from edge.frame.cascade import FrameResult
+from edge.loop.pipeline import LoopSettings, Pipeline, Stages
+from edge.wall.tracker import Tracker
 from edge.types import Crack, Frame, Patch
 
 rng = np.random.default_rng(0)
@@ -47,8 +47,10 @@ class Analyzer:
 def _pipeline(camera, analyzer, published, **kw):
     tracker = Tracker(10, 1, 20, "t")
     handle = lambda frame, events: [{"type": e.type, "crack_id": e.track.crack_id} for e in events]  # noqa: E731
-    return Pipeline(camera, analyzer, tracker, lambda f: f, lambda: 0.5, handle, published.append, lambda: None,
-                    telemetry_interval_s=60, frame_queue=2, drop_when_late=camera.live, min_laplacian_var=5.0, **kw), tracker
+    max_frames, stop = kw.pop("max_frames", None), kw.pop("stop", None)
+    stages = Stages(camera, analyzer, tracker, lambda f: f, handle, published.append, **kw)
+    settings = LoopSettings(telemetry_interval_s=60, frame_queue=2, drop_when_late=camera.live, min_laplacian_var=5.0)
+    return Pipeline(stages, settings, max_frames=max_frames, stop=stop), tracker
 
 
 def test_live_camera_drops_frames_when_inference_lags_but_no_event():

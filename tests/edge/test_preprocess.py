@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from edge.bundle import ModelInfo, Normalization, TensorInfo, TileInfo
-from edge.preprocess import normalize, quantize, to_model_input
+from edge.models.bundle import ModelInfo, Normalization, TensorInfo, TileInfo
+from edge.models.preprocess import normalize, quantize, to_model_input
 
 
 def _info(color_order, mean, std, dtype, scale, zero_point):

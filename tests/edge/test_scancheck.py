@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from edge.scancheck import final_reports, parse_seeds, score_wall, summarize
-from edge.synthetic import SyntheticWall, WallCrack
+from edge.sim.scancheck import final_reports, parse_seeds, score_wall, summarize
+from edge.sim import SyntheticWall, WallCrack
 from monitor.scoring import measurement_scores
 
 

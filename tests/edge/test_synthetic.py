@@ -1,4 +1,4 @@
-"""Tests for the synthetic crack generator (edge/synthetic.py)."""
+"""Tests for the synthetic crack generator (edge/sim/)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge import synthetic as syn
+import edge.sim as syn
+from edge.sim.cli import main as sim_main
 
 
 def _disk(r: int) -> np.ndarray:
@@ -295,12 +296,12 @@ def test_save_segmentation_folder(tmp_path):
 
 
 def test_cli_patches_segmentation_wall(tmp_path, capsys):
-    assert syn.main(["patches", "--out", str(tmp_path / "p"), "--n", "4", "--size", "48", "--seed", "1"]) == 0
+    assert sim_main(["patches", "--out", str(tmp_path / "p"), "--n", "4", "--size", "48", "--seed", "1"]) == 0
     assert len(list((tmp_path / "p" / "Positive").glob("*.png"))) == 2
-    assert syn.main(["segmentation", "--out", str(tmp_path / "s"), "--n", "3", "--size", "48",
+    assert sim_main(["segmentation", "--out", str(tmp_path / "s"), "--n", "3", "--size", "48",
                      "--kind", "masonry"]) == 0
     assert len(list((tmp_path / "s" / "masks").glob("*.png"))) == 3
-    assert syn.main(["wall", "--out", str(tmp_path / "w"), "--width-px", "900", "--height-px", "700",
+    assert sim_main(["wall", "--out", str(tmp_path / "w"), "--width-px", "900", "--height-px", "700",
                      "--cracks", "1", "--mm-per-px", "0.4", "--kind", "masonry"]) == 0
     doc = json.loads((tmp_path / "w" / "cracks.json").read_text())
     assert doc["mm_per_px"] == 0.4 and doc["kind"] == "masonry" and len(doc["cracks"]) == 1
@@ -309,24 +310,24 @@ def test_cli_patches_segmentation_wall(tmp_path, capsys):
 
 
 def test_cli_help_and_errors(tmp_path, capsys):
-    assert syn.main(["--help"]) == 0
+    assert sim_main(["--help"]) == 0
     assert "patches" in capsys.readouterr().out
-    assert syn.main(["wall", "--out", str(tmp_path), "--width-px", "700", "--height-px", "700",
+    assert sim_main(["wall", "--out", str(tmp_path), "--width-px", "700", "--height-px", "700",
                      "--cracks", "9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot place" in err[0]
-    assert syn.main(["patches", "--out", str(tmp_path), "--size", "4"]) == 2
-    assert syn.main(["bogus"]) == 2
+    assert sim_main(["patches", "--out", str(tmp_path), "--size", "4"]) == 2
+    assert sim_main(["bogus"]) == 2
 
 
 def test_module_runs_and_never_imports_tensorflow(tmp_path):
-    root = Path(syn.__file__).resolve().parents[1]
-    code = ("import sys, edge.synthetic as s; "
+    root = Path(syn.__file__).resolve().parents[2]
+    code = ("import sys, edge.sim as s; "
             "assert 'tensorflow' not in sys.modules; "
-            "raise SystemExit(s.main(['patches', '--out', sys.argv[1], '--n', '2', '--size', '32']))")
+            "from edge.sim.cli import main; raise SystemExit(main(['patches', '--out', sys.argv[1], '--n', '2', '--size', '32']))")
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([sys.executable, "-m", "edge.synthetic", "--help"], cwd=root, capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "edge.sim", "--help"], cwd=root, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and "usage" in r.stdout

@@ -1,10 +1,10 @@
 import numpy as np
 
-from edge.camera.sim import lawnmower_path
-from edge.detect import group_crack_tiles
-from edge.localize import place_on_wall, px_to_wall
-from edge.severity import classify_width
-from edge.tiler import tile_frame
+from edge.sim.camera import lawnmower_path
+from edge.frame.detect import group_crack_tiles
+from edge.wall.localize import place_on_wall, px_to_wall
+from edge.frame.severity import classify_width
+from edge.frame.tiler import tile_frame
 from edge.types import Crack, Pose
 
 

@@ -1,9 +1,9 @@
 import threading
 
-from edge.events import crack_event, status_payload
-from edge.outbox import Outbox
-from edge.schemas import validator
-from edge.tracker import Tracker, TrackEvent
+from edge.comms.events import crack_event, status_payload
+from edge.comms.outbox import Outbox
+from edge.comms.schemas import validator
+from edge.wall.tracker import Tracker, TrackEvent
 from edge.types import Crack
 
 

@@ -3,11 +3,11 @@ k-of-n voting keeps one-frame flicker out; an `update` only when a measurement c
 import numpy as np
 import pytest
 
-from edge.cascade import cracks_from_mask
-from edge.localize import place_on_wall
-from edge.tracker import Tracker
+from edge.frame.cascade import cracks_from_mask
+from edge.wall.localize import place_on_wall
+from edge.wall.tracker import Tracker
 from edge.types import Pose
-from edge.wallmask import WallMask
+from edge.wall.mask import WallMask
 
 MM = 0.5
 FRAME_HW = (300, 400)
@@ -76,7 +76,7 @@ def test_tracks_that_only_share_a_box_are_not_joined():
 
 
 def test_a_pixel_one_view_marks_and_another_leaves_empty_gives_no_width():
-    from edge.measure import FAINT, SURE
+    from edge.frame.measure import FAINT, SURE
 
     pose = Pose(x_mm=100 * MM, y_mm=10 * MM, mm_per_px=MM)
     narrow = np.zeros((20, 200), bool)
@@ -215,7 +215,7 @@ def test_specks_shorter_than_min_length_are_not_announced():
 
 
 def test_the_wall_keeps_each_pixels_surest_view():
-    from edge.measure import FAINT, SURE
+    from edge.frame.measure import FAINT, SURE
 
     faint_view = np.zeros((10, 200), np.uint8)
     faint_view[4:7, :100] = SURE

@@ -1,11 +1,11 @@
-"""Segmenting at a zoom (edge/zoom.py): tiles enlarged and cut into parts, the parts' probabilities put
+"""Segmenting at a zoom (edge/models/zoom.py): tiles enlarged and cut into parts, the parts' probabilities put
 back in place and shrunk."""
 import cv2
 import numpy as np
 import pytest
 
 from edge.config import ModelsConfig
-from edge.zoom import check_zoom, enlarge, shrink, zoomed
+from edge.models.zoom import check_zoom, enlarge, shrink, zoomed
 
 
 def _darkness(tiles: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ def test_model_file_that_changed_is_refused(tmp_path, shipped_bundle):
 
 
 def test_corrupt_model_file_is_refused(tmp_path, shipped_bundle):
-    from edge.bundle import sha256_of
+    from edge.models.bundle import sha256_of
 
     (shipped_bundle / "model.tflite").write_bytes(b"not a flatbuffer at all" * 10)
     meta = json.loads((shipped_bundle / "model.json").read_text())

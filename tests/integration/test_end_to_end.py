@@ -5,7 +5,7 @@ wall box must overlap a known crack's box and lie within one tile (in mm) of it 
 """
 import json
 
-from edge.synthetic import render_wall
+from edge.sim import render_wall
 from monitor.registry import Registry
 from monitor.scoring import known_boxes_mm, score
 from monitor.subscriber import Subscriber

@@ -8,11 +8,11 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.commands import CommandError, CommandHandler, RobotControls, parse_request
+from edge.comms.commands import CommandError, CommandHandler, RobotControls, parse_request
 from edge.config import MqttConfig
-from edge.outbox import Outbox
-from edge.publisher import Publisher
-from edge.schemas import validator
+from edge.comms.outbox import Outbox
+from edge.comms.publisher import Publisher
+from edge.comms.schemas import validator
 
 
 @pytest.mark.parametrize("command, payload, reason", [

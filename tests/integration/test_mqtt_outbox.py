@@ -9,8 +9,8 @@ import time
 import paho.mqtt.client as mqtt
 
 from edge.config import MqttConfig
-from edge.outbox import EVENT, TELEMETRY, Outbox
-from edge.publisher import Publisher
+from edge.comms.outbox import EVENT, TELEMETRY, Outbox
+from edge.comms.publisher import Publisher
 
 
 def test_full_outbox_drops_oldest_telemetry_first(tmp_path):

@@ -10,8 +10,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from edge.config import MqttConfig, MqttTlsConfig, load_config
-from edge.outbox import Outbox
-from edge.publisher import Publisher
+from edge.comms.outbox import Outbox
+from edge.comms.publisher import Publisher
 from monitor.broker import find_mosquitto
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber, TlsFiles

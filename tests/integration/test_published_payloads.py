@@ -4,7 +4,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from edge.schemas import validator
+from edge.comms.schemas import validator
 from tests.integration.helpers import edge_run, write_sim_config
 
 

@@ -8,8 +8,8 @@ import time
 import paho.mqtt.client as mqtt
 
 from edge.config import MqttConfig
-from edge.outbox import Outbox
-from edge.publisher import Publisher
+from edge.comms.outbox import Outbox
+from edge.comms.publisher import Publisher
 
 
 def _wait(predicate, timeout=10.0) -> bool:

@@ -7,8 +7,9 @@ import subprocess
 import sys
 import time
 
-from edge.outbox import Outbox
-from edge.runner import end_events_of_killed_run
+from edge.comms.outbox import Outbox
+from edge.comms.publisher import Publisher
+from edge.config import MqttConfig
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber
 from tests.integration.helpers import ROOT, edge_run, write_sim_config
@@ -22,10 +23,11 @@ def test_open_cracks_are_remembered_and_ended_once(tmp_path):
     box.track_open("c2", None)  # ended
     box.close()
     box = Outbox(tmp_path / "o.sqlite")  # a new process
-    ends = end_events_of_killed_run(box)
+    publisher = Publisher(MqttConfig(), "rb", box)
+    ends = publisher.ends_for_killed_run()
     assert [(e["crack_id"], e["type"], e["seq"]) for e in ends] == [("c1", "end", 3)]
     assert ends[0]["event_id"] not in ("a", "b")
-    assert end_events_of_killed_run(box) == []  # once
+    assert publisher.ends_for_killed_run() == []  # once
 
 
 def _wait(predicate, timeout):

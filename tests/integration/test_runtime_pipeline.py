@@ -11,9 +11,9 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.bundle import load_bundle
+from edge.models.bundle import load_bundle
 from edge.errors import ModelError
-from edge.schemas import validator
+from edge.comms.schemas import validator
 from tests.integration.helpers import ROOT, edge_run, write_sim_config
 
 pytest.importorskip("tensorflow")  # building the test segmenter needs it; the device side never does
@@ -27,8 +27,8 @@ def seg_bundle(tmp_path_factory):
 
 
 def test_segmenter_follows_model_json(seg_bundle, shipped_bundle):
-    from edge.segmenter import Segmenter
-    from edge.synthetic import make_patch
+    from edge.models.segmenter import Segmenter
+    from edge.sim import make_patch
 
     seg = Segmenter(load_bundle(seg_bundle))
     assert seg.model_size == (64, 64) and seg.tile_size == 227  # both read from model.json

@@ -6,12 +6,12 @@ import time
 import cv2
 import paho.mqtt.client as mqtt
 
-from edge.camera.sim import lawnmower_path
+from edge.sim.camera import lawnmower_path
 from edge.config import MqttConfig
-from edge.outbox import Outbox
-from edge.pose import MqttPoseListener, PoseBuffer
-from edge.publisher import Publisher
-from edge.synthetic import render_wall
+from edge.comms.outbox import Outbox
+from edge.wall.pose import MqttPoseListener, PoseBuffer
+from edge.comms.publisher import Publisher
+from edge.sim import render_wall
 from tests.integration.helpers import edge_run, write_sim_config
 
 FW, FH, MM = 1000, 700, 0.5

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from edge.schemas import validator
+from edge.comms.schemas import validator
 from monitor import MonitorError
 from monitor.registry import Registry
 

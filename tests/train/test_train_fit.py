@@ -80,7 +80,7 @@ def test_fit_writes_the_run_folder(run_dir):
 
 
 def test_evaluate_cli_on_keras(run_dir, tmp_path, capsys):
-    from edge.synthetic import save_classification_folder
+    from edge.sim import save_classification_folder
 
     folder = tmp_path / "holdout"
     save_classification_folder(folder, 12, size=TINY["input_size"], seed=9)
@@ -97,7 +97,7 @@ def test_evaluate_cli_on_keras(run_dir, tmp_path, capsys):
 def test_evaluate_scores_a_segmentation_model_per_pixel(tmp_path, capsys):
     import keras
 
-    from edge.synthetic import save_segmentation_folder
+    from edge.sim import save_segmentation_folder
 
     inputs = keras.Input((None, None, 3))
     outputs = keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs)

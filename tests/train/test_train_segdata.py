@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edge.errors import DataError
-from edge.synthetic import save_segmentation_folder
+from edge.sim import save_segmentation_folder
 from train.augment import AugmentOptions, augment_pair, deepcrack_protocol, motion_blur_kernel, photometric, random_crop
 from train.segdata import load_seg_data, photo_id, predict_tiled, read_seg_folder, split_seg_by_photo
 

@@ -1,0 +1,333 @@
+"""MQTT publisher (paho-mqtt 2 callback API): retained status, last will, events from the outbox.
+
+Events are sent in outbox order at QoS 1 and deleted from the outbox only in on_publish, i.e.
+when the broker acknowledged them. Within a process paho re-sends its unacknowledged messages
+after a reconnect (persistent session, client id per robot); after a restart of the process the
+outbox sends every row it still holds, oldest first. Telemetry rides the same outbox at QoS 0:
+when the outbox is full it is the first to go (see edge/comms/outbox.py).
+
+Security: TLS with a CA file and an optional client certificate (mqtt.tls), user name and
+password from the config, where they come from the environment as ${VAR}. With mqtt.protocol 5 a
+broker that refuses an event (an ACL) says so in its acknowledgement: the event then stays in the
+outbox (MQTT 3.1.1 has no way to say it, and the broker drops it silently).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import ssl
+import sys
+import threading
+import time
+import uuid
+from typing import Callable, Dict, Optional, Tuple
+
+import paho.mqtt.client as mqtt
+
+from edge.errors import ConfigError
+from edge.comms.events import status_payload
+from edge.comms.outbox import EVENT, TELEMETRY, Outbox
+from edge.comms import topics
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    def __init__(self, mqtt_cfg, robot_id: str, outbox: Outbox):
+        self.cfg = mqtt_cfg
+        self.robot_id = robot_id
+        self.outbox = outbox
+        self.topic_root = mqtt_cfg.topic_root
+        self.topics = {kind: topics.robot_topic(mqtt_cfg.topic_root, robot_id, kind)
+                       for kind in (topics.STATUS, topics.EVENTS, topics.TELEMETRY)}
+        self.acked = 0  # events the broker acknowledged
+        self.unencodable = 0  # events refused before the outbox: a NaN or Infinity in them
+        self.last_error: Optional[str] = None  # why the last connection attempt failed, for logs and tests
+        self._answered = False  # the broker sent a CONNACK on the current connection
+        self._connected = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight: Dict[int, Tuple[int, str]] = {}  # paho mid -> (outbox row id, kind)
+        self._early_acks: Dict[int, Optional[str]] = {}  # mid acknowledged before publish() returned -> refusal or None
+        self.refused_rows: set = set()  # outbox rows of events the broker refused (MQTT 5): kept for the next start
+        self._untracked_mids: set = set()  # status and command-state messages, which are not outbox rows
+        self._last_sent = 0  # highest outbox row id handed to paho by this process
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pump: Optional[threading.Thread] = None
+        self._handlers: Dict[str, Callable[[str, bytes], None]] = {}  # full topic -> handler
+
+        client_id = mqtt_cfg.client_id or f"crackbot-{robot_id}"
+        # A persistent session, so the broker keeps our QoS 1 state across short drop-outs.
+        self._v5 = getattr(mqtt_cfg, "protocol", "3.1.1") == "5"
+        if self._v5:  # MQTT 5: the session is kept by clean_start=False and an expiry, set at connect
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        else:
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        if mqtt_cfg.username:
+            self.client.username_pw_set(mqtt_cfg.username, mqtt_cfg.password)
+        if getattr(mqtt_cfg, "tls", None) is not None:
+            self._set_tls(mqtt_cfg.tls)
+        self.client.will_set(self.topics[topics.STATUS], json.dumps(status_payload(robot_id, "offline"), allow_nan=False), qos=1, retain=True)
+        # paho's back-off: the delay doubles from min to max after each failed attempt. Each robot draws
+        # its own first delay (up to 1.5x), so a fleet that lost the broker together does not retry in step.
+        self.reconnect_min_s = mqtt_cfg.reconnect_min_s * random.uniform(1.0, 1.5)
+        self.client.reconnect_delay_set(min_delay=self.reconnect_min_s, max_delay=mqtt_cfg.reconnect_max_s)
+        self.client.max_inflight_messages_set(mqtt_cfg.max_inflight)
+        self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        self.client.on_message = self._on_message
+
+    def _set_tls(self, tls) -> None:
+        """Verify the broker against tls.ca_certs; present a client certificate when one is configured."""
+        try:
+            self.client.tls_set(ca_certs=tls.ca_certs, certfile=tls.certfile, keyfile=tls.keyfile,
+                                cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"mqtt.tls: cannot read {exc.filename or exc}") from None
+        except (ssl.SSLError, ValueError, OSError) as exc:
+            raise ConfigError(f"mqtt.tls: unusable certificate or key ({exc})") from None
+        self.client.tls_insecure_set(tls.insecure)
+
+    # paho callbacks run on its network thread
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        self._answered = True  # a CONNACK came, good or bad
+        if reason_code.is_failure:
+            self.last_error = f"broker refused the connection: {reason_code}"
+            log.warning("%s", self.last_error)
+            return
+        self.last_error = None
+        log.info("connected to %s:%s", self.cfg.host, self.cfg.port)
+        for topic in list(self._handlers):  # (re)subscribe: a persistent session may not hold them
+            client.subscribe(topic, qos=1)
+        self._publish_status("online")
+        self._connected.set()
+        self._wake.set()
+
+    def _on_connect_fail(self, client, userdata):
+        # paho calls this inside its `except OSError`, so the reason (refused, TLS verify failed) is at hand.
+        exc = sys.exc_info()[1]
+        reason = f"{type(exc).__name__}: {exc}" if exc else "unknown reason"
+        if reason != self.last_error:
+            log.warning("cannot connect to %s:%s (%s); retrying with back-off", self.cfg.host, self.cfg.port, reason)
+        self.last_error = reason
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        was_connected, answered = self._connected.is_set(), self._answered
+        self._connected.clear()
+        self._answered = False
+        # QoS 0 telemetry not yet written is gone with the link: take it off the books (best effort by design).
+        with self._lock:
+            lost = [(mid, row) for mid, (row, kind) in self._inflight.items() if kind == TELEMETRY]
+            for mid, _ in lost:
+                del self._inflight[mid]
+        for _, row in lost:
+            self.outbox.ack(row)
+        if self._stop.is_set():
+            return
+        if was_connected:
+            log.warning("disconnected from broker (%s); will reconnect", reason_code)
+        elif not answered:  # dropped before any CONNACK, e.g. a TLS client certificate it does not trust
+            reason = f"the broker closed the connection before accepting it ({reason_code})"
+            if reason != self.last_error:
+                log.warning("%s; retrying with back-off", reason)
+            self.last_error = reason
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        # Only MQTT 5 acknowledgements carry a verdict: a broker may refuse a message (an ACL).
+        refusal = str(reason_code) if reason_code.is_failure else None
+        with self._lock:
+            if mid in self._untracked_mids:
+                self._untracked_mids.discard(mid)
+                if refusal:
+                    log.warning("broker refused a status or command answer: %s", refusal)
+                return
+            entry = self._inflight.pop(mid, None)
+            if entry is None:
+                self._early_acks[mid] = refusal
+        if entry is not None:
+            self._settle(*entry, refusal)
+
+    def _settle(self, row_id: int, kind: str, refusal: Optional[str]) -> None:
+        """The broker answered for an outbox row: gone when accepted; a refused event stays."""
+        if refusal is None or kind != EVENT:  # refused telemetry is not worth keeping
+            self._ack(row_id, kind)
+            return
+        self.refused_rows.add(row_id)
+        self.last_error = f"broker refused an event: {refusal}"
+        log.error("broker refused event row %d (%s); it stays in the outbox and is sent again on the next start",
+                  row_id, refusal)
+        self._wake.set()
+
+    def _on_message(self, client, userdata, message):
+        handler = self._handlers.get(message.topic)
+        if handler is None:
+            return
+        try:
+            handler(message.topic, message.payload)
+        except Exception:  # a bad incoming message must never stop the network thread
+            log.exception("handler for %s failed", message.topic)
+
+    def subscribe(self, suffix: str, handler: Callable[[str, bytes], None]) -> str:
+        """Call `handler(topic, payload)` for messages on <topic_root>/<robot_id>/<suffix>.
+        Handlers run on the network thread: keep them short. Returns the full topic."""
+        topic = topics.robot_topic(self.topic_root, self.robot_id, suffix)
+        self._handlers[topic] = handler
+        if self._connected.is_set():
+            self.client.subscribe(topic, qos=1)
+        return topic
+
+    def publish_retained(self, suffix: str, payload: dict) -> None:
+        """A retained QoS 1 message on <topic_root>/<robot_id>/<suffix> (command states); paho queues it
+        while the link is down. Not an outbox row: the newest state is all that matters."""
+        self._publish_untracked(topics.robot_topic(self.topic_root, self.robot_id, suffix), json.dumps(payload, allow_nan=False), qos=1, retain=True)
+
+    def _publish_status(self, state: str):
+        payload = json.dumps(status_payload(self.robot_id, state), allow_nan=False)
+        return self._publish_untracked(self.topics[topics.STATUS], payload, qos=1, retain=True)
+
+    def _publish_untracked(self, topic: str, payload: str, qos: int, retain: bool = False):
+        """Status and states: not outbox rows, so their acknowledgements must not be taken for rows'."""
+        # Never hold our lock across publish(): paho calls on_publish under its own lock (deadlock).
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        with self._lock:
+            if info.mid in self._early_acks:
+                del self._early_acks[info.mid]
+            else:
+                self._untracked_mids.add(info.mid)
+        return info
+
+    def _ack(self, row_id: int, kind: str) -> None:
+        self.outbox.ack(row_id)
+        if kind == EVENT:
+            self.acked += 1
+        self._wake.set()
+
+    def start(self) -> None:
+        """Connect in the background; an unreachable broker is retried with back-off, never fatal."""
+        if self._v5:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.cfg.session_expiry_s
+            self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s, clean_start=False,
+                                      properties=props)
+        else:
+            self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
+        self.client.loop_start()
+        self._pump = threading.Thread(target=self._pump_loop, name="outbox-pump", daemon=True)
+        self._pump.start()
+
+    def _pump_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if self._connected.is_set():
+                self._send_pending()
+
+    def _send_pending(self) -> None:
+        with self._lock:
+            room = self.cfg.max_inflight - len(self._inflight)
+            after = self._last_sent
+        if room <= 0:
+            return
+        for row_id, topic, payload, qos, kind in self.outbox.pending(after, room):
+            # If the link dropped just now, paho keeps the QoS 1 message and sends it on reconnect.
+            info = self.client.publish(topic, payload, qos=qos)
+            refusal = None
+            with self._lock:
+                self._last_sent = row_id
+                acked_already = info.mid in self._early_acks
+                if acked_already:
+                    refusal = self._early_acks.pop(info.mid)
+                elif qos == 0 and info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    acked_already = True  # QoS 0 refused by a dropped link: best effort, let it go
+                else:
+                    self._inflight[info.mid] = (row_id, kind)
+            if acked_already:
+                self._settle(row_id, kind, refusal)
+
+    def publish_event(self, payload: dict) -> None:
+        """Queue an event on disk first; the pump sends it when it can. An event with a number JSON
+        cannot carry (NaN, Infinity) is logged and counted in `unencodable`, never sent as non-JSON."""
+        try:
+            data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError:
+            self.unencodable += 1
+            log.error("event %s of crack %s not published: it holds a number that is not finite",
+                      payload.get("event_id"), payload.get("crack_id"))
+            return
+        self.outbox.put(self.topics[topics.EVENTS], data, qos=1, kind=EVENT)
+        self._wake.set()
+
+    def publish_telemetry(self, payload: dict) -> None:
+        """Telemetry goes through the outbox too (QoS 0), so a robot out of reach reports its history when
+        back; the outbox bound drops the oldest telemetry first."""
+        try:
+            data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError:
+            log.warning("telemetry not published: it holds a number that is not finite")
+            return
+        self.outbox.put(self.topics[topics.TELEMETRY], data, qos=0, kind=TELEMETRY)
+        self._wake.set()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until the outbox is empty or the timeout passes; True when no event is left in it (every
+        one acknowledged). Queued telemetry leaves as soon as it is written, so it only waits with the events."""
+        deadline = time.monotonic() + timeout
+        while len(self.outbox) > len(self.refused_rows) and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.05)
+        return self.outbox.count(EVENT) == 0
+
+    @property
+    def backlog(self) -> int:
+        """Messages in the outbox that the broker has not acknowledged yet."""
+        return len(self.outbox)
+
+    @property
+    def write_failures(self) -> int:
+        return self.outbox.write_failures
+
+    def ends_for_killed_run(self) -> list:
+        """`end` events for the cracks an earlier run announced and never ended (it was killed): each is
+        its crack's newest event with the next seq and a fresh event_id, at the time it was last seen."""
+        ends = []
+        for raw in self.outbox.take_open():
+            try:
+                last = json.loads(raw)
+            except ValueError:
+                continue
+            ends.append({**last, "type": "end", "seq": int(last["seq"]) + 1, "event_id": uuid.uuid4().hex})
+        return ends
+
+    def remember_open(self, payloads) -> None:
+        """Keep the newest event of each open crack in the outbox file (see ends_for_killed_run)."""
+        for payload in payloads:
+            ended = payload["type"] == "end"
+            self.outbox.track_open(payload["crack_id"], None if ended else json.dumps(payload, allow_nan=False).encode())
+
+    def close(self) -> None:
+        """Close the outbox after stop(); logs any event the disk never took."""
+        self.outbox.close()
+
+    def stop(self) -> None:
+        """Publish the retained `stopped` status and disconnect cleanly (no last will then)."""
+        self._stop.set()
+        if self._connected.is_set():
+            info = self._publish_status("stopped")
+            try:
+                info.wait_for_publish(timeout=5)
+            except (RuntimeError, ValueError):
+                pass
+            self.client.disconnect()
+        self.client.loop_stop()
+        if self._pump:
+            self._pump.join(timeout=2)

@@ -1,0 +1,3 @@
+from edge.sim.cli import main
+
+raise SystemExit(main())
