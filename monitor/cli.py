@@ -90,6 +90,10 @@ def _check_args(args: argparse.Namespace) -> tuple[float, float] | None:
             _check_writable(path, what)
     if args.maps is not None and args.maps.exists() and not args.maps.is_dir():
         raise MonitorError(f"--maps {args.maps} is a file, not a folder")
+    if any(path is not None for path in (args.map, args.maps, args.report)):
+        from monitor.crackmap import require_opencv
+
+        require_opencv()
     if (args.certfile is None) != (args.keyfile is None):
         raise MonitorError("give both --certfile and --keyfile, or neither")
     if args.certfile is not None and args.cafile is None:

@@ -27,6 +27,15 @@ BACKGROUND, PLOT_BG, OFF_WALL = (246, 246, 243), (255, 255, 255), (236, 236, 232
 GRID_MAJOR, GRID_MINOR, INK, FAINT_INK = (200, 200, 196), (232, 232, 228), (40, 40, 40), (110, 110, 110)
 
 
+def require_opencv() -> None:
+    """MonitorError now, before any listening or reading, when OpenCV (which draws the maps) cannot load."""
+    try:
+        import cv2  # noqa: F401
+    except ImportError as exc:
+        raise MonitorError(f"the crack maps need OpenCV, which cannot be imported ({exc}): "
+                           "pip install 'crackbot[monitor]' (or apt install python3-opencv)") from None
+
+
 def _ascii(text: Any) -> str:
     # Hershey fonts draw ASCII only; anything else would come out as '?' boxes anyway.
     return str(text).encode("ascii", "replace").decode("ascii")

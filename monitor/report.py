@@ -193,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.db.is_file():
             raise MonitorError(f"no registry at {args.db}")
+        from monitor.crackmap import require_opencv
+
+        require_opencv()
         if (args.wall_width_mm is None) != (args.wall_height_mm is None):
             raise MonitorError("give both --wall-width-mm and --wall-height-mm, or neither")
         wall = (args.wall_width_mm, args.wall_height_mm) if args.wall_width_mm else None
