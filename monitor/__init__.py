@@ -6,10 +6,12 @@ Modules, one job each:
     registry       the SQLite crack registry: events deduplicated by event_id, one row per crack
     subscriber     the MQTT client: validate, dedupe, store, track robot status and telemetry
     crackmap       the crack map PNG, one per wall
+    palette        severity colours, scale labels and width bands shared by the map, report and live table
     exports        CSV and GeoJSON (wall mm) of the registry
     report         the HTML report with evidence crops; ``python -m monitor.report`` from a registry file
     live           the live terminal table of cracks
     command        ``python -m monitor.command``: pause, resume, threshold to a robot
+    args           the one-line-error argument parser and argument types the commands share
     cli            ``python -m monitor``
 """
 from __future__ import annotations

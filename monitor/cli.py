@@ -15,6 +15,7 @@ from typing import Any
 
 from edge import jsonsafe
 from monitor import MonitorError
+from monitor.args import Parser, port, positive
 
 log = logging.getLogger(__name__)
 
@@ -23,54 +24,27 @@ _ROBOT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # as in event.schema.json; keep
 CONNECT_WARN_S = 5.0     # warn once when the broker has not answered after this long
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a user error as one line (no usage dump) and exits 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1..65535, got {value}")
-    return value
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m monitor",
+    p = Parser(prog="python -m monitor",
                 description="Subscribe to crackbot crack events over MQTT, keep a crack registry (SQLite), "
                             "and write a crack map and a summary at the end.")
     p.add_argument("--host", default="localhost", help="MQTT broker host (default localhost)")
-    p.add_argument("--port", type=_port, default=1883, help="MQTT broker port (default 1883)")
+    p.add_argument("--port", type=port, default=1883, help="MQTT broker port (default 1883)")
     p.add_argument("--robot", metavar="ID", help="listen to one robot only (default: every robot)")
     p.add_argument("--db", metavar="FILE", default=":memory:",
                    help="SQLite crack registry; reused across runs (default: in memory, gone at exit)")
     p.add_argument("--map", metavar="FILE", type=Path, help="write the crack map PNG here at the end")
-    p.add_argument("--duration", metavar="S", type=_positive, help="stop after S seconds")
+    p.add_argument("--duration", metavar="S", type=positive, help="stop after S seconds")
     p.add_argument("--until-stopped", action="store_true",
                    help="stop once the robot(s) published a live 'stopped' status (then wait ~1 s for stragglers)")
-    p.add_argument("--wall-width-mm", metavar="W", type=_positive, help="wall width for the map (with --wall-height-mm)")
-    p.add_argument("--wall-height-mm", metavar="H", type=_positive, help="wall height for the map")
+    p.add_argument("--wall-width-mm", metavar="W", type=positive, help="wall width for the map (with --wall-height-mm)")
+    p.add_argument("--wall-height-mm", metavar="H", type=positive, help="wall height for the map")
     p.add_argument("--title", help="crack map title")
     p.add_argument("--summary", metavar="OUT.json", type=Path, help="write the summary JSON here at the end")
     p.add_argument("--quiet", action="store_true", help="no line per event (the final summary is still printed)")
     p.add_argument("--live", action="store_true",
                    help="a table of cracks, worst first, redrawn every --live-interval seconds (instead of event lines)")
-    p.add_argument("--live-interval", metavar="S", type=_positive, default=1.0, help="live table refresh (default 1 s)")
+    p.add_argument("--live-interval", metavar="S", type=positive, default=1.0, help="live table refresh (default 1 s)")
     out = p.add_argument_group("exports, written at the end")
     out.add_argument("--csv", metavar="FILE", type=Path, help="one row per crack")
     out.add_argument("--geojson", metavar="FILE", type=Path, help="cracks as polygons in wall mm (x right, y down)")
@@ -116,6 +90,10 @@ def _check_args(args: argparse.Namespace) -> tuple[float, float] | None:
             _check_writable(path, what)
     if args.maps is not None and args.maps.exists() and not args.maps.is_dir():
         raise MonitorError(f"--maps {args.maps} is a file, not a folder")
+    if any(path is not None for path in (args.map, args.maps, args.report)):
+        from monitor.crackmap import require_opencv
+
+        require_opencv()
     if (args.certfile is None) != (args.keyfile is None):
         raise MonitorError("give both --certfile and --keyfile, or neither")
     if args.certfile is not None and args.cafile is None:

@@ -6,7 +6,6 @@ The request goes to <root>/<robot>/cmd/<command>/set with a fresh request_id; th
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import queue
@@ -15,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from monitor import MonitorError
+from monitor.args import Parser
 
 COMMANDS = ("pause", "resume", "threshold")
 
@@ -82,9 +82,7 @@ def send_command(host: str, port: int, robot: str, command: str, value: float | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from monitor.cli import _Parser  # one-line usage errors, exit 2
-
-    p = _Parser(prog="python -m monitor.command", description=__doc__.splitlines()[0])
+    p = Parser(prog="python -m monitor.command", description=__doc__.splitlines()[0])
     p.add_argument("robot", help="robot id")
     p.add_argument("command", choices=COMMANDS)
     p.add_argument("value", nargs="?", type=float, help="threshold only: crack probability threshold, 0..1")

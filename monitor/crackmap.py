@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from monitor import MonitorError
+from monitor.palette import SCALE_LABELS, SEVERITY_COLOURS, severity_colour, strip_category, width_bands
 from monitor.values import MAX_MM, finite
 
 IMAGE_WIDTH = 1600
@@ -22,33 +23,17 @@ AXIS_BAND, LEGEND_BAND, NOTE_LINE = 44, 92, 24
 MAX_NOTE_LINES = 4
 MAX_GRID_LINES = 200  # per axis and step: a bound on the grid loop whatever the extent
 
-# BGR. Categories 0..5 of a six-step scale (BRE Digest 251 style): green -> purple.
-SEVERITY_COLOURS = {
-    0: (80, 175, 76),
-    1: (57, 200, 190),
-    2: (7, 180, 255),
-    3: (34, 100, 245),
-    4: (47, 47, 211),
-    5: (162, 31, 123),
-}
-BEYOND_SCALE = (70, 20, 70)
-# Category names of known scales, for legend entries no crack on this map has named yet.
-SCALE_LABELS = {
-    "BRE-Digest-251": {0: "negligible", 1: "very slight", 2: "slight", 3: "moderate", 4: "severe", 5: "very severe"},
-}
-UNMEASURED_LOW, UNMEASURED_HIGH = (205, 200, 195), (79, 71, 55)  # confidence 0 -> 1, light -> dark grey
 BACKGROUND, PLOT_BG, OFF_WALL = (246, 246, 243), (255, 255, 255), (236, 236, 232)
 GRID_MAJOR, GRID_MINOR, INK, FAINT_INK = (200, 200, 196), (232, 232, 228), (40, 40, 40), (110, 110, 110)
 
 
-def severity_colour(category: int | None, confidence: float | None = None) -> tuple[int, int, int]:
-    """BGR colour of a crack: by severity category, or by confidence when it is unmeasured."""
-    if category is None:
-        c = finite(confidence)
-        c = 0.5 if c is None else min(max(c, 0.0), 1.0)
-        return tuple(int(round(lo + (hi - lo) * c)) for lo, hi in zip(UNMEASURED_LOW, UNMEASURED_HIGH))
-    cat = finite(category, 1e6)
-    return SEVERITY_COLOURS.get(int(cat), BEYOND_SCALE) if cat is not None else BEYOND_SCALE
+def require_opencv() -> None:
+    """MonitorError now, before any listening or reading, when OpenCV (which draws the maps) cannot load."""
+    try:
+        import cv2  # noqa: F401
+    except ImportError as exc:
+        raise MonitorError(f"the crack maps need OpenCV, which cannot be imported ({exc}): "
+                           "pip install 'crackbot[monitor]' (or apt install python3-opencv)") from None
 
 
 def _ascii(text: Any) -> str:
@@ -281,31 +266,6 @@ def _draw_legend(cv: _Canvas, cracks: Sequence[dict]) -> None:
     cv2.drawMarker(img, (cv.left + 8, y - 4), INK, cv2.MARKER_CROSS, 12, 2, cv2.LINE_AA)
     _text(img, "centre of the crack     thin box: open     thick box: ended (out of view)", (cv.left + 24, y),
           0.45, FAINT_INK)
-
-
-def strip_category(label: str) -> str:
-    """'1 very slight' -> 'very slight': the legend puts the category number in front itself."""
-    head, _, rest = label.partition(" ")
-    return rest if head.isdigit() and rest else label
-
-
-def width_bands(scale_name: str) -> dict[int, str]:
-    """Category -> its crack width band, e.g. {1: '0.1-1 mm'}, for scales the edge knows ({} otherwise)."""
-    from edge.frame.severity import SCALES
-
-    table = SCALES.get(scale_name)
-    if not table:
-        return {}
-    bands, lower = {}, None
-    for category, (upper, _) in enumerate(table):
-        if lower is None:
-            bands[category] = f"<{upper:g} mm"
-        elif upper == float("inf"):
-            bands[category] = f">{lower:g} mm"
-        else:
-            bands[category] = f"{lower:g}-{upper:g} mm"
-        lower = upper
-    return bands
 
 
 def _note_lines(unplaced: list[dict]) -> list[str]:

@@ -20,7 +20,7 @@ from edge.errors import CrackbotError
 from . import MonitorError
 from .broker import start_broker
 from .cli import event_line
-from .crackmap import draw_crack_map
+from .crackmap import draw_crack_map, require_opencv
 from .registry import Registry
 from .report import write_outputs
 from .scoring import known_boxes_mm, score
@@ -41,6 +41,7 @@ def run_demo(args) -> dict:
     cfg = load_config(args.config)
     if cfg.camera.type != "sim":
         raise MonitorError(f"{args.config}: the demo needs camera.type sim, not {cfg.camera.type}")
+    require_opencv()  # the robot and the map both need it: say so before starting anything
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("registry.sqlite", "outbox.sqlite"):  # a fresh run, not the leftovers of the last one

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-from monitor.crackmap import strip_category
+from monitor.palette import strip_category
 from monitor.report import worst_first
 from monitor.values import MAX_MM, finite, format_time
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from monitor import MonitorError
+from monitor.args import Parser
+from monitor.palette import severity_colour
 
 MAX_EMBED_BYTES = 5 * 1024 * 1024
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?![\\/])")  # scheme:..., not C:\ or C:/
@@ -82,8 +84,6 @@ def evidence_html(evidence: str | None, evidence_root: Path | None = None) -> st
 
 
 def _severity_colour(category: int | None) -> str:
-    from monitor.crackmap import severity_colour
-
     b, g, r = severity_colour(category)
     return f"#{r:02x}{g:02x}{b:02x}"
 
@@ -174,14 +174,11 @@ def write_outputs(registry, robot_id: str | None = None, *, csv_path=None, geojs
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m monitor.report``: exports from an existing registry file, no broker needed."""
-    import argparse
     import sys
 
-    from monitor.cli import _Parser  # one-line usage errors, exit 2
-
-    p = _Parser(prog="python -m monitor.report",
-                                description="Write the HTML report, CSV, GeoJSON and per-wall crack maps "
-                                            "from a crack registry (the --db file of python -m monitor).")
+    p = Parser(prog="python -m monitor.report",
+               description="Write the HTML report, CSV, GeoJSON and per-wall crack maps "
+                           "from a crack registry (the --db file of python -m monitor).")
     p.add_argument("--db", required=True, type=Path, help="registry SQLite file")
     p.add_argument("--out", required=True, type=Path, help="folder for report.html, cracks.csv, cracks.geojson, maps/")
     p.add_argument("--robot", metavar="ID", help="one robot only (default: every robot)")
@@ -196,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.db.is_file():
             raise MonitorError(f"no registry at {args.db}")
+        from monitor.crackmap import require_opencv
+
+        require_opencv()
         if (args.wall_width_mm is None) != (args.wall_height_mm is None):
             raise MonitorError("give both --wall-width-mm and --wall-height-mm, or neither")
         wall = (args.wall_width_mm, args.wall_height_mm) if args.wall_width_mm else None

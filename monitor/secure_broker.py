@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor import MonitorError
+from monitor.args import Parser
 from monitor.broker import LocalBroker, find_mosquitto, free_port
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's own default for the $7$ (PBKDF2-SHA512) format
@@ -162,11 +163,9 @@ class SecureBroker(LocalBroker):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from monitor.cli import _Parser  # one-line usage errors, exit 2
-
-    p = _Parser(prog="python -m monitor.secure_broker",
-                                description="Write a secured mosquitto setup: random passwords, a per-robot ACL, "
-                                            "and optionally a CA with server and client certificates.")
+    p = Parser(prog="python -m monitor.secure_broker",
+               description="Write a secured mosquitto setup: random passwords, a per-robot ACL, "
+                           "and optionally a CA with server and client certificates.")
     p.add_argument("--out", required=True, type=Path, help="folder for mosquitto.conf, passwords, acl, credentials.env, tls/")
     p.add_argument("--robot", action="append", default=[], metavar="ID", help="a robot id (repeat for each robot)")
     p.add_argument("--port", type=int, default=8883, help="listener port written into mosquitto.conf (default 8883)")

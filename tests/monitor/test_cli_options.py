@@ -97,3 +97,24 @@ def test_session_keeps_events_sent_while_the_monitor_was_away(mqtt_broker, make_
     summary = tmp_path / "s.json"
     assert main([*common, "--duration", "2", "--summary", str(summary)]) == 0
     assert json.loads(summary.read_text())["events_received"] == 1
+
+
+@pytest.mark.parametrize("option", ["--map", "--maps", "--report"])
+def test_a_map_without_opencv_is_refused_before_listening(option, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 now raises ImportError
+    assert main(["--duration", "30", option, str(tmp_path / "out.png")]) == 2
+    err = capsys.readouterr().err
+    assert "need OpenCV" in err and "crackbot[monitor]" in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_without_opencv_is_one_line(tmp_path, capsys, monkeypatch):
+    from monitor.registry import Registry
+    from monitor.report import main as report_main
+
+    with Registry(tmp_path / "r.sqlite"):
+        pass
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    assert report_main(["--db", str(tmp_path / "r.sqlite"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "need OpenCV" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "report.html").exists()
