@@ -12,8 +12,8 @@ from edge.errors import ModelError
 from edge.synthetic import make_patches, save_classification_folder
 from train import cli as train_cli
 from train.evaluate import predict_probs
-from train.fit import fit, prepare_data
-from train.options import TINY, resolve_config
+from train.fit import prepare_data
+from train.options import TINY
 
 
 @pytest.fixture(scope="module")
