@@ -3,42 +3,72 @@ fully connected, mean and pooling, with the integer semantics of TFLite's int8 r
 (per-channel requantization, SaturatingRoundingDoublingHighMul + RoundingDivideByPOT)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .kernel import EmitContext, bias_const, check_int8, fail, nhwc, per_channel_multipliers, same_padding
 from .quant import INT8_MAX, INT8_MIN, activation_range, quantize_multiplier
-from .reader import Operator
+from .reader import Operator, Tensor
 
 
-def emit_conv_2d(ctx: EmitContext, op: Operator, fn: str) -> str:
+@dataclass(frozen=True)
+class _Window:
+    """What a convolution of either kind reads off its operator: shapes, strides, dilations, padding."""
+
+    x: Tensor
+    w: Tensor
+    y: Tensor
+    ih: int
+    iw: int
+    ic: int
+    oh: int
+    ow: int
+    oc: int
+    kh: int
+    kw: int
+    filter_channels: int
+    sh: int
+    sw: int
+    dh: int
+    dw: int
+    pt: int
+    pl: int
+
+
+def _window(ctx: EmitContext, op: Operator) -> _Window:
     x, w, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
     check_int8(op, x, y)
     ih, iw, ic = nhwc(op, x)
     oh, ow, oc = nhwc(op, y)
     if w.data is None or w.dtype is not np.int8:
         raise fail(op, "filter must be a constant int8 tensor")
-    _, kh, kw, wic = w.shape
-    if wic != ic:
-        raise fail(op, f"grouped convolution ({ic} input channels, filter has {wic})")
+    _, kh, kw, wc = w.shape
     o = op.options
     sh, sw, dh, dw = o["stride_h"], o["stride_w"], o["dilation_h"], o["dilation_w"]
-    pt = same_padding(op, ih, oh, sh, dh, kh)
-    pl = same_padding(op, iw, ow, sw, dw, kw)
-    mult, shift = per_channel_multipliers(x, w, y, oc)
-    lo, hi = activation_range(o["activation"], y.scale, y.zero_point)
-    W = ctx.const(f"{fn}_filter", w.data.transpose(1, 2, 3, 0))  # (KH, KW, IC, OC): OC innermost vectorizes
-    B = bias_const(ctx, op, oc, f"{fn}_bias")
+    return _Window(x, w, y, ih, iw, ic, oh, ow, oc, kh, kw, wc, sh, sw, dh, dw,
+                   same_padding(op, ih, oh, sh, dh, kh), same_padding(op, iw, ow, sw, dw, kw))
+
+
+def _conv_c(ctx: EmitContext, op: Operator, fn: str, g: _Window, filter_values: np.ndarray, title: str,
+            enum_extra: str, prelude: str, filter_step: str, inner: str) -> str:
+    """The C function of a convolution: for each output pixel, the bias plus the window's products
+    (`inner`, over the filter at `filter_step` per window position), requantized per channel."""
+    mult, shift = per_channel_multipliers(g.x, g.w, g.y, g.oc)
+    lo, hi = activation_range(op.options["activation"], g.y.scale, g.y.zero_point)
+    W = ctx.const(f"{fn}_filter", filter_values)
+    B = bias_const(ctx, op, g.oc, f"{fn}_bias")
     M = ctx.const(f"{fn}_mult", mult)
     S = ctx.const(f"{fn}_shift", shift)
     return f"""
-/* CONV_2D #{op.index}: {x.name} -> {y.name}, {kh}x{kw} stride {sh}x{sw}, per-channel requantization */
+/* {op.kind} #{op.index}: {g.x.name} -> {g.y.name}, {g.kh}x{g.kw} stride {g.sh}x{g.sw}, {title} */
 static void {fn}(int8_t *arena) {{
   const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
   int8_t *restrict out = {ctx.ptr(op.outputs[0])};
-  enum {{ IH = {ih}, IW = {iw}, IC = {ic}, OH = {oh}, OW = {ow}, OC = {oc}, KH = {kh}, KW = {kw},
-         SH = {sh}, SW = {sw}, DH = {dh}, DW = {dw}, PT = {pt}, PL = {pl},
-         IN_OFF = {-x.zero_point}, OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
-  for (int oy = 0; oy < OH; ++oy) {{
+  enum {{ IH = {g.ih}, IW = {g.iw}, IC = {g.ic}, OH = {g.oh}, OW = {g.ow}, OC = {g.oc}, {enum_extra}KH = {g.kh}, KW = {g.kw},
+         SH = {g.sh}, SW = {g.sw}, DH = {g.dh}, DW = {g.dw}, PT = {g.pt}, PL = {g.pl},
+         IN_OFF = {-g.x.zero_point}, OUT_ZP = {g.y.zero_point}, LO = {lo}, HI = {hi} }};
+{prelude}  for (int oy = 0; oy < OH; ++oy) {{
     for (int ox = 0; ox < OW; ++ox) {{
       int32_t acc[OC];
       for (int c = 0; c < OC; ++c) acc[c] = {B}[c];
@@ -49,12 +79,8 @@ static void {fn}(int8_t *arena) {{
           const int ix = ox * SW - PL + kx * DW;
           if (ix < 0 || ix >= IW) continue;
           const int8_t *px = in + (iy * IW + ix) * IC;
-          const int8_t *wk = {W} + (ky * KW + kx) * IC * OC;
-          for (int i = 0; i < IC; ++i) {{
-            const int32_t v = (int32_t)px[i] + IN_OFF;
-            const int8_t *wr = wk + i * OC;
-            for (int c = 0; c < OC; ++c) acc[c] += v * (int32_t)wr[c];
-          }}
+          const int8_t *wk = {W} + (ky * KW + kx) * {filter_step};
+{inner}
         }}
       }}
       int8_t *o = out + (oy * OW + ox) * OC;
@@ -66,63 +92,32 @@ static void {fn}(int8_t *arena) {{
 """
 
 
+def emit_conv_2d(ctx: EmitContext, op: Operator, fn: str) -> str:
+    g = _window(ctx, op)
+    if g.filter_channels != g.ic:
+        raise fail(op, f"grouped convolution ({g.ic} input channels, filter has {g.filter_channels})")
+    inner = ("          for (int i = 0; i < IC; ++i) {\n"
+             "            const int32_t v = (int32_t)px[i] + IN_OFF;\n"
+             "            const int8_t *wr = wk + i * OC;\n"
+             "            for (int c = 0; c < OC; ++c) acc[c] += v * (int32_t)wr[c];\n"
+             "          }")
+    # filter as (KH, KW, IC, OC): OC innermost vectorizes
+    return _conv_c(ctx, op, fn, g, g.w.data.transpose(1, 2, 3, 0), "per-channel requantization", "", "",
+                   "IC * OC", inner)
+
+
 def emit_depthwise_conv_2d(ctx: EmitContext, op: Operator, fn: str) -> str:
-    x, w, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    check_int8(op, x, y)
-    ih, iw, ic = nhwc(op, x)
-    oh, ow, oc = nhwc(op, y)
-    if w.data is None or w.dtype is not np.int8:
-        raise fail(op, "filter must be a constant int8 tensor")
-    _, kh, kw, woc = w.shape
-    if woc != oc or oc % ic:
-        raise fail(op, f"filter channels {woc} do not match output channels {oc}")
-    dm = oc // ic
-    o = op.options
-    sh, sw, dh, dw = o["stride_h"], o["stride_w"], o["dilation_h"], o["dilation_w"]
-    pt = same_padding(op, ih, oh, sh, dh, kh)
-    pl = same_padding(op, iw, ow, sw, dw, kw)
-    mult, shift = per_channel_multipliers(x, w, y, oc)
-    lo, hi = activation_range(o["activation"], y.scale, y.zero_point)
-    W = ctx.const(f"{fn}_filter", w.data.reshape(kh, kw, oc))
-    B = bias_const(ctx, op, oc, f"{fn}_bias")
-    M = ctx.const(f"{fn}_mult", mult)
-    S = ctx.const(f"{fn}_shift", shift)
+    g = _window(ctx, op)
+    if g.filter_channels != g.oc or g.oc % g.ic:
+        raise fail(op, f"filter channels {g.filter_channels} do not match output channels {g.oc}")
+    dm = g.oc // g.ic
     if dm == 1:
         inner = "for (int c = 0; c < OC; ++c) acc[c] += ((int32_t)px[c] + IN_OFF) * (int32_t)wk[c];"
     else:
         inner = ("for (int i = 0; i < IC; ++i) { const int32_t v = (int32_t)px[i] + IN_OFF;\n"
                  "            for (int m = 0; m < DM; ++m) acc[i * DM + m] += v * (int32_t)wk[i * DM + m]; }")
-    return f"""
-/* DEPTHWISE_CONV_2D #{op.index}: {x.name} -> {y.name}, {kh}x{kw} stride {sh}x{sw}, multiplier {dm} */
-static void {fn}(int8_t *arena) {{
-  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
-  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
-  enum {{ IH = {ih}, IW = {iw}, IC = {ic}, OH = {oh}, OW = {ow}, OC = {oc}, DM = {dm}, KH = {kh}, KW = {kw},
-         SH = {sh}, SW = {sw}, DH = {dh}, DW = {dw}, PT = {pt}, PL = {pl},
-         IN_OFF = {-x.zero_point}, OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
-  (void)IC; (void)DM;
-  for (int oy = 0; oy < OH; ++oy) {{
-    for (int ox = 0; ox < OW; ++ox) {{
-      int32_t acc[OC];
-      for (int c = 0; c < OC; ++c) acc[c] = {B}[c];
-      for (int ky = 0; ky < KH; ++ky) {{
-        const int iy = oy * SH - PT + ky * DH;
-        if (iy < 0 || iy >= IH) continue;
-        for (int kx = 0; kx < KW; ++kx) {{
-          const int ix = ox * SW - PL + kx * DW;
-          if (ix < 0 || ix >= IW) continue;
-          const int8_t *px = in + (iy * IW + ix) * IC;
-          const int8_t *wk = {W} + (ky * KW + kx) * OC;
-          {inner}
-        }}
-      }}
-      int8_t *o = out + (oy * OW + ox) * OC;
-      for (int c = 0; c < OC; ++c)
-        o[c] = clamp_int8(multiply_by_quantized_multiplier(acc[c], {M}[c], {S}[c]) + OUT_ZP, LO, HI);
-    }}
-  }}
-}}
-"""
+    return _conv_c(ctx, op, fn, g, g.w.data.reshape(g.kh, g.kw, g.oc), f"multiplier {dm}", f"DM = {dm}, ",
+                   "  (void)IC; (void)DM;\n", "OC", "          " + inner)
 
 
 def emit_fully_connected(ctx: EmitContext, op: Operator, fn: str) -> str:
