@@ -50,16 +50,22 @@ def _window(ctx: EmitContext, op: Operator) -> _Window:
                    same_padding(op, ih, oh, sh, dh, kh), same_padding(op, iw, ow, sw, dw, kw))
 
 
+def _weighted(ctx: EmitContext, op: Operator, fn: str, x: Tensor, w: Tensor, y: Tensor, channels: int,
+              filter_name: str, filter_values: np.ndarray):
+    """The constants of a layer with weights, registered in the order weights.c lists them (filter,
+    bias, per-channel multipliers and shifts), and its activation range: (W, B, M, S, lo, hi)."""
+    mult, shift = per_channel_multipliers(x, w, y, channels)
+    lo, hi = activation_range(op.options.get("activation", 0), y.scale, y.zero_point)
+    W = ctx.const(f"{fn}_{filter_name}", filter_values)
+    B = bias_const(ctx, op, channels, f"{fn}_bias")
+    return W, B, ctx.const(f"{fn}_mult", mult), ctx.const(f"{fn}_shift", shift), lo, hi
+
+
 def _conv_c(ctx: EmitContext, op: Operator, fn: str, g: _Window, filter_values: np.ndarray, title: str,
             enum_extra: str, prelude: str, filter_step: str, inner: str) -> str:
     """The C function of a convolution: for each output pixel, the bias plus the window's products
     (`inner`, over the filter at `filter_step` per window position), requantized per channel."""
-    mult, shift = per_channel_multipliers(g.x, g.w, g.y, g.oc)
-    lo, hi = activation_range(op.options["activation"], g.y.scale, g.y.zero_point)
-    W = ctx.const(f"{fn}_filter", filter_values)
-    B = bias_const(ctx, op, g.oc, f"{fn}_bias")
-    M = ctx.const(f"{fn}_mult", mult)
-    S = ctx.const(f"{fn}_shift", shift)
+    W, B, M, S, lo, hi = _weighted(ctx, op, fn, g.x, g.w, g.y, g.oc, "filter", filter_values)
     return f"""
 /* {op.kind} #{op.index}: {g.x.name} -> {g.y.name}, {g.kh}x{g.kw} stride {g.sh}x{g.sw}, {title} */
 static void {fn}(int8_t *arena) {{
@@ -130,12 +136,7 @@ def emit_fully_connected(ctx: EmitContext, op: Operator, fn: str) -> str:
         raise fail(op, f"batched input {list(x.shape)} (only one row of {n_in} compiles)")
     # input * filter / output scale in double, per channel or per tensor (as conv does); the
     # float32 product of the older GetQuantizedConvolutionMultipler disagrees with LiteRT 2.x.
-    mult, shift = per_channel_multipliers(x, w, y, n_out)
-    lo, hi = activation_range(op.options.get("activation", 0), y.scale, y.zero_point)
-    W = ctx.const(f"{fn}_weights", w.data)
-    B = bias_const(ctx, op, n_out, f"{fn}_bias")
-    M = ctx.const(f"{fn}_mult", mult)
-    S = ctx.const(f"{fn}_shift", shift)
+    W, B, M, S, lo, hi = _weighted(ctx, op, fn, x, w, y, n_out, "weights", w.data)
     return f"""
 /* FULLY_CONNECTED #{op.index}: {x.name} -> {y.name}, {n_in} -> {n_out} */
 static void {fn}(int8_t *arena) {{
