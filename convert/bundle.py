@@ -6,7 +6,6 @@ same edge.models.classifier.Classifier the device uses; a bundle that loses more
 """
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -15,19 +14,20 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import yaml
 
 from edge.models.bundle import Bundle, ModelInfo, TileInfo, load_bundle, write_model_json
 from edge.errors import DataError, ModelError
 from train.data import PatchSet
-from train.evaluate import default_model_info, load_keras
-from train.fit import metrics_by_source, predict_probs
+from train.evaluate import metrics_by_source, predict_probs
 from train.metrics import agreement
+from train.modelfiles import default_model_info, load_keras
+from train.runs import read_side_file
 
-from .model_card import license_line, render_model_card
+from .model_card import render_model_card
+from .provenance import training_record
 from .report import annotate_table, build_report, log_table, write_report
 from .tflite import EXPORTERS, calibration_sample, to_tflite
-from .validate import check_keras_task
+from .validate import bundle_metrics, check_keras_task
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +49,10 @@ def read_run(keras_path) -> Dict[str, Any]:
     """config.yaml and metrics.json of the training run beside best.keras ({} when absent)."""
     run_dir = Path(keras_path).parent
     run: Dict[str, Any] = {"dir": str(run_dir)}
-    for key, name, loader in (("config", "config.yaml", yaml.safe_load), ("metrics", "metrics.json", json.loads)):
-        path = run_dir / name
-        if path.is_file():
-            try:
-                run[key] = loader(path.read_text()) or {}
-            except (yaml.YAMLError, json.JSONDecodeError):
-                log.warning("%s: unreadable, ignored", path)
+    for key, name in (("config", "config.yaml"), ("metrics", "metrics.json")):
+        if (run_dir / name).is_file():
+            run[key] = read_side_file(run_dir / name)
     return run
-
-
-def _scalar_metrics(m: Dict[str, Any]) -> Dict[str, float]:
-    return {k: float(v) for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def evaluate_tflite(path: Path, val: PatchSet, threshold: float, info: Optional[ModelInfo] = None) -> np.ndarray:
@@ -101,39 +93,14 @@ def _training_info(
 ) -> Dict[str, Any]:
     """model.json `training`: data sets (with their terms), split, run facts and the resolved config."""
     config = run.get("config", {})
-    metrics = run.get("metrics", {})
-    sources = dict(metrics.get("data", {}).get("sources", {}))
-    sources.update({k: v for k, v in val.info.items() if k not in sources})
-    info: Dict[str, Any] = {
-        "run": Path(run["dir"]).name,
-        "data": [
-            {
-                "name": name,
-                "path": src.get("path", ""),
-                "convention": src.get("convention", ""),
-                "license": "generated in this repository" if src.get("convention") == "synthetic"
-                else license_line(src.get("path", "")),
-                "train": metrics.get("data", {}).get("train", {}).get(name),
-                "val": metrics.get("data", {}).get("val", {}).get(name),
-            }
-            for name, src in sources.items()
-        ],
-        "validation_split": {
-            "val_fraction": config.get("val_fraction"),
-            "seed": config.get("seed"),
-            "split_block": config.get("split_block"),
-            "rule": "seeded, per source, by file (all patches of a file on one side)",
-        },
-        "epochs_run": metrics.get("epochs_run"),
-        "best_epoch": metrics.get("best_epoch"),
-        "train_seconds": metrics.get("train_seconds"),
-        "params": int(keras_model.count_params()),
-        "calibration_patches": int(calib_n),
-        "config": config,
+    split = {
+        "val_fraction": config.get("val_fraction"),
+        "seed": config.get("seed"),
+        "split_block": config.get("split_block"),
+        "rule": "seeded, per source, by file (all patches of a file on one side)",
     }
-    if train_command or metrics.get("command"):
-        info["command"] = train_command or metrics.get("command")
-    return info
+    return training_record(run["dir"], run.get("metrics", {}), val.info, keras_model.count_params(), split,
+                           {"calibration_patches": int(calib_n)}, config, train_command)
 
 
 def write_bundle(keras_path, out_dir, calib_images: np.ndarray, val: PatchSet, name: Optional[str] = None,
@@ -200,13 +167,8 @@ def build_bundle(
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / "model.tflite"
     model_path.write_bytes(tflite_bytes)
-    metrics: Dict[str, Dict[str, float]] = {
-        "keras": _scalar_metrics(keras_m),
-        "int8": {**_scalar_metrics(int8.metrics), "agreement": int8.agreement, "accuracy_delta_points": delta},
-    }
-    for source in val.source_names():
-        metrics[f"keras/{source}"] = _scalar_metrics(keras_m["per_source"][source])
-        metrics[f"int8/{source}"] = _scalar_metrics(int8.metrics["per_source"][source])
+    metrics = bundle_metrics(keras_m, int8.metrics, val.source_names(), agreement=int8.agreement,
+                             accuracy_delta_points=delta)
     info = default_model_info(
         model_path,
         name=name,
@@ -218,7 +180,7 @@ def build_bundle(
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     )
     write_model_json(out_dir, info)
-    (out_dir / "MODEL_CARD.md").write_text(render_model_card(info, table, commands))
+    (out_dir / "MODEL_CARD.md").write_text(render_model_card(info, commands, table=table))
     write_report(out_dir, build_report(table, info.name, info.task, shipped, threshold,
                                        {"accuracy_points": max_drop_points}, info.sha256))
     load_bundle(out_dir)  # read back exactly as the device will
@@ -231,7 +193,8 @@ def data_for_conversion(keras_path, folders: Optional[Sequence] = None, syntheti
     """(calibration images, held-out PatchSet) rebuilt the way the training run split its data:
     the run's config.yaml gives folders, synthetic count, seed and split; `folders`/`synthetic`
     replace those. Without a run config: the defaults, on synthetic patches unless folders are given."""
-    from train.fit import prepare_data, resolve_config
+    from train.fit import prepare_data
+    from train.options import resolve_config
 
     run = read_run(keras_path)
     config = dict(run.get("config") or {})

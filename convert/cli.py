@@ -88,7 +88,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     print_table(table, args.io)
-    print(f"per source (float -> int8 accuracy):")
+    print("per source (float -> int8 accuracy):")
     for key, m in info.metrics.items():
         if key.startswith("int8/"):
             source = key.split("/", 1)[1]

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import yaml
@@ -286,7 +286,7 @@ def c_sources(data: bytes, bundle: Bundle, p: McuPlan) -> Dict[str, str]:
     ])
     rows = [", ".join(f"0x{b:02x}" for b in data[i:i + 12]) for i in range(0, len(data), 12)]
     source = "\n".join([
-        f'#include "model_data.h"', "",
+        '#include "model_data.h"', "",
         f"alignas({ALIGN}) const unsigned char {var}[] = {{",
         *(f"    {row}," for row in rows),
         "};", f"const unsigned int {var}_len = {len(data)};", "",

@@ -1,13 +1,19 @@
 """MODEL_CARD.md for a bundle: what the model is, what it was trained on (with each data
-set's own origin, license and citation from its SOURCE.md), how it scores, how to rebuild it."""
+set's own origin, license and citation from its SOURCE.md), how it scores, how to rebuild it.
+
+One renderer for both tasks; what differs between a classifier's card and a segmenter's (the
+title, how it is used, the data and validation tables, the speed section) is a CardSpec in CARDS.
+"""
 from __future__ import annotations
 
 import logging
-import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional
 
 from edge.models.bundle import ModelInfo
+
+from .provenance import source_summary
 
 log = logging.getLogger(__name__)
 
@@ -17,78 +23,72 @@ SYNTHETIC_NOTE = (
 )
 TERMS_NOTE = ("**Terms.** This model is derived from the data sets above and inherits their terms; some are "
               "non-commercial or research-only (see each entry). Check them before any commercial use.")
+NOT_RECORDED = "# command not recorded"
+
+Lines = List[str]
 
 
-def find_source_md(path: str) -> Optional[Path]:
-    """SOURCE.md of a data folder: in the folder or up to two levels above (e.g. deepcrack/train)."""
-    if not path:
-        return None
-    folder = Path(path)
-    for candidate in (folder, folder.parent, folder.parent.parent):
-        if (candidate / "SOURCE.md").is_file():
-            return candidate / "SOURCE.md"
-    return None
+@dataclass(frozen=True)
+class CardSpec:
+    """The task-specific parts of a card. `facts` are what the converter knows besides model.json:
+    the variant table (classifiers), file sizes and the F1 limit (segmenters)."""
+
+    title: str
+    use: Callable[[ModelInfo], Lines]  # the Use section's items
+    data_intro: str  # the line above the training data table
+    data_table: Lines  # its head and separator
+    data_row: Callable[[Dict[str, Any]], str]  # one data set's row
+    validation: Callable[[ModelInfo, Dict[str, Any]], Lines]  # the Validation section (text, table, notes)
+    speed: Callable[[ModelInfo, Dict[str, Any]], Lines]  # lines after the validation table
+    caveat: Callable[[List[Dict[str, Any]]], str]  # how far to trust the validation figures
+    minutes: bool = False  # the training run line also gives its length in minutes
 
 
-def _readme_terms(folder: Path) -> str:
-    """The 'license / terms' cell for `folder` in the data root's README.md table, if any."""
-    for root in (folder.parent, folder.parent.parent):
-        readme = root / "README.md"
-        if not readme.is_file():
-            continue
-        rel = folder.relative_to(root).as_posix()
-        for line in readme.read_text(errors="replace").splitlines():
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) >= 3 and cells[0].strip("`").split("/{")[0].rstrip("/") in (rel, rel.split("/")[0]):
-                return cells[-1]
-    return ""
+# --- shared pieces -----------------------------------------------------------------------------
 
 
-def license_line(path: str) -> str:
-    """A data folder's license or terms: its row in the data README's table, else the first
-    SOURCE.md line that starts with 'License' ('' when neither says)."""
-    if not path:
-        return ""
-    terms = _readme_terms(Path(path))
-    if terms:
-        return terms
-    md = find_source_md(path)
-    if md is None:
-        return ""
-    for line in md.read_text(errors="replace").splitlines():
-        text = line.strip().lstrip("-* ").strip()
-        if text.lower().startswith("license"):
-            return text
-    return ""
+def _pct(x: Optional[float]) -> str:
+    return "-" if x is None else f"{100 * x:.2f}"
 
 
-# Items of a SOURCE.md about how the extract was collected, and hedges on remembered facts.
-_COLLECTION_NOTES = re.compile(r"^- (Where it was taken|Snapshot|Source paths|Provenance|Source repo)", re.I)
-_HEDGES = re.compile(r"\s*\((?:Mendeley lists it as [^)]*|[^)]*from memory[^)]*)\)|,? ?to my knowledge,?|\s*[—-]+ author/venue from memory, not verified here", re.I)
+def _f(x) -> str:
+    return "-" if x is None else f"{x:.4f}"
 
 
-def source_summary(path: str) -> str:
-    """The head of a SOURCE.md (title, origin, license, citation): everything before its first
-    '## ' section, with the title as a bold line."""
-    md = find_source_md(path)
-    if md is None:
-        return "No SOURCE.md found for this folder: origin, license and citation unknown."
-    lines: List[str] = []
-    skipping = False
-    for line in md.read_text(errors="replace").splitlines():
-        if line.startswith("## "):
-            break
-        if line.startswith("# "):
-            line = f"**{line[2:].strip()}**"
-        if line.startswith("- "):  # a top-level item: keep what a model user needs, not how it was collected
-            skipping = bool(_COLLECTION_NOTES.search(line))
-        elif not line.startswith(" "):
-            skipping = False
-        if not skipping:
-            lines.append(_HEDGES.sub("", line))
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return "\n".join(lines) + f"\n\n(from `{md}`)"
+def _minutes(seconds) -> str:
+    return "?" if not isinstance(seconds, (int, float)) else f"{seconds / 60:.0f} min"
+
+
+def _quantized_input(info: ModelInfo) -> str:
+    return (f"raw 0-255 pixels (normalization mean {info.normalization.mean}, std {info.normalization.std}), "
+            f"quantized to {info.input.dtype} with scale {info.input.scale:g} and zero point {info.input.zero_point}")
+
+
+def _output_tensor(info: ModelInfo) -> str:
+    return f"{info.output.dtype} (scale {info.output.scale:g}, zero point {info.output.zero_point})"
+
+
+def _rows(info: ModelInfo):
+    """(label, float metrics key, int8 metrics key) per source, then the overall row."""
+    sources = [k.split("/", 1)[1] for k in info.metrics if k.startswith("int8/")]
+    return [(s, f"keras/{s}", f"int8/{s}") for s in sources] + [("**all**", "keras", "int8")]
+
+
+def _init_run_line(init: Optional[Dict[str, Any]]) -> Lines:
+    if not init:
+        return []
+    return [f"- it started from the weights of `{init['model']}`: {init.get('epochs_run') or '?'} epochs, "
+            f"{init.get('train_seconds') or '?'} s of training ({_minutes(init.get('train_seconds'))})."]
+
+
+def _init_lines(init: Optional[Dict[str, Any]]) -> Lines:
+    if not init:
+        return []
+    return [f"# first the run whose weights this one starts from ({init['model']}):",
+            init.get("command") or f"python -m train fit ...  {NOT_RECORDED}"]
+
+
+# --- classifier --------------------------------------------------------------------------------
 
 
 def _tiles_1080p(info: ModelInfo) -> int:
@@ -98,69 +98,24 @@ def _tiles_1080p(info: ModelInfo) -> int:
     return rows * cols
 
 
-def _pct(x: Optional[float]) -> str:
-    return "-" if x is None else f"{100 * x:.2f}"
-
-
-def _balance(b: Optional[Dict[str, int]]) -> str:
-    if not b:
-        return "-"
-    return f"{b['n']} ({b['crack']} / {b['no_crack']})"
-
-
-def render_model_card(info: ModelInfo, table: Sequence[Any] = (), commands: Optional[Dict[str, str]] = None) -> str:
-    """Markdown card. `table` holds convert.bundle.VariantResult rows; `commands` the
-    'train' and 'convert' command lines that rebuild the bundle."""
-    t = info.training
-    commands = commands or {}
-    model_file = Path(info.file).name
-    out: List[str] = [
-        f"# {info.name}: crack / no-crack patch classifier",
-        "",
-        f"Architecture `{info.architecture}`; {t.get('params', '?')} parameters; "
-        f"int8 TFLite `{model_file}` (sha256 `{info.sha256}`).",
-        "",
-        "## Use",
-        "",
-        f"- Input: one {info.input.shape[1]}x{info.input.shape[2]} {info.color_order} patch, raw 0-255 pixels "
-        f"(normalization mean {info.normalization.mean}, std {info.normalization.std}), quantized to "
-        f"{info.input.dtype} with scale {info.input.scale:g} and zero point {info.input.zero_point}.",
-        f"- Output: {info.output.dtype} (scale {info.output.scale:g}, zero point {info.output.zero_point}); "
-        f"dequantized it is the probability of `{info.labels[-1]}`; a tile is a crack at >= {info.threshold}.",
+def _classifier_use(info: ModelInfo) -> Lines:
+    return [
+        f"- Input: one {info.input.shape[1]}x{info.input.shape[2]} {info.color_order} patch, {_quantized_input(info)}.",
+        f"- Output: {_output_tensor(info)}; dequantized it is the probability of `{info.labels[-1]}`; a tile is a "
+        f"crack at >= {info.threshold}.",
         f"- Tiling: {info.tile.size} px tiles with stride {info.tile.stride} "
         f"(a 1920x1080 frame is {_tiles_1080p(info)} tiles, the last row and column padded). "
         "Everything above is in model.json; the edge hard-codes none of it.",
-        "",
-        "## Training data",
-        "",
-        "Patches per source (crack / no crack):",
-        "",
-        "| source | convention | license / terms | training | validation |",
-        "|---|---|---|---|---|",
     ]
-    data = t.get("data", [])
-    for d in data:
-        out.append(
-            f"| {d['name']} | {d.get('convention', '')} | {d.get('license') or 'unknown'} | "
-            f"{_balance(d.get('train'))} | {_balance(d.get('val'))} |"
-        )
-    for d in data:
-        out += ["", f"### {d['name']}", ""]
-        if d.get("convention") == "synthetic":
-            out.append(SYNTHETIC_NOTE)
-        else:
-            out.append(source_summary(d.get("path", "")))
-    terms = [d["name"] for d in data if d.get("convention") != "synthetic"]
-    if terms:
-        out += [
-            "",
-            TERMS_NOTE,
-        ]
-    split = t.get("validation_split", {})
-    out += [
-        "",
-        "## Validation",
-        "",
+
+
+def _patch_balance(b: Optional[Dict[str, int]]) -> str:
+    return "-" if not b else f"{b['n']} ({b['crack']} / {b['no_crack']})"
+
+
+def _classifier_validation(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
+    t, split = info.training, info.training.get("validation_split", {})
+    out = [
         f"Held out: {split.get('val_fraction')} of each source's files, seed {split.get('seed')}, "
         f"{split.get('rule', 'by file')}; classification folders are held out in blocks of "
         f"{split.get('split_block', 1)} consecutive files (neighbouring crops of one photo stay together). "
@@ -170,46 +125,183 @@ def render_model_card(info: ModelInfo, table: Sequence[Any] = (), commands: Opti
         "| source | n | float accuracy | int8 accuracy | delta (points) | int8 precision | int8 recall | int8 f1 |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    sources = [k.split("/", 1)[1] for k in info.metrics if k.startswith("int8/")]
-    for label, kf, ki in [(s, f"keras/{s}", f"int8/{s}") for s in sources] + [("**all**", "keras", "int8")]:
+    for label, kf, ki in _rows(info):
         f, q = info.metrics.get(kf, {}), info.metrics.get(ki, {})
-        if not q:
-            continue
-        delta = 100 * (q.get("accuracy", 0) - f.get("accuracy", 0))
-        out.append(
-            f"| {label} | {int(q.get('n', 0))} | {_pct(f.get('accuracy'))} | {_pct(q.get('accuracy'))} | {delta:+.2f} | "
-            f"{_pct(q.get('precision'))} | {_pct(q.get('recall'))} | {_pct(q.get('f1'))} |"
-        )
+        if q:
+            delta = 100 * (q.get("accuracy", 0) - f.get("accuracy", 0))
+            out.append(f"| {label} | {int(q.get('n', 0))} | {_pct(f.get('accuracy'))} | {_pct(q.get('accuracy'))} | "
+                       f"{delta:+.2f} | {_pct(q.get('precision'))} | {_pct(q.get('recall'))} | {_pct(q.get('f1'))} |")
     int8 = info.metrics.get("int8", {})
     if "agreement" in int8:
         out += ["", f"int8 and float decisions agree on {100 * int8['agreement']:.2f} % of the held-out patches."]
-    if table:
-        threads = sorted({int(n) for row in table for n in row.extra.get("latency_ms", {})})
-        head = "".join(f" ms, {n} thread{'s' if n > 1 else ''} |" for n in threads)
-        out += ["", "| variant | size (KB) | accuracy | agreement with float |" + head,
-                "|---|---|---|---|" + "---|" * len(threads)]
-        for row in table:
-            latency = row.extra.get("latency_ms", {})
-            cells = "".join(f" {latency[str(n)]['median_ms']:.3f} |" if str(n) in latency else " - |" for n in threads)
-            out.append(f"| {row.variant} | {row.size_bytes / 1024:.1f} | {_pct(row.metrics['accuracy'])} | "
-                       f"{_pct(row.agreement)} |" + cells)
-        if threads:
-            out += ["", "Latency: median LiteRT invoke per patch (batch of 1, model compute only) on the converting "
-                        "machine; `python -m convert.latency` measures it anywhere, `make bench` on the device."]
-    caveat = (
-        "Validation figures come from held-out parts of the same sources; expect lower accuracy on other walls, "
-        "cameras and lighting, and read each data set's own caveats in its SOURCE.md."
-    )
+    return out
+
+
+def _variant_table(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
+    """Every converted variant's size, accuracy, agreement and latency (convert.bundle.VariantResult rows)."""
+    table = facts.get("table") or ()
+    if not table:
+        return []
+    threads = sorted({int(n) for row in table for n in row.extra.get("latency_ms", {})})
+    head = "".join(f" ms, {n} thread{'s' if n > 1 else ''} |" for n in threads)
+    out = ["", "| variant | size (KB) | accuracy | agreement with float |" + head,
+           "|---|---|---|---|" + "---|" * len(threads)]
+    for row in table:
+        latency = row.extra.get("latency_ms", {})
+        cells = "".join(f" {latency[str(n)]['median_ms']:.3f} |" if str(n) in latency else " - |" for n in threads)
+        out.append(f"| {row.variant} | {row.size_bytes / 1024:.1f} | {_pct(row.metrics['accuracy'])} | "
+                   f"{_pct(row.agreement)} |" + cells)
+    if threads:
+        out += ["", "Latency: median LiteRT invoke per patch (batch of 1, model compute only) on the converting "
+                    "machine; `python -m convert.latency` measures it anywhere, `make bench` on the device."]
+    return out
+
+
+def _classifier_caveat(data: List[Dict[str, Any]]) -> str:
+    caveat = ("Validation figures come from held-out parts of the same sources; expect lower accuracy on other walls, "
+              "cameras and lighting, and read each data set's own caveats in its SOURCE.md.")
     if any(d.get("convention") == "synthetic" for d in data):
         caveat += " Synthetic patches are easier than real photos: judge the model by the real sources' rows."
+    return caveat
+
+
+# --- segmenter ---------------------------------------------------------------------------------
+
+
+def _segmenter_use(info: ModelInfo) -> Lines:
+    s = info.input.shape[1]
+    return [
+        f"- Input: one {s}x{s} {info.color_order} image, {_quantized_input(info)}. The edge resizes each "
+        f"{info.tile.size} px crack tile to {s} px and the mask back.",
+        f"- Output: [1, {s}, {s}, 1] {_output_tensor(info)}; dequantized it is each pixel's crack probability; "
+        f"a pixel is crack at >= {info.threshold:.2f} (the int8 model's best single threshold on validation, ODS-style).",
+        "- Everything above is in model.json; the edge hard-codes none of it.",
+    ]
+
+
+def _pair_balance(b) -> str:
+    return "-" if not b else f"{b['n']} pairs, {b['photos']} photos, {100 * b['crack_pixel_fraction']:.2f} %"
+
+
+_SEG_KEYS = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1", "centreline_completeness",
+             "centreline_correctness")
+
+
+def _segmenter_validation(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
+    t, split = info.training, info.training.get("validation_split", {})
+    out = [
+        f"Held out: {split.get('val_fraction')} of each source's photos, seed {split.get('seed')}, "
+        f"{split.get('rule')}. The held-out file names are in model.json (training.validation_split.val_files). "
+        f"int8 calibration used {t.get('calibration_tiles', '?')} {info.input.shape[1]} px crops of the training part "
+        "only. Whole images are predicted in overlapping tiles (as `python -m train evaluate` does); "
+        "precision/recall/F1/IoU are exact pixels at the threshold; f1_tol2 counts a pixel within 2 px of "
+        "its counterpart as a match (Dais et al.); ODS/OIS are the DeepCrack/HED best F1 over thresholds "
+        "(one for the data set / one per image) with the same 2 px tolerance; centreline: the share of the true "
+        "crack skeleton within 2 px of the prediction (found) and of the predicted one within 2 px of a true crack "
+        "(on a crack), which weigh a crack by its length, as the robot measures it.",
+        "",
+        "| source | n | model | precision | recall | F1 | IoU | F1 (2 px) | ODS | OIS | centreline found | on a crack |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, kf, ki in _rows(info):
+        for variant, key in (("float", kf), ("int8", ki)):
+            m = info.metrics.get(key, {})
+            if m:
+                out.append(f"| {label} | {int(m.get('n', 0))} | {variant} (thr {m.get('threshold', 0):.2f}) | "
+                           + " | ".join(_f(m.get(k)) for k in _SEG_KEYS) + " |")
+    drop = info.metrics.get("int8", {}).get("f1_drop", 0)
+    out += ["", f"int8 pixel F1 is {drop:+.4f} below the float model's (refused above {facts.get('max_f1_drop')})."
+            if drop >= 0 else f"int8 pixel F1 is {-drop:.4f} above the float model's."]
+    return out
+
+
+def _size_and_speed(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
+    s = info.input.shape[1]
+    out = ["", "## Size and speed", "",
+           f"- int8 {info.file}: {facts['tflite_bytes'] / 1024:.0f} KB (the float .keras: {facts['keras_bytes'] / 1024:.0f} KB)."]
+    for threads, v in info.training.get("latency_ms", {}).items():
+        out.append(f"- LiteRT invoke, {threads} thread(s): median {v['median_ms']:.1f} ms, p90 {v['p90_ms']:.1f} ms "
+                   f"per {s}x{s} tile (measured while converting, on the converting machine).")
+    return out
+
+
+CARDS: Dict[str, CardSpec] = {
+    "classification": CardSpec(
+        title="crack / no-crack patch classifier",
+        use=_classifier_use,
+        data_intro="Patches per source (crack / no crack):",
+        data_table=["| source | convention | license / terms | training | validation |", "|---|---|---|---|---|"],
+        data_row=lambda d: (f"| {d['name']} | {d.get('convention', '')} | {d.get('license') or 'unknown'} | "
+                            f"{_patch_balance(d.get('train'))} | {_patch_balance(d.get('val'))} |"),
+        validation=_classifier_validation,
+        speed=_variant_table,
+        caveat=_classifier_caveat,
+    ),
+    "segmentation": CardSpec(
+        title="per-pixel crack segmenter",
+        use=_segmenter_use,
+        data_intro="Image/mask pairs per source (pairs, source photos, share of crack pixels):",
+        data_table=["| source | license / terms | training | validation |", "|---|---|---|---|"],
+        data_row=lambda d: (f"| {d['name']} | {d.get('license') or 'unknown'} | {_pair_balance(d.get('train'))} | "
+                            f"{_pair_balance(d.get('val'))} |"),
+        validation=_segmenter_validation,
+        speed=_size_and_speed,
+        caveat=lambda data: ("Validation figures come from held-out photos of the same sources; expect lower scores "
+                             "on other walls, cameras and lighting. Synthetic images are easier than real photos: "
+                             "judge the model by the real rows."),
+        minutes=True,
+    ),
+}
+
+
+def render_model_card(info: ModelInfo, commands: Optional[Dict[str, str]] = None, **facts: Any) -> str:
+    """Markdown card for a bundle of either task. `commands` holds the 'train' and 'convert' command
+    lines that rebuild it; `facts`: table= (convert.bundle.VariantResult rows) for a classifier,
+    keras_bytes=, tflite_bytes= and max_f1_drop= for a segmenter."""
+    spec = CARDS[info.task]
+    t = info.training
+    commands = commands or {}
+    data = t.get("data", [])
+    out: Lines = [
+        f"# {info.name}: {spec.title}",
+        "",
+        f"Architecture `{info.architecture}`; {t.get('params', '?')} parameters; "
+        f"int8 TFLite `{Path(info.file).name}` (sha256 `{info.sha256}`).",
+        "",
+        "## Use",
+        "",
+        *spec.use(info),
+        "",
+        "## Training data",
+        "",
+        spec.data_intro,
+        "",
+        *spec.data_table,
+        *(spec.data_row(d) for d in data),
+    ]
+    for d in data:
+        out += ["", f"### {d['name']}", ""]
+        if d.get("convention") == "synthetic":
+            out.append(d.get("about") or SYNTHETIC_NOTE)
+        else:
+            out.append(source_summary(d.get("path", "")))
+    if any(d.get("convention") != "synthetic" for d in data):
+        out += ["", TERMS_NOTE]
+    minutes = f" ({_minutes(t.get('train_seconds'))})" if spec.minutes else ""
     out += [
         "",
-        caveat,
+        "## Validation",
+        "",
+        *spec.validation(info, facts),
+        *spec.speed(info, facts),
+        "",
+        spec.caveat(data),
         "",
         "## Training run",
         "",
         f"- run `{t.get('run', '?')}`: {t.get('epochs_run', '?')} epochs, best epoch {t.get('best_epoch', '?')}, "
-        f"{t.get('train_seconds', '?')} s of training.",
+        f"{t.get('train_seconds', '?')} s of training{minutes}.",
+        *_init_run_line(t.get("init")),
         f"- bundle written {info.created}.",
         "",
         "## Reproduce",
@@ -217,8 +309,10 @@ def render_model_card(info: ModelInfo, table: Sequence[Any] = (), commands: Opti
         "From the repository root (data paths as given to the commands):",
         "",
         "```sh",
+        *_init_lines(t.get("init")),
+        commands.get("train") or t.get("command") or f"python -m train fit ...  {NOT_RECORDED}",
+        commands.get("convert") or f"python -m convert ...  {NOT_RECORDED}",
+        "```",
+        "",
     ]
-    out.append(commands.get("train") or "python -m train fit ...  # command not recorded")
-    out.append(commands.get("convert") or "python -m convert ...  # command not recorded")
-    out += ["```", ""]
     return "\n".join(out)

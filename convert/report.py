@@ -16,7 +16,7 @@ import numpy as np
 
 from .latency import THREADS, machine, measure_latency
 from .tflite import EXPORTERS
-from .validate import metric_deltas, output_differences
+from .validate import metric_deltas, output_differences, scalar_metrics
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,6 @@ def tensor_types(path) -> Dict[str, Any]:
             "output_dtype": np.dtype(out["dtype"]).name}
 
 
-def _scalars(metrics: Dict[str, Any]) -> Dict[str, float]:
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
 def build_rows(table: Sequence[Any], shipped: Optional[str] = None) -> List[Dict[str, Any]]:
     rows = []
     for row in table:
@@ -73,7 +69,7 @@ def build_rows(table: Sequence[Any], shipped: Optional[str] = None) -> List[Dict
             "description": EXPORTERS.get(row.variant, {}).get("description", "the trained Keras model"),
             "shipped": row.variant == shipped,
             "size_bytes": int(row.size_bytes),
-            "metrics": _scalars(row.metrics),
+            "metrics": scalar_metrics(row.metrics),
             "deltas_points": extra.get("deltas_points", {}),
             "agreement": float(extra.get("agreement", row.agreement)),
             "max_abs_diff": extra.get("max_abs_diff", 0.0 if row.variant == "keras" else None),

@@ -12,23 +12,27 @@ import logging
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 from edge.models.bundle import Bundle, ModelInfo, TileInfo, load_bundle, write_model_json
 from edge.errors import DataError, ModelError
+from train.modelfiles import EDGE_TILE, default_model_info, load_keras
+from train.runs import read_side_file
+
+from .model_card import render_model_card
+from .provenance import training_record
+from .validate import bundle_metrics
 
 log = logging.getLogger(__name__)
 
 MAX_F1_DROP = 0.02  # refuse an int8 segmenter whose pixel F1 falls further below the float model's
 DEFAULT_CALIBRATION = 200  # S x S crops; activation ranges settle with a couple of hundred
-EDGE_TILE = 227
 
 
 def is_segmentation_model(keras_path) -> bool:
     """From the run's config.yaml when it names a zoo segmenter, else from the model's output rank."""
-    from train.evaluate import load_keras, read_side_file
     from train.models import task_of
 
     model_name = read_side_file(Path(keras_path).with_name("config.yaml")).get("model")
@@ -72,8 +76,7 @@ def seg_data_for_conversion(keras_path, folders: Optional[Sequence] = None, synt
                             ) -> Tuple[Any, Any, Dict[str, Any]]:
     """(train, validation, config) exactly as the training run split its data; `folders` /
     `synthetic` replace the run's."""
-    from train.fit import resolve_config
-    from train.evaluate import read_side_file
+    from train.options import resolve_config
     from train.segfit import prepare_seg_data
 
     run_config = read_side_file(Path(keras_path).with_name("config.yaml"))
@@ -102,21 +105,16 @@ def check_f1_drop(float_f1: float, int8_f1: float, n: int, max_drop: float = MAX
     return drop
 
 
-def _scalars(m: Dict[str, Any]) -> Dict[str, float]:
-    return {k: float(v) for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
 def convert_segmenter(keras_path, out_dir, train, val, config: Dict[str, Any], name: Optional[str] = None,
                       max_drop: float = MAX_F1_DROP, calibration: int = DEFAULT_CALIBRATION,
                       commands: Optional[Dict[str, str]] = None, latency_threads: Sequence[int] = (1, 2)
                       ) -> Tuple[ModelInfo, Dict[str, Any]]:
     """Write models/<name>: model.tflite (int8), model.json, MODEL_CARD.md. Returns the model
     info and a summary (float/int8 metrics, sizes, latency)."""
-    from convert.tflite import to_tflite
-    from train.evaluate import default_model_info, load_keras, read_side_file
-    from train.segevaluate import KerasSegPredictor, TFLiteSegPredictor, predict_images
-    from train.segfit import seg_metrics_by_source
+    from train.segevaluate import KerasSegPredictor, TFLiteSegPredictor, predict_images, seg_metrics_by_source
     from train.segmetrics import best_threshold
+
+    from .tflite import to_tflite
 
     keras_path = Path(keras_path)
     model = load_keras(keras_path)
@@ -143,7 +141,7 @@ def convert_segmenter(keras_path, out_dir, train, val, config: Dict[str, Any], n
         tmp_info = default_model_info(path, name=name)
         int8_probs = predict_images(TFLiteSegPredictor(Bundle(Path(tmp), tmp_info)), val)
         if latency_threads:
-            from convert.latency import measure_latency
+            from .latency import measure_latency
 
             latency = measure_latency(path, threads=latency_threads, runs=20)
         else:
@@ -158,10 +156,7 @@ def convert_segmenter(keras_path, out_dir, train, val, config: Dict[str, Any], n
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / "model.tflite"
     model_path.write_bytes(tflite_bytes)
-    metrics: Dict[str, Dict[str, float]] = {"keras": _scalars(float_m), "int8": {**_scalars(int8_m), "f1_drop": drop}}
-    for source in val.source_names():
-        metrics[f"keras/{source}"] = _scalars(float_m["per_source"][source])
-        metrics[f"int8/{source}"] = _scalars(int8_m["per_source"][source])
+    metrics = bundle_metrics(float_m, int8_m, val.source_names(), f1_drop=drop)
     training = _training_info(keras_path, model, config, run_metrics, val, len(calib), commands or {})
     training["latency_ms"] = latency
     info = default_model_info(
@@ -170,8 +165,8 @@ def convert_segmenter(keras_path, out_dir, train, val, config: Dict[str, Any], n
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     )
     write_model_json(out_dir, info)
-    (out_dir / "MODEL_CARD.md").write_text(render_seg_card(info, commands or {}, keras_path.stat().st_size,
-                                                          len(tflite_bytes)))
+    (out_dir / "MODEL_CARD.md").write_text(render_model_card(info, commands, keras_bytes=keras_path.stat().st_size,
+                                                             tflite_bytes=len(tflite_bytes), max_f1_drop=max_drop))
     load_bundle(out_dir)  # read back exactly as the device will
     summary = {"float": float_m, "int8": int8_m, "float_threshold": float_threshold, "threshold": threshold,
                "size_bytes": model_path.stat().st_size, "latency_ms": latency}
@@ -179,38 +174,14 @@ def convert_segmenter(keras_path, out_dir, train, val, config: Dict[str, Any], n
 
 
 def _training_info(keras_path: Path, model, config, run_metrics, val, calib_n: int, commands) -> Dict[str, Any]:
-    from convert.model_card import license_line
-
-    data_info = run_metrics.get("data", {})
-    sources = dict(data_info.get("sources", {}))
-    sources.update({k: v for k, v in val.info.items() if k not in sources})
-    info: Dict[str, Any] = {
-        "run": keras_path.parent.name,
-        "data": [
-            {
-                "name": n, "path": s.get("path", ""), "convention": s.get("convention", ""),
-                "license": "generated in this repository" if s.get("convention") == "synthetic"
-                else license_line(s.get("path", "")),
-                "train": data_info.get("train", {}).get(n), "val": data_info.get("val", {}).get(n),
-                **({"about": s["about"]} if s.get("about") else {}),
-            }
-            for n, s in sources.items()
-        ],
-        "validation_split": {
-            "val_fraction": config.get("val_fraction"), "seed": config.get("seed"),
-            "rule": "seeded, per source, by source photo (every crop of a photo on one side)",
-            "val_files": data_info.get("val_files", {}),
-        },
-        "epochs_run": run_metrics.get("epochs_run"),
-        "best_epoch": run_metrics.get("best_epoch"),
-        "train_seconds": run_metrics.get("train_seconds"),
-        "params": int(model.count_params()),
-        "input_size": int(config.get("input_size", 224)),
-        "calibration_tiles": int(calib_n),
-        "config": config,
+    split = {
+        "val_fraction": config.get("val_fraction"), "seed": config.get("seed"),
+        "rule": "seeded, per source, by source photo (every crop of a photo on one side)",
+        "val_files": run_metrics.get("data", {}).get("val_files", {}),
     }
-    if commands.get("train") or run_metrics.get("command"):
-        info["command"] = commands.get("train") or run_metrics.get("command")
+    info = training_record(keras_path.parent, run_metrics, val.info, model.count_params(), split,
+                           {"input_size": int(config.get("input_size", 224)), "calibration_tiles": int(calib_n)},
+                           config, commands.get("train"))
     if config.get("init") not in (None, "", "none"):
         info["init"] = _init_run(config["init"])
     return info
@@ -218,145 +189,8 @@ def _training_info(keras_path: Path, model, config, run_metrics, val, calib_n: i
 
 def _init_run(init: str) -> Dict[str, Any]:
     """The run a fine-tuning run started from, as its run folder recorded it: command and length."""
-    from train.evaluate import read_side_file
-
     recorded = read_side_file(Path(init).with_name("metrics.json")) or {}
     return {"model": init, **{k: recorded.get(k) for k in ("command", "epochs_run", "train_seconds")}}
-
-
-def _f(x) -> str:
-    return "-" if x is None else f"{x:.4f}"
-
-
-def render_seg_card(info: ModelInfo, commands: Dict[str, str], keras_bytes: int, tflite_bytes: int) -> str:
-    from convert.model_card import SYNTHETIC_NOTE, TERMS_NOTE, source_summary
-
-    t = info.training
-    s = info.input.shape[1]
-    out: List[str] = [
-        f"# {info.name}: per-pixel crack segmenter",
-        "",
-        f"Architecture `{info.architecture}`; {t.get('params', '?')} parameters; int8 TFLite `{info.file}` "
-        f"(sha256 `{info.sha256}`).",
-        "",
-        "## Use",
-        "",
-        f"- Input: one {s}x{s} {info.color_order} image, raw 0-255 pixels (normalization mean "
-        f"{info.normalization.mean}, std {info.normalization.std}), quantized to {info.input.dtype} with scale "
-        f"{info.input.scale:g} and zero point {info.input.zero_point}. The edge resizes each {info.tile.size} px "
-        f"crack tile to {s} px and the mask back.",
-        f"- Output: [1, {s}, {s}, 1] {info.output.dtype} (scale {info.output.scale:g}, zero point "
-        f"{info.output.zero_point}); dequantized it is each pixel's crack probability; a pixel is crack at "
-        f">= {info.threshold:.2f} (the int8 model's best single threshold on validation, ODS-style).",
-        "- Everything above is in model.json; the edge hard-codes none of it.",
-        "",
-        "## Training data",
-        "",
-        "Image/mask pairs per source (pairs, source photos, share of crack pixels):",
-        "",
-        "| source | license / terms | training | validation |",
-        "|---|---|---|---|",
-    ]
-
-    def bal(b):
-        return "-" if not b else f"{b['n']} pairs, {b['photos']} photos, {100 * b['crack_pixel_fraction']:.2f} %"
-
-    data = t.get("data", [])
-    for d in data:
-        out.append(f"| {d['name']} | {d.get('license') or 'unknown'} | {bal(d.get('train'))} | {bal(d.get('val'))} |")
-    for d in data:
-        out += ["", f"### {d['name']}", ""]
-        if d.get("convention") == "synthetic":
-            out.append(d.get("about") or SYNTHETIC_NOTE)
-        else:
-            out.append(source_summary(d.get("path", "")))
-    out += [
-        "",
-        TERMS_NOTE,
-    ]
-    split = t.get("validation_split", {})
-    out += [
-        "",
-        "## Validation",
-        "",
-        f"Held out: {split.get('val_fraction')} of each source's photos, seed {split.get('seed')}, "
-        f"{split.get('rule')}. The held-out file names are in model.json (training.validation_split.val_files). "
-        f"int8 calibration used {t.get('calibration_tiles', '?')} {s} px crops of the training part only. "
-        "Whole images are predicted in overlapping tiles (as `python -m train evaluate` does); "
-        "precision/recall/F1/IoU are exact pixels at the threshold; f1_tol2 counts a pixel within 2 px of "
-        "its counterpart as a match (Dais et al.); ODS/OIS are the DeepCrack/HED best F1 over thresholds "
-        "(one for the data set / one per image) with the same 2 px tolerance; centreline: the share of the true "
-        "crack skeleton within 2 px of the prediction (found) and of the predicted one within 2 px of a true crack "
-        "(on a crack), which weigh a crack by its length, as the robot measures it.",
-        "",
-        "| source | n | model | precision | recall | F1 | IoU | F1 (2 px) | ODS | OIS | centreline found | on a crack |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    sources = [k.split("/", 1)[1] for k in info.metrics if k.startswith("int8/")]
-    for label, kf, ki in [(x, f"keras/{x}", f"int8/{x}") for x in sources] + [("**all**", "keras", "int8")]:
-        for variant, key in (("float", kf), ("int8", ki)):
-            m = info.metrics.get(key, {})
-            if m:
-                out.append(f"| {label} | {int(m.get('n', 0))} | {variant} (thr {m.get('threshold', 0):.2f}) | "
-                           f"{_f(m.get('precision'))} | {_f(m.get('recall'))} | {_f(m.get('f1'))} | {_f(m.get('iou'))} | "
-                           f"{_f(m.get('f1_tol2'))} | {_f(m.get('ods_f1'))} | {_f(m.get('ois_f1'))} | "
-                           f"{_f(m.get('centreline_completeness'))} | {_f(m.get('centreline_correctness'))} |")
-    int8 = info.metrics.get("int8", {})
-    out += ["", f"int8 pixel F1 is {int8.get('f1_drop', 0):+.4f} below the float model's (refused above "
-            f"{MAX_F1_DROP})." if int8.get("f1_drop", 0) >= 0 else
-            f"int8 pixel F1 is {-int8.get('f1_drop', 0):.4f} above the float model's."]
-    lat = t.get("latency_ms", {})
-    out += [
-        "",
-        "## Size and speed",
-        "",
-        f"- int8 {info.file}: {tflite_bytes / 1024:.0f} KB (the float .keras: {keras_bytes / 1024:.0f} KB).",
-    ]
-    for threads, v in lat.items():
-        out.append(f"- LiteRT invoke, {threads} thread(s): median {v['median_ms']:.1f} ms, p90 {v['p90_ms']:.1f} ms "
-                   f"per {s}x{s} tile (measured while converting, on the converting machine).")
-    out += [
-        "",
-        "Validation figures come from held-out photos of the same sources; expect lower scores on other walls, "
-        "cameras and lighting. Synthetic images are easier than real photos: judge the model by the real rows.",
-        "",
-        "## Training run",
-        "",
-        f"- run `{t.get('run', '?')}`: {t.get('epochs_run', '?')} epochs, best epoch {t.get('best_epoch', '?')}, "
-        f"{t.get('train_seconds', '?')} s of training ({_minutes(t.get('train_seconds'))}).",
-        *_init_run_line(t.get("init")),
-        f"- bundle written {info.created}.",
-        "",
-        "## Reproduce",
-        "",
-        "From the repository root (data paths as given to the commands):",
-        "",
-        "```sh",
-        *_init_lines(t.get("init")),
-        commands.get("train") or t.get("command") or "python -m train fit ...  # command not recorded",
-        commands.get("convert") or "python -m convert ...  # command not recorded",
-        "```",
-        "",
-    ]
-    return "\n".join(out)
-
-
-def _init_run_line(init: Optional[Dict[str, Any]]) -> List[str]:
-    if not init:
-        return []
-    return [f"- it started from the weights of `{init['model']}`: {init.get('epochs_run') or '?'} epochs, "
-            f"{init.get('train_seconds') or '?'} s of training ({_minutes(init.get('train_seconds'))})."]
-
-
-def _init_lines(init: Optional[Dict[str, Any]]) -> List[str]:
-    if not init:
-        return []
-    return [f"# first the run whose weights this one starts from ({init['model']}):",
-            init.get("command") or "python -m train fit ...  # command not recorded"]
-
-
-def _minutes(seconds) -> str:
-    return "?" if not isinstance(seconds, (int, float)) else f"{seconds / 60:.0f} min"
 
 
 def run_segmentation(args, argv: Sequence[str]) -> int:

@@ -5,7 +5,7 @@ outputs are probabilities (a crack probability per patch, or per pixel for a seg
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -29,6 +29,22 @@ def output_differences(reference: np.ndarray, probs: np.ndarray, threshold: floa
         "max_abs_diff": float(diff.max()),
         "mean_abs_diff": float(diff.mean()),
     }
+
+
+def scalar_metrics(metrics: Dict[str, Any]) -> Dict[str, float]:
+    """The numbers of a metric dict as floats (per-source tables and other nested entries left out)."""
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def bundle_metrics(float_m: Dict[str, Any], int8_m: Dict[str, Any], sources: Sequence[str],
+                   **int8_extra: float) -> Dict[str, Dict[str, float]]:
+    """model.json `metrics`: keras and int8 overall (with `int8_extra`, e.g. the agreement), then
+    keras/<source> and int8/<source> for each source."""
+    metrics = {"keras": scalar_metrics(float_m), "int8": {**scalar_metrics(int8_m), **int8_extra}}
+    for source in sources:
+        metrics[f"keras/{source}"] = scalar_metrics(float_m["per_source"][source])
+        metrics[f"int8/{source}"] = scalar_metrics(int8_m["per_source"][source])
+    return metrics
 
 
 def metric_deltas(reference: Dict[str, Any], metrics: Dict[str, Any]) -> Dict[str, float]:

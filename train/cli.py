@@ -1,4 +1,4 @@
-"""`python -m train fit|evaluate`: argument parsing only; the work is in fit.py and evaluate.py."""
+"""`python -m train fit|evaluate`: argument parsing only; the work is in the task table (tasks.py)."""
 from __future__ import annotations
 
 import argparse
@@ -72,7 +72,9 @@ def _quiet_tensorflow() -> None:
 
 
 def _fit(args) -> int:
-    from .fit import fit, resolve_config
+    from .options import resolve_config
+    from .models import task_of
+    from .tasks import TASKS, fit
 
     sets = list(args.set)
     for key in ("model", "epochs", "synthetic"):
@@ -81,43 +83,22 @@ def _fit(args) -> int:
             sets.insert(0, f"{key}={value}")
     config = resolve_config(sets=sets, config_file=args.config, data=args.data)
     result = fit(config, out=args.out, name=args.name, command=args.command_line)
-    v = result.metrics["val"]
-    if result.metrics.get("task") == "segmentation":
-        print(f"validation pixel f1 {v['f1']:.4f}  f1_tol2 {v['f1_tol2']:.4f}  ods {v['ods_f1']:.4f}  "
-              f"on {v['n']} images (threshold {result.metrics['threshold']:.2f})")
-        for source, m in v["per_source"].items():
-            print(f"  {source:32s} f1 {m['f1']:.4f}  f1_tol2 {m['f1_tol2']:.4f}  ods {m['ods_f1']:.4f}  n {m['n']}")
-    else:
-        print(f"validation accuracy {v['accuracy']:.4f}  f1 {v['f1']:.4f}  on {v['n']} patches")
-        for source, m in v["per_source"].items():
-            print(f"  {source:32s} accuracy {m['accuracy']:.4f}  n {m['n']}")
+    for line in TASKS[task_of(config["model"])].fit_lines(result.metrics):
+        print(line)
     print(f"run folder: {result.run_dir}")
     return 0
 
 
 def _evaluate(args) -> int:
-    from .evaluate import run_evaluate
+    from .tasks import TASKS, run_evaluate
 
     result = run_evaluate(
         args.model, args.data, out_json=args.json, synthetic=args.synthetic, seed=args.seed,
         threshold=args.threshold, threads=args.threads, split=args.split, figures=args.figures,
         faint_threshold=args.faint_threshold, zoom=args.zoom,
     )
-    rows = list(result["per_source"].items()) + [("all", result)]
-    if result["task"] == "segmentation":
-        from .segmetrics import SHORT_NAMES, TABLE_KEYS as keys
-
-        print(f"{'source':24s} {'n':>5s} " + " ".join(f"{SHORT_NAMES.get(k, k):>9s}" for k in keys))
-        for name, m in rows:
-            print(f"{name:24s} {m['n']:5d} " + " ".join(f"{m[k]:9.4f}" for k in keys))
-        faint = f", faint threshold {result['faint_threshold']:.2f}" if result.get("faint_threshold") is not None else ""
-        zoom = f", segmented at {result['segment_zoom']}x" if result.get("segment_zoom", 1) != 1 else ""
-        print(f"pixel threshold {result['threshold']:.2f}{faint}{zoom}; f1_tol2/ODS/OIS count a pixel within 2 px as a match; "
-              "complete/correct: the share of the true centreline found and of the found one on a true crack (2 px)")
-    else:
-        print(f"{'source':32s} {'n':>6s} {'accuracy':>9s} {'precision':>9s} {'recall':>7s} {'f1':>7s}")
-        for name, m in rows:
-            print(f"{name:32s} {m['n']:6d} {m['accuracy']:9.4f} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f}")
+    for line in TASKS[result["task"]].evaluate_lines(result):
+        print(line)
     for fig in result.get("figures", []):
         print(f"wrote {fig}")
     if args.json:

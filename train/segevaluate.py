@@ -4,20 +4,24 @@ Every image is predicted tile by tile at the model's input size (overlapping til
 see segdata.predict_tiled), so large photos (DeepCrack's 544 x 384) are scored at their own
 resolution, like the papers do. TFLite models are fed exactly as the edge feeds them
 (edge.models.preprocess: model.json normalization, the tensor's own quantization).
+train.tasks picks this module for segmenters and evaluate for classifiers.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from edge.models.bundle import Bundle, ModelInfo, load_bundle
+from edge.models.bundle import Bundle, load_bundle
 from edge.errors import DataError, ModelError
 from edge.models.zoom import zoomed
 
-from .segdata import SegSet, predict_tiled
+from .modelfiles import default_model_info, load_keras
+from .runs import read_side_file, recorded_val_files
+from .segdata import SegSet, load_seg_data, predict_tiled, split_seg_by_photo
+from .segmetrics import SHORT_NAMES, TABLE_KEYS, segmentation_metrics
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +48,9 @@ class KerasSegPredictor(SegPredictor):
         self.input_size = int(fixed or run_config.get("input_size") or DEFAULT_SIZE)
         self.threshold = float(run_metrics.get("threshold", 0.5))
 
-    def predict(self, tiles):
-        out = [np.asarray(self.model(tiles[i:i + 8].astype(np.float32), training=False))[..., 0]
-               for i in range(0, len(tiles), 8)]
+    def predict(self, tiles, batch: int = 8):
+        out = [np.asarray(self.model(tiles[i:i + batch].astype(np.float32), training=False))[..., 0]
+               for i in range(0, len(tiles), batch)]
         return np.concatenate(out)
 
 
@@ -84,20 +88,11 @@ class TFLiteSegPredictor(SegPredictor):
         return np.stack(probs).astype(np.float32)
 
 
-def seg_model_info(tflite_path) -> ModelInfo:
-    """model.json content for a bare segmentation .tflite (no model.json beside it)."""
-    from .evaluate import default_model_info
-
-    return default_model_info(tflite_path)
-
-
 def load_seg_predictor(path, threads: int = 2, keras_model=None) -> SegPredictor:
     path = Path(path)
     if path.is_dir():
         return TFLiteSegPredictor(load_bundle(path), threads)
     if path.suffix.lower() == ".keras":
-        from .evaluate import load_keras, read_side_file
-
         model = keras_model if keras_model is not None else load_keras(path)
         config, metrics = read_side_file(path.with_name("config.yaml")), read_side_file(path.with_name("metrics.json"))
         return KerasSegPredictor(model, config, metrics)
@@ -106,7 +101,7 @@ def load_seg_predictor(path, threads: int = 2, keras_model=None) -> SegPredictor
         bundle = load_bundle(path.parent)
         if bundle.model_path.resolve() == path.resolve():
             return TFLiteSegPredictor(bundle, threads)
-    return TFLiteSegPredictor(Bundle(path.parent, seg_model_info(path)), threads)
+    return TFLiteSegPredictor(Bundle(path.parent, default_model_info(path)), threads)
 
 
 def predict_images(predictor: SegPredictor, data: SegSet, zoom: int = 1) -> List[np.ndarray]:
@@ -116,10 +111,19 @@ def predict_images(predictor: SegPredictor, data: SegSet, zoom: int = 1) -> List
     return [predict_tiled(predict, img, predictor.input_size) for img in data.images]
 
 
+def seg_metrics_by_source(data: SegSet, probs: List[np.ndarray], threshold: float,
+                          faint_threshold: Optional[float] = None) -> Dict[str, Any]:
+    result = segmentation_metrics(data.masks, probs, threshold, faint_threshold=faint_threshold)
+    result["per_source"] = {}
+    for name in data.source_names():
+        idx = np.flatnonzero(data.sources == name)
+        result["per_source"][name] = segmentation_metrics([data.masks[i] for i in idx], [probs[i] for i in idx],
+                                                          threshold, faint_threshold=faint_threshold)
+    return result
+
+
 def evaluate_segmentation(predictor: SegPredictor, data: SegSet, threshold: Optional[float] = None,
                           faint_threshold: Optional[float] = None, zoom: int = 1) -> Dict[str, Any]:
-    from .segfit import seg_metrics_by_source
-
     if len(data) == 0:
         raise DataError("no image/mask pairs to evaluate on")
     threshold = predictor.threshold if threshold is None else float(threshold)
@@ -128,3 +132,43 @@ def evaluate_segmentation(predictor: SegPredictor, data: SegSet, threshold: Opti
     result["segment_zoom"] = zoom
     result["_probs"] = probs  # for figures; removed before JSON
     return result
+
+
+def evaluate_segmenter(model_path, folders: Sequence, split_config: Dict[str, Any], *, synthetic: int = 0,
+                       seed: int = 0, threshold: Optional[float] = None, threads: int = 2, split: str = "all",
+                       figures=None, faint_threshold: Optional[float] = None, zoom: int = 1) -> Dict[str, Any]:
+    """Metrics of a segmenter on whole images, overall and per source; `split_config` is the training
+    config that rebuilds the `split` ({} for all)."""
+    predictor = load_seg_predictor(model_path, threads)
+    data = load_seg_data(folders, synthetic=synthetic, seed=seed)
+    if split != "all":
+        _, val = split_seg_by_photo(data, float(split_config["val_fraction"]), int(split_config["seed"]))
+        in_val = {(str(s), n) for s, n in zip(val.sources, val.names)}
+        # The run's own record of its held-out files wins: the split rule may have changed since.
+        recorded = recorded_val_files(model_path)
+        keep = [i for i, (s, n) in enumerate(zip(data.sources, data.names))
+                if ((n in recorded[str(s)]) if str(s) in recorded else ((str(s), n) in in_val)) == (split == "val")]
+        data = data.subset(keep)
+    result = evaluate_segmentation(predictor, data, threshold, faint_threshold, zoom)
+    probs = result.pop("_probs")
+    result.update({"model": str(model_path), "variant": predictor.kind, "task": "segmentation", "split": split,
+                   "input_size": predictor.input_size})
+    if figures:
+        from .figures import segmentation_grid
+
+        result["figures"] = [str(segmentation_grid(data, probs, result["threshold"], Path(figures) / "grid.png"))]
+    return result
+
+
+def evaluate_lines(result: Dict[str, Any]) -> List[str]:
+    """The table `python -m train evaluate` prints: one row per source and one for all, then what the
+    numbers mean."""
+    lines = [f"{'source':24s} {'n':>5s} " + " ".join(f"{SHORT_NAMES.get(k, k):>9s}" for k in TABLE_KEYS)]
+    for name, m in list(result["per_source"].items()) + [("all", result)]:
+        lines.append(f"{name:24s} {m['n']:5d} " + " ".join(f"{m[k]:9.4f}" for k in TABLE_KEYS))
+    faint = f", faint threshold {result['faint_threshold']:.2f}" if result.get("faint_threshold") is not None else ""
+    zoom = f", segmented at {result['segment_zoom']}x" if result.get("segment_zoom", 1) != 1 else ""
+    lines.append(f"pixel threshold {result['threshold']:.2f}{faint}{zoom}; f1_tol2/ODS/OIS count a pixel within 2 px "
+                 "as a match; complete/correct: the share of the true centreline found and of the found one on a true "
+                 "crack (2 px)")
+    return lines

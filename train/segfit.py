@@ -1,27 +1,28 @@
 """Segmentation training runs: whole image/mask pairs, random crops, tiled validation.
 
-Called by fit.fit when the config's model is a segmenter. The run folder is the same as a
-classifier's (config.yaml, best.keras, checkpoints/, history.csv, curves.png, metrics.json,
+train.tasks picks this module when the config's model is a segmenter. The run folder (runs.py) is
+the same as a classifier's (config.yaml, best.keras, checkpoints/, history.csv, curves.png, metrics.json,
 summary.txt); metrics.json holds the segmentation contract (precision, recall, f1, iou,
 f1_tol2, ods_f1, ois_f1) overall and per source, and the pixel threshold chosen on validation.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
-import yaml
 
 from edge.errors import DataError
 
 from .augment import AugmentOptions, augment_pair, deepcrack_protocol
+from .data import resize, tile_origins
 from .losses import get_loss, pixel_f1_metric
-from .segdata import SegSet, load_seg_data, predict_tiled, split_seg_by_photo
-from .segmetrics import best_threshold, segmentation_metrics
+from .models import build_model
+from .runs import RunResult, data_record, learning_rate, prepare_model, run_callbacks, save_model, start_run, write_metrics
+from .segdata import SegSet, load_seg_data, split_seg_by_photo
+from .segevaluate import KerasSegPredictor, predict_images, seg_metrics_by_source
+from .segmetrics import best_threshold
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,6 @@ def sample_batches(data: SegSet, size: int, batch: int, opts: AugmentOptions, se
 def validation_tiles(data: SegSet, size: int) -> Tuple[np.ndarray, np.ndarray]:
     """Fixed non-augmented tiles of the validation images for the per-epoch val_loss
     (small images are resized to a tile; larger ones cut into tiles covering them)."""
-    from .data import resize, tile_origins
-
     xs, ys = [], []
     for img, msk in zip(data.images, data.masks):
         h, w = msk.shape
@@ -86,31 +85,6 @@ def validation_tiles(data: SegSet, size: int) -> Tuple[np.ndarray, np.ndarray]:
     return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)[..., None]
 
 
-def keras_prob_fn(model, batch: int = 8):
-    """uint8 (B, S, S, 3) -> (B, S, S) probabilities from a Keras segmenter."""
-    def predict(tiles: np.ndarray) -> np.ndarray:
-        out = [np.asarray(model(tiles[i:i + batch].astype(np.float32), training=False))[..., 0]
-               for i in range(0, len(tiles), batch)]
-        return np.concatenate(out)
-
-    return predict
-
-
-def predict_set(predict, data: SegSet, size: int) -> List[np.ndarray]:
-    return [predict_tiled(predict, img, size) for img in data.images]
-
-
-def seg_metrics_by_source(data: SegSet, probs: List[np.ndarray], threshold: float,
-                          faint_threshold: Optional[float] = None) -> Dict[str, Any]:
-    result = segmentation_metrics(data.masks, probs, threshold, faint_threshold=faint_threshold)
-    result["per_source"] = {}
-    for name in data.source_names():
-        idx = np.flatnonzero(data.sources == name)
-        result["per_source"][name] = segmentation_metrics([data.masks[i] for i in idx], [probs[i] for i in idx],
-                                                          threshold, faint_threshold=faint_threshold)
-    return result
-
-
 def prepare_seg_data(config: Dict[str, Any]) -> Tuple[SegSet, SegSet, SegSet]:
     """(all, train, validation) exactly as a run with `config` splits them (convert and
     evaluate rebuild the validation split with this)."""
@@ -120,14 +94,14 @@ def prepare_seg_data(config: Dict[str, Any]) -> Tuple[SegSet, SegSet, SegSet]:
     return data, train, val
 
 
-def fit_segmentation(config: Dict[str, Any], run_dir: Path, data=None, command: Optional[str] = None):
+def fit_segmenter(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=None,
+                  command: Optional[str] = None) -> RunResult:
+    """Train segmenter `config` (from options.resolve_config) into out/<name>/. `data` may pass ready
+    (train, validation) SegSets instead of reading config['data']."""
     import keras
     import tensorflow as tf
 
-    from .fit import RunResult, _epoch_logger, load_init, model_summary, plot_curves
-    from .models import build_model
-
-    keras.utils.set_random_seed(config["seed"])
+    run_dir = start_run(config, out, name)
     if data is None:
         _, train, val = prepare_seg_data(config)
     else:
@@ -142,21 +116,16 @@ def fit_segmentation(config: Dict[str, Any], run_dir: Path, data=None, command: 
     if size % 32 or crop % 32:
         raise DataError(f"segmenters need input_size and crop_size divisible by 32, got {size} and {crop}")
 
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     kw = {"weights": config["weights"]} if config["model"] in ("mobilenet_unet", "fpn") else {}
     if config["width"] > 0:
         kw["width"] = config["width"]
-    model = build_model(config["model"], input_size=None, **kw)  # any size: crops in training, tiles later
-    load_init(model, config["init"])
-    (run_dir / "summary.txt").write_text(model_summary(model))
+    # any input size: crops in training, tiles later
+    model = prepare_model(build_model(config["model"], input_size=None, **kw), run_dir, config)
 
     batch = config["batch_size"]
     steps = max(1, (config["samples_per_epoch"] or len(train)) // batch)
-    lr = config["learning_rate"]
-    if config["lr_schedule"] == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps * config["epochs"], alpha=0.02)
     loss_name = "bce_dice" if config["loss"] == "auto" else config["loss"]
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss=get_loss(loss_name),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(config, steps)), loss=get_loss(loss_name),
                   metrics=[pixel_f1_metric(0.5)], jit_compile=False)
 
     opts = augment_options(config)
@@ -166,47 +135,27 @@ def fit_segmentation(config: Dict[str, Any], run_dir: Path, data=None, command: 
                           tf.TensorSpec((batch, crop, crop, 1), tf.float32)),
     ).prefetch(2)
     vx, vy = validation_tiles(val, size)
-    ckpt_dir = run_dir / "checkpoints"
-    ckpt_dir.mkdir(exist_ok=True)
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config["patience"], restore_best_weights=True)
-    callbacks = [
-        stopper,
-        keras.callbacks.ModelCheckpoint(str(ckpt_dir / "epoch{epoch:03d}-val_loss{val_loss:.4f}.keras"),
-                                        monitor="val_loss", save_best_only=True),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
-        _epoch_logger(config["epochs"]),
-    ]
+    stopper, callbacks = run_callbacks(run_dir, config)
     t0 = time.monotonic()
     history = model.fit(train_ds, steps_per_epoch=steps, validation_data=(vx, vy), validation_batch_size=8,
                         epochs=config["epochs"], verbose=0, callbacks=callbacks)
     seconds = time.monotonic() - t0
-    model.save(run_dir / "best.keras")
-    best_epoch = int(getattr(stopper, "best_epoch", 0)) + 1
-    plot_curves(history.history, run_dir / "curves.png", best_epoch, metric="pixel_f1")
+    epochs = save_model(model, run_dir, history.history, stopper, metric="pixel_f1")
 
-    probs = predict_set(keras_prob_fn(model), val, size)
+    probs = predict_images(KerasSegPredictor(model, {"input_size": size}, {}), val)
     threshold = best_threshold(val.masks, probs)
-    metrics = {
+    metrics = write_metrics(run_dir, {
         "task": "segmentation",
         "val": seg_metrics_by_source(val, probs, threshold),
         "threshold": threshold,
         "input_size": size,
-        "epochs_run": len(history.history.get("loss", [])),
-        "best_epoch": best_epoch,
+        **epochs,
         "train_seconds": round(seconds, 1),
         "params": int(model.count_params()),
         "loss": loss_name,
-        "data": {
-            "train": {n: p.balance() for n, p in train.by_source().items()},
-            "val": {n: p.balance() for n, p in val.by_source().items()},
-            "val_files": {n: sorted(p.names) for n, p in val.by_source().items() if n != "synthetic"},
-            "sources": train.info or val.info,
-        },
-        "command": command,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        "data": {**data_record(train, val),
+                 "val_files": {n: sorted(p.names) for n, p in val.by_source().items() if n != "synthetic"}},
+    }, command)
     v = metrics["val"]
     log.info("validation (threshold %.2f): f1 %.4f iou %.4f f1_tol2 %.4f ods %.4f ois %.4f on %d images (%.0f s)",
              threshold, v["f1"], v["iou"], v["f1_tol2"], v["ods_f1"], v["ois_f1"], v["n"], seconds)
@@ -214,3 +163,13 @@ def fit_segmentation(config: Dict[str, Any], run_dir: Path, data=None, command: 
         log.info("  %s: f1 %.4f f1_tol2 %.4f ods %.4f on %d", source, m["f1"], m["f1_tol2"], m["ods_f1"], m["n"])
     log.info("run folder: %s", run_dir)
     return RunResult(run_dir, metrics, config)
+
+
+def fit_lines(metrics: Dict[str, Any]) -> List[str]:
+    """What `python -m train fit` prints at the end: validation scores overall and per source."""
+    v = metrics["val"]
+    lines = [f"validation pixel f1 {v['f1']:.4f}  f1_tol2 {v['f1_tol2']:.4f}  ods {v['ods_f1']:.4f}  "
+             f"on {v['n']} images (threshold {metrics['threshold']:.2f})"]
+    for source, m in v["per_source"].items():
+        lines.append(f"  {source:32s} f1 {m['f1']:.4f}  f1_tol2 {m['f1_tol2']:.4f}  ods {m['ods_f1']:.4f}  n {m['n']}")
+    return lines

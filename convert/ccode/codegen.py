@@ -12,7 +12,8 @@ import numpy as np
 from edge.models.bundle import ModelInfo
 from edge.errors import ModelError
 
-from .emit import EMITTERS, RUNTIME_C, EmitContext, check_supported
+from .emit import EMITTERS, check_supported
+from .kernel import RUNTIME_C, EmitContext
 from .planner import MemoryPlan, plan_memory
 from .reader import Graph
 

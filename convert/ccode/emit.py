@@ -1,298 +1,22 @@
 """Operator emitters: one C99 function per TFLite operator, with the integer semantics of TFLite's
 int8 reference kernels (per-channel requantization, SaturatingRoundingDoublingHighMul +
 RoundingDivideByPOT, LUT logistic, integer bilinear resize). Parameters the runtime derives in
-Prepare() are derived here the same way and baked in as constants."""
+Prepare() are derived here the same way and baked in as constants.
+The weighted and windowed layers are in emit_conv.py, what they share in kernel.py; EMITTERS maps
+every supported TFLite operator to its emitter."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List
 
 import numpy as np
 
 from edge.errors import ModelError
 
-from .planner import MemoryPlan
+from .emit_conv import (emit_average_pool_2d, emit_conv_2d, emit_depthwise_conv_2d, emit_fully_connected,
+                        emit_max_pool_2d, emit_mean)
+from .kernel import EmitContext, check_int8, fail, nhwc, same_quant
 from .quant import INT8_MAX, INT8_MIN, activation_range, f32, quantize_multiplier, tflite_round
 from .reader import Graph, Operator, Tensor
-
-_C_TYPES = {np.int8: "int8_t", np.int16: "int16_t", np.int32: "int32_t", np.uint8: "uint8_t", np.int64: "int64_t"}
-
-# C helpers shared by every operator: TFLite's fixed-point primitives (gemmlowp rounding).
-RUNTIME_C = r"""
-static inline int32_t sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
-  if (a == b && a == INT32_MIN) return INT32_MAX;
-  const int64_t ab = (int64_t)a * (int64_t)b;
-  const int64_t nudge = ab >= 0 ? (1LL << 30) : (1LL - (1LL << 30));
-  return (int32_t)((ab + nudge) / (1LL << 31));
-}
-
-/* Arithmetic right shift of negative values is what every C99 compiler we target does. */
-static inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
-  const int32_t mask = (int32_t)((1LL << exponent) - 1);
-  const int32_t remainder = x & mask;
-  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-static inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
-  const int left = shift > 0 ? shift : 0;
-  const int right = shift > 0 ? 0 : -shift;
-  return rounding_divide_by_pot(sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
-}
-
-/* ruy's ApplyMultiplier, behind LiteRT's FULLY_CONNECTED (reference resolver included): one
- * rounding, to nearest with ties upward. Differs from the above only when x * m / 2^31 rounds to
- * an exact half-step. */
-static inline int32_t multiply_by_quantized_multiplier_single(int32_t x, int32_t multiplier, int shift) {
-  const int total = 31 - shift;
-  return (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << (total - 1))) >> total);
-}
-
-static inline int8_t clamp_int8(int32_t v, int32_t lo, int32_t hi) {
-  return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
-}
-"""
-
-
-@dataclass
-class EmitContext:
-    graph: Graph
-    plan: MemoryPlan
-    weights: List[Tuple[str, str, np.ndarray]] = field(default_factory=list)  # (ctype, name, values)
-    weight_bytes: int = 0
-
-    def const(self, name: str, values: np.ndarray) -> str:
-        values = np.ascontiguousarray(values)
-        ctype = _C_TYPES[values.dtype.type]
-        self.weights.append((ctype, name, values.reshape(-1)))
-        self.weight_bytes += values.nbytes
-        return name
-
-    def ptr(self, t: int) -> str:
-        return f"(arena + {self.plan.offsets[t]})"
-
-    def tensor(self, t: int) -> Tensor:
-        return self.graph.tensors[t]
-
-
-def _fail(op: Operator, why: str) -> ModelError:
-    return ModelError(f"operator {op.kind} (#{op.index}): {why}")
-
-
-def _check_int8(op: Operator, *tensors: Tensor) -> None:
-    for t in tensors:
-        if t.dtype is not np.int8:
-            raise _fail(op, f"tensor {t.name!r} is {np.dtype(t.dtype).name}; only int8 activations compile")
-        if len(t.scales) != 1:
-            raise _fail(op, f"tensor {t.name!r} has per-channel activation quantization")
-
-
-def _nhwc(op: Operator, t: Tensor) -> Tuple[int, int, int]:
-    if len(t.shape) != 4 or t.shape[0] != 1:
-        raise _fail(op, f"tensor {t.name!r} has shape {list(t.shape)}; expected (1, H, W, C)")
-    return t.shape[1], t.shape[2], t.shape[3]
-
-
-def _same_padding(op, in_size: int, out_size: int, stride: int, dilation: int, kernel: int) -> int:
-    if op.options.get("padding", 1) != 0:  # VALID
-        return 0
-    effective = (kernel - 1) * dilation + 1
-    total = (out_size - 1) * stride + effective - in_size
-    return max(total, 0) // 2
-
-
-def _per_channel_multipliers(x: Tensor, w: Tensor, y: Tensor, channels: int):
-    scales = w.scales if len(w.scales) == channels else w.scales[:1] * channels
-    mult, shift = zip(*(quantize_multiplier(x.scale * s / y.scale) for s in scales))
-    return np.array(mult, np.int32), np.array(shift, np.int32)
-
-
-def _bias(ctx: EmitContext, op: Operator, channels: int, name: str) -> str:
-    if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        b = ctx.tensor(op.inputs[2])
-        if b.data is None or b.dtype is not np.int32:
-            raise _fail(op, "bias must be a constant int32 tensor")
-        return ctx.const(name, b.data.astype(np.int32))
-    return ctx.const(name, np.zeros(channels, np.int32))
-
-
-def emit_conv_2d(ctx: EmitContext, op: Operator, fn: str) -> str:
-    x, w, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    ih, iw, ic = _nhwc(op, x)
-    oh, ow, oc = _nhwc(op, y)
-    if w.data is None or w.dtype is not np.int8:
-        raise _fail(op, "filter must be a constant int8 tensor")
-    _, kh, kw, wic = w.shape
-    if wic != ic:
-        raise _fail(op, f"grouped convolution ({ic} input channels, filter has {wic})")
-    o = op.options
-    sh, sw, dh, dw = o["stride_h"], o["stride_w"], o["dilation_h"], o["dilation_w"]
-    pt = _same_padding(op, ih, oh, sh, dh, kh)
-    pl = _same_padding(op, iw, ow, sw, dw, kw)
-    mult, shift = _per_channel_multipliers(x, w, y, oc)
-    lo, hi = activation_range(o["activation"], y.scale, y.zero_point)
-    W = ctx.const(f"{fn}_filter", w.data.transpose(1, 2, 3, 0))  # (KH, KW, IC, OC): OC innermost vectorizes
-    B = _bias(ctx, op, oc, f"{fn}_bias")
-    M = ctx.const(f"{fn}_mult", mult)
-    S = ctx.const(f"{fn}_shift", shift)
-    return f"""
-/* CONV_2D #{op.index}: {x.name} -> {y.name}, {kh}x{kw} stride {sh}x{sw}, per-channel requantization */
-static void {fn}(int8_t *arena) {{
-  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
-  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
-  enum {{ IH = {ih}, IW = {iw}, IC = {ic}, OH = {oh}, OW = {ow}, OC = {oc}, KH = {kh}, KW = {kw},
-         SH = {sh}, SW = {sw}, DH = {dh}, DW = {dw}, PT = {pt}, PL = {pl},
-         IN_OFF = {-x.zero_point}, OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
-  for (int oy = 0; oy < OH; ++oy) {{
-    for (int ox = 0; ox < OW; ++ox) {{
-      int32_t acc[OC];
-      for (int c = 0; c < OC; ++c) acc[c] = {B}[c];
-      for (int ky = 0; ky < KH; ++ky) {{
-        const int iy = oy * SH - PT + ky * DH;
-        if (iy < 0 || iy >= IH) continue;
-        for (int kx = 0; kx < KW; ++kx) {{
-          const int ix = ox * SW - PL + kx * DW;
-          if (ix < 0 || ix >= IW) continue;
-          const int8_t *px = in + (iy * IW + ix) * IC;
-          const int8_t *wk = {W} + (ky * KW + kx) * IC * OC;
-          for (int i = 0; i < IC; ++i) {{
-            const int32_t v = (int32_t)px[i] + IN_OFF;
-            const int8_t *wr = wk + i * OC;
-            for (int c = 0; c < OC; ++c) acc[c] += v * (int32_t)wr[c];
-          }}
-        }}
-      }}
-      int8_t *o = out + (oy * OW + ox) * OC;
-      for (int c = 0; c < OC; ++c)
-        o[c] = clamp_int8(multiply_by_quantized_multiplier(acc[c], {M}[c], {S}[c]) + OUT_ZP, LO, HI);
-    }}
-  }}
-}}
-"""
-
-
-def emit_depthwise_conv_2d(ctx: EmitContext, op: Operator, fn: str) -> str:
-    x, w, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    ih, iw, ic = _nhwc(op, x)
-    oh, ow, oc = _nhwc(op, y)
-    if w.data is None or w.dtype is not np.int8:
-        raise _fail(op, "filter must be a constant int8 tensor")
-    _, kh, kw, woc = w.shape
-    if woc != oc or oc % ic:
-        raise _fail(op, f"filter channels {woc} do not match output channels {oc}")
-    dm = oc // ic
-    o = op.options
-    sh, sw, dh, dw = o["stride_h"], o["stride_w"], o["dilation_h"], o["dilation_w"]
-    pt = _same_padding(op, ih, oh, sh, dh, kh)
-    pl = _same_padding(op, iw, ow, sw, dw, kw)
-    mult, shift = _per_channel_multipliers(x, w, y, oc)
-    lo, hi = activation_range(o["activation"], y.scale, y.zero_point)
-    W = ctx.const(f"{fn}_filter", w.data.reshape(kh, kw, oc))
-    B = _bias(ctx, op, oc, f"{fn}_bias")
-    M = ctx.const(f"{fn}_mult", mult)
-    S = ctx.const(f"{fn}_shift", shift)
-    if dm == 1:
-        inner = "for (int c = 0; c < OC; ++c) acc[c] += ((int32_t)px[c] + IN_OFF) * (int32_t)wk[c];"
-    else:
-        inner = ("for (int i = 0; i < IC; ++i) { const int32_t v = (int32_t)px[i] + IN_OFF;\n"
-                 "            for (int m = 0; m < DM; ++m) acc[i * DM + m] += v * (int32_t)wk[i * DM + m]; }")
-    return f"""
-/* DEPTHWISE_CONV_2D #{op.index}: {x.name} -> {y.name}, {kh}x{kw} stride {sh}x{sw}, multiplier {dm} */
-static void {fn}(int8_t *arena) {{
-  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
-  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
-  enum {{ IH = {ih}, IW = {iw}, IC = {ic}, OH = {oh}, OW = {ow}, OC = {oc}, DM = {dm}, KH = {kh}, KW = {kw},
-         SH = {sh}, SW = {sw}, DH = {dh}, DW = {dw}, PT = {pt}, PL = {pl},
-         IN_OFF = {-x.zero_point}, OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
-  (void)IC; (void)DM;
-  for (int oy = 0; oy < OH; ++oy) {{
-    for (int ox = 0; ox < OW; ++ox) {{
-      int32_t acc[OC];
-      for (int c = 0; c < OC; ++c) acc[c] = {B}[c];
-      for (int ky = 0; ky < KH; ++ky) {{
-        const int iy = oy * SH - PT + ky * DH;
-        if (iy < 0 || iy >= IH) continue;
-        for (int kx = 0; kx < KW; ++kx) {{
-          const int ix = ox * SW - PL + kx * DW;
-          if (ix < 0 || ix >= IW) continue;
-          const int8_t *px = in + (iy * IW + ix) * IC;
-          const int8_t *wk = {W} + (ky * KW + kx) * OC;
-          {inner}
-        }}
-      }}
-      int8_t *o = out + (oy * OW + ox) * OC;
-      for (int c = 0; c < OC; ++c)
-        o[c] = clamp_int8(multiply_by_quantized_multiplier(acc[c], {M}[c], {S}[c]) + OUT_ZP, LO, HI);
-    }}
-  }}
-}}
-"""
-
-
-def emit_fully_connected(ctx: EmitContext, op: Operator, fn: str) -> str:
-    x, w, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    if w.data is None or w.dtype is not np.int8 or len(w.shape) != 2:
-        raise _fail(op, "weights must be a constant 2-D int8 tensor")
-    n_out, n_in = w.shape
-    if x.size != n_in or y.size != n_out:
-        raise _fail(op, f"batched input {list(x.shape)} (only one row of {n_in} compiles)")
-    # input * filter / output scale in double, per channel or per tensor (as conv does); the
-    # float32 product of the older GetQuantizedConvolutionMultipler disagrees with LiteRT 2.x.
-    mult, shift = _per_channel_multipliers(x, w, y, n_out)
-    lo, hi = activation_range(op.options.get("activation", 0), y.scale, y.zero_point)
-    W = ctx.const(f"{fn}_weights", w.data)
-    B = _bias(ctx, op, n_out, f"{fn}_bias")
-    M = ctx.const(f"{fn}_mult", mult)
-    S = ctx.const(f"{fn}_shift", shift)
-    return f"""
-/* FULLY_CONNECTED #{op.index}: {x.name} -> {y.name}, {n_in} -> {n_out} */
-static void {fn}(int8_t *arena) {{
-  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
-  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
-  enum {{ N_IN = {n_in}, N_OUT = {n_out}, IN_OFF = {-x.zero_point}, W_OFF = {-w.zero_point},
-         OUT_ZP = {y.zero_point}, LO = {lo}, HI = {hi} }};
-  for (int o = 0; o < N_OUT; ++o) {{
-    int32_t acc = {B}[o];
-    const int8_t *wr = {W} + o * N_IN;
-    for (int i = 0; i < N_IN; ++i) acc += ((int32_t)in[i] + IN_OFF) * ((int32_t)wr[i] + W_OFF);
-    out[o] = clamp_int8(multiply_by_quantized_multiplier_single(acc, {M}[o], {S}[o]) + OUT_ZP, LO, HI);
-  }}
-}}
-"""
-
-
-def emit_mean(ctx: EmitContext, op: Operator, fn: str) -> str:
-    x, axes_t, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    ih, iw, c = _nhwc(op, x)
-    if axes_t.data is None:
-        raise _fail(op, "axes must be constant")
-    axes = sorted({int(a) % 4 for a in axes_t.data.reshape(-1)})
-    if axes != [1, 2]:
-        raise _fail(op, f"mean over axes {axes} (only the spatial mean over (1, 2) compiles)")
-    count = ih * iw
-    # reference_ops::QuantizedMeanOrSum folds 1/count into the multiplier.
-    m, s = quantize_multiplier(x.scale / y.scale)
-    k = min(count.bit_length() - 1, 32, 31 + s)
-    m = int((m << k) // count)
-    s -= k
-    return f"""
-/* MEAN #{op.index}: {x.name} -> {y.name}, spatial mean of {ih}x{iw} */
-static void {fn}(int8_t *arena) {{
-  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
-  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
-  enum {{ N = {count}, C = {c}, IN_ZP = {x.zero_point}, OUT_ZP = {y.zero_point} }};
-  int32_t sum[C];
-  for (int k = 0; k < C; ++k) sum[k] = 0;
-  for (int p = 0; p < N; ++p)
-    for (int k = 0; k < C; ++k) sum[k] += in[p * C + k];
-  for (int k = 0; k < C; ++k)
-    out[k] = clamp_int8(multiply_by_quantized_multiplier(sum[k] - IN_ZP * N, {m}, {s}) + OUT_ZP, {INT8_MIN}, {INT8_MAX});
-}}
-"""
 
 
 def logistic_table(x: Tensor, y: Tensor) -> np.ndarray:
@@ -307,7 +31,7 @@ def logistic_table(x: Tensor, y: Tensor) -> np.ndarray:
 
 def emit_logistic(ctx: EmitContext, op: Operator, fn: str) -> str:
     x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
+    check_int8(op, x, y)
     T = ctx.const(f"{fn}_table", logistic_table(x, y))
     return f"""
 /* LOGISTIC #{op.index}: {x.name} -> {y.name}, 256-entry table */
@@ -322,13 +46,13 @@ static void {fn}(int8_t *arena) {{
 def _broadcast_strides(op: Operator, a: Tensor, out_shape) -> List[int]:
     shape = (1,) * (4 - len(a.shape)) + tuple(a.shape)
     if len(shape) != 4:
-        raise _fail(op, f"tensor {a.name!r} has more than 4 dimensions")
+        raise fail(op, f"tensor {a.name!r} has more than 4 dimensions")
     strides, acc = [0] * 4, 1
     for d in range(3, -1, -1):
         if shape[d] == out_shape[d]:
             strides[d] = acc if shape[d] > 1 else 0
         elif shape[d] != 1:
-            raise _fail(op, f"shapes {list(a.shape)} and {list(out_shape)} do not broadcast")
+            raise fail(op, f"shapes {list(a.shape)} and {list(out_shape)} do not broadcast")
         acc *= shape[d]
     return strides
 
@@ -364,7 +88,7 @@ static void {fn}(int8_t *arena) {{
 
 def emit_add(ctx: EmitContext, op: Operator, fn: str) -> str:
     a, b, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    _check_int8(op, a, b, y)
+    check_int8(op, a, b, y)
     left_shift = 20  # add.cc, int8
     twice_max = 2.0 * max(a.scale, b.scale)
     m1, s1 = quantize_multiplier(a.scale / twice_max)
@@ -378,7 +102,7 @@ def emit_add(ctx: EmitContext, op: Operator, fn: str) -> str:
 
 def emit_mul(ctx: EmitContext, op: Operator, fn: str) -> str:
     a, b, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    _check_int8(op, a, b, y)
+    check_int8(op, a, b, y)
     m, s = quantize_multiplier(a.scale * b.scale / y.scale)
     body = (f"out[n++] = clamp_int8(multiply_by_quantized_multiplier((va + A_OFF) * (vb + B_OFF), {m}, {s})"
             f" + OUT_ZP, LO, HI);")
@@ -388,14 +112,14 @@ def emit_mul(ctx: EmitContext, op: Operator, fn: str) -> str:
 def emit_concatenation(ctx: EmitContext, op: Operator, fn: str) -> str:
     y = ctx.tensor(op.outputs[0])
     ins = [ctx.tensor(t) for t in op.inputs]
-    _check_int8(op, y, *ins)
+    check_int8(op, y, *ins)
     for t in ins:
         if t.scale != y.scale or t.zero_point != y.zero_point:
-            raise _fail(op, f"input {t.name!r} is quantized differently from the output (int8 concat needs equal)")
+            raise fail(op, f"input {t.name!r} is quantized differently from the output (int8 concat needs equal)")
         if t.is_constant:
-            raise _fail(op, "constant inputs")
+            raise fail(op, "constant inputs")
     if op.options.get("activation", 0):
-        raise _fail(op, "fused activation")
+        raise fail(op, "fused activation")
     axis = op.options["axis"] % len(y.shape)
     outer = int(np.prod(y.shape[:axis]))
     out_inner = int(np.prod(y.shape[axis:]))
@@ -416,17 +140,12 @@ static void {fn}(int8_t *arena) {{
 """
 
 
-def _same_quant(op: Operator, x: Tensor, y: Tensor) -> None:
-    if x.scale != y.scale or x.zero_point != y.zero_point:
-        raise _fail(op, "input and output are quantized differently")
-
-
 def emit_resize_bilinear(ctx: EmitContext, op: Operator, fn: str) -> str:
     x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    _same_quant(op, x, y)
-    ih, iw, c = _nhwc(op, x)
-    oh, ow, _ = _nhwc(op, y)
+    check_int8(op, x, y)
+    same_quant(op, x, y)
+    ih, iw, c = nhwc(op, x)
+    oh, ow, _ = nhwc(op, y)
     align = bool(op.options.get("align_corners"))
     half = bool(op.options.get("half_pixel_centers"))
     hs = ((1 << 10) * ih + oh // 2) // oh
@@ -486,10 +205,10 @@ def _nearest_index(out_size: int, in_size: int, align: bool, half: bool) -> np.n
 
 def emit_resize_nearest_neighbor(ctx: EmitContext, op: Operator, fn: str) -> str:
     x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    _same_quant(op, x, y)
-    ih, iw, c = _nhwc(op, x)
-    oh, ow, _ = _nhwc(op, y)
+    check_int8(op, x, y)
+    same_quant(op, x, y)
+    ih, iw, c = nhwc(op, x)
+    oh, ow, _ = nhwc(op, y)
     align, half = bool(op.options.get("align_corners")), bool(op.options.get("half_pixel_centers"))
     YI = ctx.const(f"{fn}_rows", _nearest_index(oh, ih, align, half))
     XI = ctx.const(f"{fn}_cols", _nearest_index(ow, iw, align, half))
@@ -507,15 +226,15 @@ static void {fn}(int8_t *arena) {{
 
 def emit_pad(ctx: EmitContext, op: Operator, fn: str) -> str:
     x, p, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    _same_quant(op, x, y)
+    check_int8(op, x, y)
+    same_quant(op, x, y)
     if p.data is None:
-        raise _fail(op, "paddings must be constant")
+        raise fail(op, "paddings must be constant")
     pads = p.data.reshape(-1, 2)
     if len(x.shape) != 4 or pads[0].any() or pads[3].any():
-        raise _fail(op, f"padding {pads.tolist()} (only spatial padding of NHWC compiles)")
-    ih, iw, c = _nhwc(op, x)
-    oh, ow, _ = _nhwc(op, y)
+        raise fail(op, f"padding {pads.tolist()} (only spatial padding of NHWC compiles)")
+    ih, iw, c = nhwc(op, x)
+    oh, ow, _ = nhwc(op, y)
     value = y.zero_point
     if len(op.inputs) > 2 and op.inputs[2] >= 0:  # PADV2: an explicit constant
         value = int(ctx.tensor(op.inputs[2]).data.reshape(-1)[0])
@@ -533,66 +252,10 @@ static void {fn}(int8_t *arena) {{
 """
 
 
-def _pool(ctx: EmitContext, op: Operator, fn: str, average: bool) -> str:
-    x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    ih, iw, c = _nhwc(op, x)
-    oh, ow, _ = _nhwc(op, y)
-    o = op.options
-    sh, sw, fh, fw = o["stride_h"], o["stride_w"], o["filter_h"], o["filter_w"]
-    pt = _same_padding(op, ih, oh, sh, 1, fh)
-    pl = _same_padding(op, iw, ow, sw, 1, fw)
-    lo, hi = activation_range(o["activation"], y.scale, y.zero_point)
-    if average:
-        init, update = "0", "acc[k] += px[k];"
-        final = "const int32_t v = acc[k] > 0 ? (acc[k] + count / 2) / count : (acc[k] - count / 2) / count;"
-    else:
-        init, update = "-128", "if (px[k] > acc[k]) acc[k] = px[k];"
-        final = "const int32_t v = acc[k];"
-    return f"""
-/* {op.kind} #{op.index}: {x.name} -> {y.name}, {fh}x{fw} stride {sh}x{sw} */
-static void {fn}(int8_t *arena) {{
-  const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
-  int8_t *restrict out = {ctx.ptr(op.outputs[0])};
-  enum {{ IH = {ih}, IW = {iw}, C = {c}, OH = {oh}, OW = {ow}, FH = {fh}, FW = {fw}, SH = {sh}, SW = {sw},
-         PT = {pt}, PL = {pl}, LO = {lo}, HI = {hi} }};
-  for (int oy = 0; oy < OH; ++oy) {{
-    for (int ox = 0; ox < OW; ++ox) {{
-      int32_t acc[C];
-      int32_t count = 0;
-      for (int k = 0; k < C; ++k) acc[k] = {init};
-      for (int fy = 0; fy < FH; ++fy) {{
-        const int iy = oy * SH - PT + fy;
-        if (iy < 0 || iy >= IH) continue;
-        for (int fx = 0; fx < FW; ++fx) {{
-          const int ix = ox * SW - PL + fx;
-          if (ix < 0 || ix >= IW) continue;
-          const int8_t *px = in + (iy * IW + ix) * C;
-          ++count;
-          for (int k = 0; k < C; ++k) {update}
-        }}
-      }}
-      (void)count;
-      int8_t *o = out + (oy * OW + ox) * C;
-      for (int k = 0; k < C; ++k) {{ {final} o[k] = clamp_int8(v, LO, HI); }}
-    }}
-  }}
-}}
-"""
-
-
-def emit_max_pool_2d(ctx, op, fn):
-    return _pool(ctx, op, fn, average=False)
-
-
-def emit_average_pool_2d(ctx, op, fn):
-    return _pool(ctx, op, fn, average=True)
-
-
 def emit_reshape(ctx: EmitContext, op: Operator, fn: str) -> str:
     x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
     if x.nbytes != y.nbytes:
-        raise _fail(op, "input and output sizes differ")
+        raise fail(op, "input and output sizes differ")
     return f"""
 /* {op.kind} #{op.index}: {x.name} -> {y.name} (same bytes, new shape) */
 static void {fn}(int8_t *arena) {{
@@ -603,7 +266,7 @@ static void {fn}(int8_t *arena) {{
 
 def emit_quantize(ctx: EmitContext, op: Operator, fn: str) -> str:
     x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)  # int8 -> int8 requantization only: the graph's input and output are int8
+    check_int8(op, x, y)  # int8 -> int8 requantization only: the graph's input and output are int8
     m, s = quantize_multiplier(x.scale / y.scale)
     return f"""
 /* QUANTIZE #{op.index}: {x.name} -> {y.name}, requantize */
@@ -619,14 +282,14 @@ static void {fn}(int8_t *arena) {{
 def emit_tile(ctx: EmitContext, op: Operator, fn: str) -> str:
     """TILE with constant multiples (Keras' nearest UpSampling2D lowers to RESHAPE + TILE)."""
     x, m, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
-    _check_int8(op, x, y)
-    _same_quant(op, x, y)
+    check_int8(op, x, y)
+    same_quant(op, x, y)
     if m.data is None:
-        raise _fail(op, "multiples must be constant")
+        raise fail(op, "multiples must be constant")
     d = list(x.shape)
     big = list(y.shape)
     if [a * int(k) for a, k in zip(d, m.data.reshape(-1))] != big:
-        raise _fail(op, f"output shape {big} is not input {d} times {m.data.tolist()}")
+        raise fail(op, f"output shape {big} is not input {d} times {m.data.tolist()}")
     strides = [int(np.prod(d[k + 1:])) for k in range(len(d))]
     loops, index = [], []
     for k in range(len(d) - 1):

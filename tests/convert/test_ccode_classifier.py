@@ -86,7 +86,7 @@ def test_program_rejects_a_wrong_size_image_in_one_line(compiled, tmp_path):
 
 def test_train_evaluate_takes_the_compiled_folder(compiled, tmp_path):
     from edge.sim import save_classification_folder
-    from train.evaluate import evaluate
+    from train.tasks import evaluate
 
     data = tmp_path / "data"
     save_classification_folder(data, 40, seed=3)

@@ -11,7 +11,9 @@ from edge.models.classifier import Classifier
 from edge.errors import ModelError
 from edge.sim import make_patches, save_classification_folder
 from train import cli as train_cli
-from train.fit import TINY, fit, predict_probs, prepare_data, resolve_config
+from train.evaluate import predict_probs
+from train.fit import prepare_data
+from train.options import TINY
 
 
 @pytest.fixture(scope="module")

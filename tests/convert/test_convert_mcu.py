@@ -4,7 +4,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ import yaml
 from convert import mcu
 from convert.bundle import build_bundle
 from edge.models.bundle import load_bundle, sha256_of, write_model_json
-from edge.models.classifier import Classifier
 from edge.errors import ConfigError, ModelError
 from train.fit import prepare_data
 

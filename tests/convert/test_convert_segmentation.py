@@ -18,7 +18,8 @@ SEG_TINY = {
 
 @pytest.fixture(scope="module")
 def seg_run(tmp_path_factory):
-    from train.fit import fit, resolve_config
+    from train.options import resolve_config
+    from train.tasks import fit
 
     out = tmp_path_factory.mktemp("segruns")
     result = fit(resolve_config(overrides=SEG_TINY), out=out, name="tiny_seg", command="python -m train fit (test)")
@@ -121,7 +122,8 @@ def test_a_classification_folder_is_refused_for_a_segmenter(seg_run, tmp_path, c
 def test_a_fine_tuned_run_on_walls_keeps_its_history_in_the_card(seg_run, tmp_path):
     """init= starts from the first run's weights; synthetic_walls adds wall tiles as a source of
     their own; the card names both, and how to train the run it started from."""
-    from train.fit import fit, resolve_config
+    from train.options import resolve_config
+    from train.tasks import fit
 
     # One wall: all its tiles train (holding out 227 px tiles for a 32 px model would take a minute).
     tuned = fit(resolve_config(overrides={**SEG_TINY, "epochs": 1, "synthetic_walls": 1,

@@ -16,7 +16,8 @@ WALL = dict(width_px=2400, height_px=1400, n_cracks=3, kind="concrete", seed=3, 
 
 def test_tiny_model_to_subscriber_positions_match_known_cracks(tmp_path, mqtt_broker):
     from convert.bundle import convert_run
-    from train.fit import TINY, fit, resolve_config
+    from train.fit import fit
+    from train.options import TINY, resolve_config
 
     # A small model at 112 px: trains in about 30 s here and finds most synthetic crack tiles.
     recipe = dict(TINY, input_size=112, width=0.5, synthetic=1200, epochs=10, patience=20)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from edge.errors import ConfigError
-from train.fit import resolve_config
+from train.options import resolve_config
 
 SEGMENTER_YAML = Path(__file__).resolve().parents[2] / "train" / "segmenter.yaml"
 

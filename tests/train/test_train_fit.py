@@ -7,7 +7,7 @@ import yaml
 
 from edge.errors import ConfigError
 from train import cli
-from train.fit import DEFAULTS_PATH, TINY, defaults, parse_set, resolve_config
+from train.options import DEFAULTS_PATH, TINY, defaults, parse_set, resolve_config
 
 
 def test_every_default_key_has_a_comment():
@@ -132,7 +132,7 @@ def test_evaluate_errors_are_one_line(tmp_path, capsys):
 
 
 def test_init_starts_from_a_saved_models_weights_and_refuses_a_misfit(tmp_path):
-    from train.fit import load_init
+    from train.runs import load_init
     from train.models import build_model
 
     saved = build_model("small_cnn_lean", input_size=64, width=0.25)
