@@ -71,7 +71,10 @@ def compare_variant(keras_model, variant: str, calib: np.ndarray, val: PatchSet,
     path.write_bytes(to_tflite(keras_model, variant, calib if EXPORTERS[variant]["int8"] else None))
     probs = evaluate_tflite(path, val, threshold)
     return VariantResult(
-        variant, path.stat().st_size, metrics_by_source(val, probs, threshold), agreement(keras_probs, probs, threshold),
+        variant,
+        path.stat().st_size,
+        metrics_by_source(val, probs, threshold),
+        agreement(keras_probs, probs, threshold),
         {"path": path, "probs": probs},
     )
 
@@ -152,7 +155,9 @@ def build_bundle(
         int8 = compare_variant(keras_model, shipped, calib_images, val, keras_probs, threshold, Path(tmp))
         for variant in compare:
             if variant != shipped:
-                table.append(compare_variant(keras_model, variant, calib_images, val, keras_probs, threshold, Path(tmp)))
+                table.append(
+                    compare_variant(keras_model, variant, calib_images, val, keras_probs, threshold, Path(tmp))
+                )
         table.append(int8)
         annotate_table(table, keras_probs, threshold, latency_threads)
         try:

@@ -9,6 +9,7 @@ import sys
 from typing import List, Optional
 
 from edge.errors import CrackbotError
+from edge.extras import require
 
 from .tflite import DEFAULT_CALIBRATION, EXPORTERS
 
@@ -21,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Data defaults to the training run's own data and split (config.yaml beside the model).",
     )
     parser.add_argument("--model", required=True, metavar="PATH", help="trained model, e.g. runs/NAME/best.keras")
-    parser.add_argument("--out", required=True, metavar="DIR", help="bundle folder to write, e.g. models/crack_classifier")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="bundle folder to write, e.g. models/crack_classifier"
+    )
     parser.add_argument("--data", action="append", default=[], metavar="DIR",
                         help="data folders to calibrate and validate on instead of the run's (repeatable)")
     parser.add_argument("--synthetic", type=int, metavar="N", help="synthetic patches instead of the run's count")
@@ -68,6 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger("tensorflow").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        require("tensorflow")
         from .segmentation import is_segmentation_model, run_segmentation
 
         if is_segmentation_model(args.model):

@@ -119,7 +119,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     for arg, lat in rows:
         print(arg[-40:].ljust(40) + "".join(f"{lat[str(t)]['median_ms']:12.3f}" for t in args.threads))
     m = machine()
-    print(f"median of {args.runs} invokes; {m['processor']}, {m['cpus']} CPUs (load {m['load_average_1min']}), {m['runtime']}")
+    print(
+        f"median of {args.runs} invokes; {m['processor']}, {m['cpus']} CPUs (load {m['load_average_1min']}), {m['runtime']}"
+    )
     return 0
 
 

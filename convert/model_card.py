@@ -217,8 +217,12 @@ def _segmenter_validation(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
 
 def _size_and_speed(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
     s = info.input.shape[1]
-    out = ["", "## Size and speed", "",
-           f"- int8 {info.file}: {facts['tflite_bytes'] / 1024:.0f} KB (the float .keras: {facts['keras_bytes'] / 1024:.0f} KB)."]
+    out = [
+        "",
+        "## Size and speed",
+        "",
+        f"- int8 {info.file}: {facts['tflite_bytes'] / 1024:.0f} KB (the float .keras: {facts['keras_bytes'] / 1024:.0f} KB).",
+    ]
     for threads, v in info.training.get("latency_ms", {}).items():
         out.append(f"- LiteRT invoke, {threads} thread(s): median {v['median_ms']:.1f} ms, p90 {v['p90_ms']:.1f} ms "
                    f"per {s}x{s} tile (measured while converting, on the converting machine).")

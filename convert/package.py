@@ -230,8 +230,13 @@ def build_package(target: str, out_dir="dist", mcu_method: str = "auto") -> Path
             files[fname] = (text.encode(), 0o644)
         model_sets = " ".join(f"{key}={folder.name}" for key, folder in models.items())
         script = (ROOT / "firmware_configs" / "install.sh").read_text()
-        for placeholder, value in (("@TARGET@", name), ("@VERSION@", ver), ("@APT_PACKAGES@", " ".join(needs.apt)),
-                                   ("@MODEL_SETS@", model_sets), ("@SYSTEM_SITE@", "1" if needs.system_site_packages else "0")):
+        for placeholder, value in (
+            ("@TARGET@", name),
+            ("@VERSION@", ver),
+            ("@APT_PACKAGES@", " ".join(needs.apt)),
+            ("@MODEL_SETS@", model_sets),
+            ("@SYSTEM_SITE@", "1" if needs.system_site_packages else "0"),
+        ):
             script = script.replace(placeholder, value)
         files["install.sh"] = (script.encode(), 0o755)
         files["crackbot.service"] = ((ROOT / "firmware_configs" / "crackbot.service").read_bytes(), 0o644)

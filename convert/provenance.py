@@ -52,7 +52,11 @@ def license_line(path: str) -> str:
 
 # Items of a SOURCE.md about how the extract was collected, and hedges on remembered facts.
 _COLLECTION_NOTES = re.compile(r"^- (Where it was taken|Snapshot|Source paths|Provenance|Source repo)", re.I)
-_HEDGES = re.compile(r"\s*\((?:Mendeley lists it as [^)]*|[^)]*from memory[^)]*)\)|,? ?to my knowledge,?|\s*[—-]+ author/venue from memory, not verified here", re.I)
+_HEDGES = re.compile(
+    r"\s*\((?:Mendeley lists it as [^)]*|[^)]*from memory[^)]*)\)|,? ?to my knowledge,?"
+    r"|\s*[—-]+ author/venue from memory, not verified here",
+    re.I,
+)
 
 
 def source_summary(path: str) -> str:

@@ -63,7 +63,9 @@ def check_keras_task(model, path: Optional[str] = None) -> str:
     inputs = getattr(model, "inputs", None) or []
     outputs = getattr(model, "outputs", None) or []
     if len(inputs) != 1 or len(outputs) != 1:
-        raise ModelError(f"{where}expected one image input and one output, the model has {len(inputs)} and {len(outputs)}")
+        raise ModelError(
+            f"{where}expected one image input and one output, the model has {len(inputs)} and {len(outputs)}"
+        )
     in_shape: Tuple = tuple(model.input_shape)
     out_shape: Tuple = tuple(model.output_shape)
     if len(in_shape) != 4 or in_shape[-1] != 3:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
+
+from edge.extras import install_hint
 
 
 @dataclass(frozen=True)
@@ -42,20 +44,6 @@ COMMANDS: Dict[str, Command] = {
     }),
 }
 
-# extra -> the optional modules (top-level names) that it installs
-EXTRAS: Dict[str, Tuple[str, ...]] = {
-    "device": ("cv2", "ai_edge_litert"),
-    "train": ("tensorflow", "keras", "matplotlib", "tflite"),
-    "check": ("skimage",),
-    "mcu": ("tflite_micro",),
-    "broker": ("amqtt",),
-}
-NOTES = {
-    "cv2": "on a Jetson: apt install python3-opencv, in a venv made with --system-site-packages",
-    "ai_edge_litert": "numpy<2 systems: 'crackbot[legacy-runtime]'",
-}
-
-
 def usage() -> str:
     width = max(len(f"{name} {tool}") for name, cmd in COMMANDS.items() for tool in [*cmd.tools, ""]) + 4
     lines = ["usage: crackbot COMMAND [ARGS ...]", "",
@@ -77,22 +65,12 @@ def version() -> str:
         return "(not installed)"
 
 
-def install_hint(exc: ModuleNotFoundError) -> Optional[str]:
-    """The one line for a missing optional dependency; None for any other missing module (a bug)."""
-    top = (exc.name or "").split(".")[0]
-    extra = next((name for name, modules in EXTRAS.items() if top in modules), None)
-    if extra is None:
-        return None
-    note = f" ({NOTES[top]})" if top in NOTES else ""
-    return f"needs the module {top!r}, which is not installed: pip install 'crackbot[{extra}]'{note}"
-
-
 def run(command: Command, argv: Sequence[str], label: str) -> int:
     """Import the command's module and run its main(argv); a missing optional dependency is one line, exit 2."""
     try:
         return importlib.import_module(command.module).main(list(argv))
     except ModuleNotFoundError as exc:
-        hint = install_hint(exc)
+        hint = install_hint(exc.name or "")
         if hint is None:
             raise
         print(f"{label}: error: {hint}", file=sys.stderr)

@@ -10,12 +10,11 @@ from pathlib import Path
 
 from edge import jsonsafe
 from edge.errors import CrackbotError
+from edge.extras import install_hint
 
 
 # What a missing module means here, in one line.
 MISSING = {
-    "cv2": "OpenCV (cv2) is not installed: pip install '.[device]' (on a Jetson: apt install python3-opencv, "
-           "and a venv made with --system-site-packages)",
     "edge.sim": "the simulator (edge/sim) is not part of this install: scan-check and camera.type sim run from "
                 "a desktop checkout",
     "edge.photocheck": "the photo check (edge/photocheck) is not part of this install: run it from a desktop checkout",
@@ -27,16 +26,22 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check-config", help="validate a firmware config (exit 2 with key and line on error)")
     c.add_argument("file", help="firmware config YAML")
-    c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. mqtt.port=1884")
+    c.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. mqtt.port=1884"
+    )
     r = sub.add_parser("run", help="run the inspection loop")
     r.add_argument("--config", required=True, help="firmware config YAML")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. robot_id=r2")
     r.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     r.add_argument("--summary", default=None, metavar="OUT.json", help="write the run summary here")
     r.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    s = sub.add_parser("scan-check", help="run offline over the simulator's wall and score cracks against the known ones")
+    s = sub.add_parser(
+        "scan-check", help="run offline over the simulator's wall and score cracks against the known ones"
+    )
     s.add_argument("--config", required=True, help="firmware config YAML with camera.type sim")
-    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. camera.overlap=0.5")
+    s.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. camera.overlap=0.5"
+    )
     s.add_argument("--oracle", action="store_true", help="measure the exact masks instead of the segmenter's")
     s.add_argument("--seeds", default=None, metavar="A-B", help="score the walls of these seeds (e.g. 1-7 or 1,4,9) "
                    "and their totals, instead of camera.wall.seed alone")
@@ -48,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                     "with Negative/ (crack-free patches) and/or Positive/; repeatable")
     pc.add_argument("--config", default=None, help="firmware config YAML (default: firmware_configs/rpi4.yaml with "
                     "this repository's models/crack_classifier and models/crack_segmenter)")
-    pc.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. models.segment=all")
+    pc.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. models.segment=all"
+    )
     pc.add_argument("--exact-only", action="store_true", help="only the exact masks through the runtime's measurement "
                     "(no models: fast)")
     pc.add_argument("--limit", type=int, default=None, metavar="N", help="the first N photos of each set")
@@ -59,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print_scan_check(result: dict) -> None:
     print(f"scan-check ({result['mode']}): {result['run']['frames']} frames, {result['reports']} cracks reported")
-    print(f"{'known':>5} {'len mm':>8} {'meas':>8} {'err %':>6} {'wmax mm':>8} {'meas':>6} {'err':>6} {'pos mm':>6}  ids  pass")
+    print(
+        f"{'known':>5} {'len mm':>8} {'meas':>8} {'err %':>6} {'wmax mm':>8} {'meas':>6} {'err':>6} {'pos mm':>6}  ids  pass"
+    )
     for r in result["cracks"]:
         rep = r.get("reported") or {}
         def fmt(v, f):
@@ -145,9 +154,10 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
-        if exc.name not in MISSING:
+        message = MISSING.get(exc.name) or install_hint(exc.name or "")
+        if message is None:
             raise
-        print(f"error: {MISSING[exc.name]}", file=sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
         return 2
     text = jsonsafe.dumps(summary, indent=2)
     if args.summary:

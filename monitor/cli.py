@@ -42,8 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="crack map title")
     p.add_argument("--summary", metavar="OUT.json", type=Path, help="write the summary JSON here at the end")
     p.add_argument("--quiet", action="store_true", help="no line per event (the final summary is still printed)")
-    p.add_argument("--live", action="store_true",
-                   help="a table of cracks, worst first, redrawn every --live-interval seconds (instead of event lines)")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="a table of cracks, worst first, redrawn every --live-interval seconds (instead of event lines)",
+    )
     p.add_argument("--live-interval", metavar="S", type=positive, default=1.0, help="live table refresh (default 1 s)")
     out = p.add_argument_group("exports, written at the end")
     out.add_argument("--csv", metavar="FILE", type=Path, help="one row per crack")

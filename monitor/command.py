@@ -13,6 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from edge.comms import topics
 from monitor import MonitorError
 from monitor.args import Parser
 
@@ -37,7 +38,8 @@ def send_command(host: str, port: int, robot: str, command: str, value: float | 
 
     request_id = uuid.uuid4().hex[:12]
     payload = build_request(command, value, request_id)
-    base = f"{topic_root}/{robot}/cmd/{command}"
+    set_topic = topics.robot_topic(topic_root, robot, topics.command_set(command))
+    state_topic = topics.robot_topic(topic_root, robot, topics.command_state(command))
     answers: queue.Queue = queue.Queue()
     subscribed: queue.Queue = queue.Queue()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"crackbot-cmd-{request_id}")
@@ -50,7 +52,7 @@ def send_command(host: str, port: int, robot: str, command: str, value: float | 
                        cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
     client.on_message = lambda c, u, m: answers.put(m.payload)
     client.on_subscribe = lambda *a: subscribed.put(True)
-    client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{base}/state", qos=1) if not rc.is_failure else \
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(state_topic, qos=1) if not rc.is_failure else \
         answers.put(f"refused: {rc}".encode())
     try:
         client.connect(host, port)
@@ -62,7 +64,7 @@ def send_command(host: str, port: int, robot: str, command: str, value: float | 
             subscribed.get(timeout=timeout)
         except queue.Empty:
             raise MonitorError(f"the broker at {host}:{port} did not accept us within {timeout:g} s") from None
-        client.publish(f"{base}/set", payload, qos=1).wait_for_publish(timeout)
+        client.publish(set_topic, payload, qos=1).wait_for_publish(timeout)
         while True:
             try:
                 raw = answers.get(timeout=timeout)

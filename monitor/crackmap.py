@@ -53,7 +53,9 @@ def _placed_box(crack: dict) -> list[float] | None:
     return [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
 
 
-def wall_extent(cracks: Sequence[dict], wall_size_mm: Sequence[float] | None = None) -> tuple[float, float, float, float]:
+def wall_extent(
+    cracks: Sequence[dict], wall_size_mm: Sequence[float] | None = None
+) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) in mm that the map shows: the wall when its size is known, grown to hold every box."""
     boxes = [b for b in (_placed_box(c) for c in cracks) if b]
     if boxes:
@@ -363,7 +365,12 @@ def draw_wall_maps(cracks: Sequence[dict], out_dir: str | Path, wall_size_mm: Se
     except OSError as exc:
         raise MonitorError(f"cannot create the map folder {out}: {exc.strerror or exc}") from exc
     groups = cracks_by_wall(cracks) or {UNNAMED_WALL: []}
-    return {wall: draw_crack_map(group, out / f"crack_map_{wall}.png", wall_size_mm=wall_size_mm,
-                                 title=f"{title or 'crackbot crack map'}: {wall}" if len(groups) > 1 or wall != UNNAMED_WALL
-                                 else title)
-            for wall, group in groups.items()}
+    return {
+        wall: draw_crack_map(
+            group,
+            out / f"crack_map_{wall}.png",
+            wall_size_mm=wall_size_mm,
+            title=f"{title or 'crackbot crack map'}: {wall}" if len(groups) > 1 or wall != UNNAMED_WALL else title,
+        )
+        for wall, group in groups.items()
+    }

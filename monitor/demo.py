@@ -99,14 +99,23 @@ def run_demo(args) -> dict:
 def _print_summary(s: dict) -> None:
     e, m, g = s["edge"], s["monitor"], s["ground_truth"]
     rows = [
-        ("frames", e["frames"]), ("frames dropped", e["frames_dropped"]), ("tiles classified", e["tiles"]),
-        ("crack tiles", e["crack_tiles"]), ("cracks found", e["cracks"]),
+        ("frames", e["frames"]),
+        ("frames dropped", e["frames_dropped"]),
+        ("tiles classified", e["tiles"]),
+        ("crack tiles", e["crack_tiles"]),
+        ("cracks found", e["cracks"]),
         ("known cracks found", f"{g['found']} of {g['known']} (boxes within {g['tolerance_mm']:g} mm)"),
         ("reports matching no known crack", len(g["unmatched_reports"])),
         ("events sent / acknowledged", f"{e['events_published']} / {e['events_acked']}"),
-        ("events received", f"{m['events_received']} ({m['duplicates_dropped']} duplicates dropped, {m['invalid']} invalid)"),
-        ("robot fps", e["fps"]), ("broker", s["broker"]), ("crack map", s["map"]),
-        ("report", s["exports"]["report"]), ("CSV / GeoJSON", f"{s['exports']['csv']} / {s['exports']['geojson']}"),
+        (
+            "events received",
+            f"{m['events_received']} ({m['duplicates_dropped']} duplicates dropped, {m['invalid']} invalid)",
+        ),
+        ("robot fps", e["fps"]),
+        ("broker", s["broker"]),
+        ("crack map", s["map"]),
+        ("report", s["exports"]["report"]),
+        ("CSV / GeoJSON", f"{s['exports']['csv']} / {s['exports']['geojson']}"),
     ]
     print("\ncrackbot demo summary")
     for name, value in rows:

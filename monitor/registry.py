@@ -238,7 +238,8 @@ class Registry:
                 "  state = CASE WHEN state_ts IS NULL OR excluded.state_ts >= state_ts THEN excluded.state ELSE state END,"
                 "  state_ts = max(coalesce(state_ts, excluded.state_ts), excluded.state_ts),"
                 "  last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
-                (robot_id, state, float(ts), received_at))
+                (robot_id, state, float(ts), received_at),
+            )
 
     # -- reads ---------------------------------------------------------------------------------
     def has_event(self, event_id: str) -> bool:

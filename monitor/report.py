@@ -102,7 +102,9 @@ def render_report(cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Map
         centre = c.get("center_mm")
         where = f"{centre[0]:.0f}, {centre[1]:.0f}" if centre else "&ndash;"
         sev = c.get("severity_category")
-        label = f"{sev} {_e(c.get('severity_label') or '')}" if sev is not None else '<span class="muted">unmeasured</span>'
+        label = (
+            f"{sev} {_e(c.get('severity_label') or '')}" if sev is not None else '<span class="muted">unmeasured</span>'
+        )
         rows.append(
             f"<tr><td><span class=\"sev\" style=\"background:{_severity_colour(sev)}\"></span>{label}</td>"
             f"<td>{_e(c['robot_id'])}</td><td>{_e(c['crack_id'])}</td><td>{_e(c.get('wall_id') or '')}</td>"
@@ -114,7 +116,8 @@ def render_report(cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Map
         f"<tr><td>{_e(r['robot_id'])}</td><td>{_e(r.get('state') or 'unknown')}</td>"
         f"<td>{_e(time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r['last_seen'])) if r.get('last_seen') else '')}</td>"
         f"<td class=num>{sum(1 for c in cracks if c['robot_id'] == r['robot_id'])}</td></tr>"
-        for r in robots)
+        for r in robots
+    )
     map_html = []
     for wall, path in (maps or {}).items():
         uri = _data_uri(Path(path))
@@ -122,7 +125,7 @@ def render_report(cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Map
             map_html.append(f"<h3>{_e(wall)}</h3><img class=map src=\"{uri}\" alt=\"crack map of {_e(wall)}\">")
     measured = sum(1 for c in cracks if c.get("severity_category") is not None)
     return (
-        f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{_e(title)}</title><style>{_STYLE}</style></head>"
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{_e(title)}</title><style>{_STYLE}</style></head>'
         f"<body><h1>{_e(title)}</h1>"
         f"<p>{len(cracks)} cracks ({measured} measured) from {len(robots)} robot(s); "
         f"written {_e(time.strftime('%Y-%m-%d %H:%M:%S %Z'))}. Positions are mm from the wall origin "
@@ -131,7 +134,8 @@ def render_report(cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Map
         f"<h2>Crack maps</h2>{''.join(map_html) or '<p class=muted>no map</p>'}"
         f"<h2>Cracks, worst first</h2><table><tr><th>severity</th><th>robot</th><th>crack</th><th>wall</th>"
         f"<th>width max mm</th><th>width mean mm</th><th>length mm</th><th>centre x, y mm</th><th>confidence</th>"
-        f"<th>state</th><th>evidence</th></tr>{''.join(rows)}</table></body></html>\n")
+        f"<th>state</th><th>evidence</th></tr>{''.join(rows)}</table></body></html>\n"
+    )
 
 
 def write_report(path, cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Mapping[str, Path] | None = None,

@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.comms import topics
 from monitor import MonitorError
 from monitor.args import Parser
 from monitor.broker import LocalBroker, find_mosquitto, free_port
@@ -49,7 +50,7 @@ def acl_text(topic_root: str = "crackbot", monitor_user: str = MONITOR_USER) -> 
         "# the monitor reads every robot and may send commands\n"
         f"user {monitor_user}\n"
         f"topic read {topic_root}/#\n"
-        f"topic write {topic_root}/+/cmd/+/set\n"
+        f"topic write {topics.robot_topic(topic_root, '+', topics.command_set('+'))}\n"
     )
 
 
@@ -166,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     p = Parser(prog="python -m monitor.secure_broker",
                description="Write a secured mosquitto setup: random passwords, a per-robot ACL, "
                            "and optionally a CA with server and client certificates.")
-    p.add_argument("--out", required=True, type=Path, help="folder for mosquitto.conf, passwords, acl, credentials.env, tls/")
+    p.add_argument(
+        "--out", required=True, type=Path, help="folder for mosquitto.conf, passwords, acl, credentials.env, tls/"
+    )
     p.add_argument("--robot", action="append", default=[], metavar="ID", help="a robot id (repeat for each robot)")
     p.add_argument("--port", type=int, default=8883, help="listener port written into mosquitto.conf (default 8883)")
     p.add_argument("--host", default="127.0.0.1", help="listener address (default 127.0.0.1: this machine only; "

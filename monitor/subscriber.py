@@ -16,12 +16,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from edge.comms import topics
 from monitor import MonitorError
 from monitor.registry import Registry
 
 log = logging.getLogger(__name__)
 
-TOPIC_ROOT = "crackbot"
+TOPIC_ROOT = topics.DEFAULT_ROOT
 MAX_PAYLOAD_BYTES = 256 * 1024
 
 EventHook = Callable[[dict, bool], None]
@@ -36,14 +37,11 @@ class InvalidPayload(MonitorError):
 
 
 def topic_parts(topic: str, root: str = TOPIC_ROOT) -> tuple[str, str]:
-    """(robot_id, kind) of ``<root>/<robot_id>/<kind>``; InvalidPayload for any other topic."""
-    prefix = root + "/"
-    parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
-    if len(parts) == 4 and parts[0] and parts[1] == "cmd" and parts[3] == "state":
-        return parts[0], "command_state"  # <root>/<robot>/cmd/<command>/state
-    if len(parts) != 2 or not parts[0]:
-        raise InvalidPayload(f"unexpected topic {topic!r}", "topic")
-    return parts[0], parts[1]
+    """(robot_id, kind) of a crackbot topic (edge/comms/topics.py); InvalidPayload for any other topic."""
+    try:
+        return topics.topic_kind(topic, root)
+    except ValueError as exc:
+        raise InvalidPayload(str(exc), "topic") from None
 
 
 @dataclass(frozen=True)
@@ -151,9 +149,7 @@ class Subscriber:
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def topics(self) -> list[tuple[str, int]]:
-        robot = self.robot_id or "+"
-        return [(f"{self.topic_root}/{robot}/events", 1), (f"{self.topic_root}/{robot}/status", 1),
-                (f"{self.topic_root}/{robot}/telemetry", 0), (f"{self.topic_root}/{robot}/cmd/+/state", 1)]
+        return topics.monitor_subscriptions(self.topic_root, self.robot_id or "+")
 
     def start(self) -> "Subscriber":
         """Connect in the background; paho retries with back-off until the broker is up."""

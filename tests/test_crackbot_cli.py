@@ -79,7 +79,7 @@ def test_a_missing_optional_dependency_is_one_line_naming_the_extra():
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     # edge's own CLI names what is missing: OpenCV, the extra that brings it, and the Jetson way
-    assert err.startswith("error: OpenCV (cv2) is not installed") and "[device]" in err and "Jetson" in err
+    assert err.startswith("error: needs the module 'cv2'") and "crackbot[device]" in err and "Jetson" in err
 
 
 def test_the_python_m_forms_still_work():
@@ -97,3 +97,17 @@ def test_the_console_script_is_declared():
     scripts = [line.strip() for line in cfg["options.entry_points"]["console_scripts"].splitlines() if line.strip()]
     assert "crackbot = crackbot.cli:main" in scripts
     assert "crackbot" in cfg["options.packages.find"]["include"].split()
+
+
+def test_require_names_the_extra_before_any_work(monkeypatch):
+    import importlib.util
+
+    import pytest
+
+    from edge.extras import MissingModule, require
+
+    require("numpy")  # installed: nothing happens
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else find_spec(name, *a))
+    with pytest.raises(MissingModule, match=r"^needs the module 'matplotlib'.*crackbot\[train\]"):
+        require("numpy", "matplotlib")

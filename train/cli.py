@@ -9,6 +9,7 @@ import sys
 from typing import List, Optional
 
 from edge.errors import CrackbotError
+from edge.extras import require
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=int, help="most epochs (config key epochs)")
     fit.add_argument("--synthetic", type=int, metavar="N", help="synthetic patches to add (config key synthetic)")
     fit.add_argument("--config", metavar="FILE", help="YAML of config overrides, e.g. a run's config.yaml")
-    fit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (repeatable)")
+    fit.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (repeatable)"
+    )
 
     ev = sub.add_parser(
         "evaluate",
@@ -72,6 +75,7 @@ def _quiet_tensorflow() -> None:
 
 
 def _fit(args) -> int:
+    require("tensorflow", "matplotlib")  # the curves are drawn after training: know now, not then
     from .options import resolve_config
     from .models import task_of
     from .tasks import TASKS, fit
@@ -90,6 +94,10 @@ def _fit(args) -> int:
 
 
 def _evaluate(args) -> int:
+    if str(args.model).endswith(".keras"):
+        require("tensorflow")
+    if args.figures:
+        require("matplotlib")
     from .tasks import TASKS, run_evaluate
 
     result = run_evaluate(

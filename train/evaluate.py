@@ -138,5 +138,7 @@ def evaluate_lines(result: Dict[str, Any]) -> List[str]:
     """The table `python -m train evaluate` prints: one row per source and one for all."""
     lines = [f"{'source':32s} {'n':>6s} {'accuracy':>9s} {'precision':>9s} {'recall':>7s} {'f1':>7s}"]
     for name, m in list(result["per_source"].items()) + [("all", result)]:
-        lines.append(f"{name:32s} {m['n']:6d} {m['accuracy']:9.4f} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f}")
+        lines.append(
+            f"{name:32s} {m['n']:6d} {m['accuracy']:9.4f} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f}"
+        )
     return lines

@@ -18,7 +18,16 @@ from .data import LABELS, PatchSet, load_data, split_by_file
 from .evaluate import metrics_by_source, predict_probs
 from .losses import get_loss
 from .models import build_model, task_of
-from .runs import RunResult, data_record, learning_rate, prepare_model, run_callbacks, save_model, start_run, write_metrics
+from .runs import (
+    RunResult,
+    data_record,
+    learning_rate,
+    prepare_model,
+    run_callbacks,
+    save_model,
+    start_run,
+    write_metrics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +146,9 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
     import keras
 
     if task_of(config["model"]) != "classification":
-        raise ConfigError(f"model {config['model']} is a segmenter: train it with train.tasks.fit (python -m train fit)")
+        raise ConfigError(
+            f"model {config['model']} is a segmenter: train it with train.tasks.fit (python -m train fit)"
+        )
     run_dir = start_run(config, out, name)
     if data is None:
         _, train, val = prepare_data(config)

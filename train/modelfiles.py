@@ -25,7 +25,9 @@ def tensor_info(detail: dict) -> TensorInfo:
     if dtype is None:
         raise ModelError(f"unsupported tensor type {detail['dtype']}")
     scale, zero_point = detail["quantization"]
-    return TensorInfo(shape=[int(s) for s in detail["shape"]], dtype=dtype, scale=float(scale), zero_point=int(zero_point))
+    return TensorInfo(
+        shape=[int(s) for s in detail["shape"]], dtype=dtype, scale=float(scale), zero_point=int(zero_point)
+    )
 
 
 def default_model_info(tflite_path, name: Optional[str] = None, **fields) -> ModelInfo:
@@ -57,7 +59,9 @@ def default_model_info(tflite_path, name: Optional[str] = None, **fields) -> Mod
         labels=list(SEG_LABELS if segmenter else LABELS),
         threshold=0.5,
         # a segmenter is fed the edge's 227 px tiles, resized to its input
-        tile=TileInfo(size=EDGE_TILE, stride=EDGE_TILE) if segmenter else TileInfo(size=inp.shape[1], stride=inp.shape[1]),
+        tile=TileInfo(size=EDGE_TILE, stride=EDGE_TILE)
+        if segmenter
+        else TileInfo(size=inp.shape[1], stride=inp.shape[1]),
     )
     values.update(fields)
     return ModelInfo(**values)

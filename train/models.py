@@ -178,5 +178,7 @@ def build_model(name: str, input_size: int = 227, **kw):
     params = inspect.signature(builder).parameters
     for key in kw:
         if key not in params:
-            raise ConfigError(f"model {name} has no option {key!r}" + suggest(key, [p for p in params if p != "input_size"]))
+            raise ConfigError(
+                f"model {name} has no option {key!r}" + suggest(key, [p for p in params if p != "input_size"])
+            )
     return builder(input_size=input_size, **kw)

@@ -16,7 +16,17 @@ import numpy as np
 
 from edge.errors import DataError
 
-from .data import _image_files, _source_rng, convention, manifest_photos, photo_id, read_mask, read_rgb, resize, source_name
+from .data import (
+    _image_files,
+    _source_rng,
+    convention,
+    manifest_photos,
+    photo_id,
+    read_mask,
+    read_rgb,
+    resize,
+    source_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +64,11 @@ class SegSet:
         return float(sum(int(m.sum()) for m in self.masks)) / total if total else 0.0
 
     def balance(self) -> Dict[str, float]:
-        return {"n": len(self), "photos": len(set(self.groups.tolist())), "crack_pixel_fraction": round(self.crack_fraction(), 5)}
+        return {
+            "n": len(self),
+            "photos": len(set(self.groups.tolist())),
+            "crack_pixel_fraction": round(self.crack_fraction(), 5),
+        }
 
 
 def concat_seg(sets: Sequence[SegSet]) -> SegSet:

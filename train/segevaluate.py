@@ -70,7 +70,9 @@ class TFLiteSegPredictor(SegPredictor):
         self.threshold = float(info.threshold)
         from edge.models.native import NativeInterpreter, is_native_bundle
 
-        self._interp = NativeInterpreter(bundle) if is_native_bundle(bundle) else load_interpreter(bundle.model_path, threads)
+        self._interp = (
+            NativeInterpreter(bundle) if is_native_bundle(bundle) else load_interpreter(bundle.model_path, threads)
+        )
         inp, out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
         if [int(v) for v in out["shape"]] != list(info.output.shape):
             raise ModelError(f"{bundle.model_path}: output {list(out['shape'])} does not match model.json "

@@ -19,7 +19,16 @@ from .augment import AugmentOptions, augment_pair, deepcrack_protocol
 from .data import resize, tile_origins
 from .losses import get_loss, pixel_f1_metric
 from .models import build_model
-from .runs import RunResult, data_record, learning_rate, prepare_model, run_callbacks, save_model, start_run, write_metrics
+from .runs import (
+    RunResult,
+    data_record,
+    learning_rate,
+    prepare_model,
+    run_callbacks,
+    save_model,
+    start_run,
+    write_metrics,
+)
 from .segdata import SegSet, load_seg_data, split_seg_by_photo
 from .segevaluate import KerasSegPredictor, predict_images, seg_metrics_by_source
 from .segmetrics import best_threshold

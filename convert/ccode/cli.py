@@ -7,6 +7,7 @@ import shlex
 import sys
 
 from edge.errors import CrackbotError
+from edge.extras import require
 
 from .verify import RESOLVERS
 
@@ -38,10 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     from .compile import compile_model, size_report
 
     try:
+        require("tflite")  # reads the model's flatbuffer
+        if not args.no_report:
+            require("ai_edge_litert")  # the report checks the C against LiteRT, after the build
         result = compile_model(args.model, args.out, march_native=args.march_native, audit=args.audit)
         size = size_report(result)
         print(f"{result.folder}: {result.build.library.name} ({size['library_bytes']} bytes), arena "
@@ -52,7 +58,9 @@ def main(argv=None) -> int:
             return 0
         from .report import make_report, write_report
 
-        command = "python -m convert.ccode " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        command = "python -m convert.ccode " + " ".join(
+            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+        )
         report = make_report(result, synthetic=args.verify, data=args.data, data_limit=args.data_limit,
                              bench_runs=args.bench_runs, resolvers=args.resolver or tuple(RESOLVERS), command=command)
         path = write_report(report, args.out)
@@ -67,9 +75,11 @@ def main(argv=None) -> int:
             if isinstance(a, dict) and "error" in a:
                 print(f"{source} vs LiteRT {resolver}: not compared: {a['error']}")
             elif isinstance(a, dict):
-                print(f"{source} vs LiteRT {resolver}: {a['patches']} patches, {100 * a['equal_fraction']:.3f} % equal, "
-                      f"max {a['max_step_difference']} step, {a['decision_mismatches']} decisions differ"
-                      f"{'' if a['meets_rule'] else '  (below the rule)'}")
+                print(
+                    f"{source} vs LiteRT {resolver}: {a['patches']} patches, {100 * a['equal_fraction']:.3f} % equal, "
+                    f"max {a['max_step_difference']} step, {a['decision_mismatches']} decisions differ"
+                    f"{'' if a['meets_rule'] else '  (below the rule)'}"
+                )
     for key, ms in report["speed_ms"].items():
         print(f"{key}: {ms} ms")
     print(f"report: {path}")

@@ -94,9 +94,11 @@ def emit_add(ctx: EmitContext, op: Operator, fn: str) -> str:
     m1, s1 = quantize_multiplier(a.scale / twice_max)
     m2, s2 = quantize_multiplier(b.scale / twice_max)
     mo, so = quantize_multiplier(twice_max / f32((1 << left_shift) * np.float32(y.scale)))
-    body = (f"const int32_t sa = multiply_by_quantized_multiplier((va + A_OFF) * (1 << {left_shift}), {m1}, {s1});\n"
-            f"          const int32_t sb = multiply_by_quantized_multiplier((vb + B_OFF) * (1 << {left_shift}), {m2}, {s2});\n"
-            f"          out[n++] = clamp_int8(multiply_by_quantized_multiplier(sa + sb, {mo}, {so}) + OUT_ZP, LO, HI);")
+    body = (
+        f"const int32_t sa = multiply_by_quantized_multiplier((va + A_OFF) * (1 << {left_shift}), {m1}, {s1});\n"
+        f"          const int32_t sb = multiply_by_quantized_multiplier((vb + B_OFF) * (1 << {left_shift}), {m2}, {s2});\n"
+        f"          out[n++] = clamp_int8(multiply_by_quantized_multiplier(sa + sb, {mo}, {so}) + OUT_ZP, LO, HI);"
+    )
     return _binary(ctx, op, fn, body, f"A_OFF = {-a.zero_point}, B_OFF = {-b.zero_point}", "ADD")
 
 
@@ -274,7 +276,8 @@ static void {fn}(int8_t *arena) {{
   const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
   int8_t *restrict out = {ctx.ptr(op.outputs[0])};
   for (int i = 0; i < {x.size}; ++i)
-    out[i] = clamp_int8(multiply_by_quantized_multiplier((int32_t)in[i] - ({x.zero_point}), {m}, {s}) + ({y.zero_point}), -128, 127);
+    out[i] = clamp_int8(multiply_by_quantized_multiplier((int32_t)in[i] - ({x.zero_point}), {m}, {s})
+                        + ({y.zero_point}), -128, 127);
 }}
 """
 

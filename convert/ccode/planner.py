@@ -51,15 +51,15 @@ def plan_memory(graph: Graph, reuse: bool = True) -> MemoryPlan:
     offsets: Dict[int, int] = {}
     for t in order:
         size = _align(graph.tensors[t].nbytes)
-        f, l = lifetimes[t]
-        busy = sorted((o, e) for o, e, pf, pl in placed if not reuse or not (pl < f or l < pf))
+        born, dies = lifetimes[t]
+        busy = sorted((o, e) for o, e, pf, pl in placed if not reuse or not (pl < born or dies < pf))
         offset = 0
         for o, e in busy:
             if offset + size <= o:
                 break
             offset = max(offset, e)
         offsets[t] = offset
-        placed.append((offset, offset + size, f, l))
+        placed.append((offset, offset + size, born, dies))
     arena = max((e for _, e, _, _ in placed), default=0)
     naive = sum(_align(graph.tensors[t].nbytes) for t in lifetimes)
     return MemoryPlan(offsets, lifetimes, arena, naive)

@@ -66,5 +66,7 @@ class FolderCamera(Camera):
             return False
         self.skipped += 1
         self.too_large += 1
-        log.warning("skipped frame %s: %d pixels, over pipeline.max_frame_pixels %d", path.name, pixels, self.max_pixels)
+        log.warning(
+            "skipped frame %s: %d pixels, over pipeline.max_frame_pixels %d", path.name, pixels, self.max_pixels
+        )
         return True

@@ -18,7 +18,9 @@ def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: st
     crack = track.last
     m = track.measure
     wall_box = [round(v, 1) for v in track.box] if crack.bbox_mm is not None else None
-    center = [round((wall_box[0] + wall_box[2]) / 2, 1), round((wall_box[1] + wall_box[3]) / 2, 1)] if wall_box else None
+    center = (
+        [round((wall_box[0] + wall_box[2]) / 2, 1), round((wall_box[1] + wall_box[3]) / 2, 1)] if wall_box else None
+    )
     h, w = track.frame_hw
     payload = {
         "schema_version": SCHEMA_VERSION,

@@ -68,7 +68,12 @@ class Publisher:
             self.client.username_pw_set(mqtt_cfg.username, mqtt_cfg.password)
         if getattr(mqtt_cfg, "tls", None) is not None:
             self._set_tls(mqtt_cfg.tls)
-        self.client.will_set(self.topics[topics.STATUS], json.dumps(status_payload(robot_id, "offline"), allow_nan=False), qos=1, retain=True)
+        self.client.will_set(
+            self.topics[topics.STATUS],
+            json.dumps(status_payload(robot_id, "offline"), allow_nan=False),
+            qos=1,
+            retain=True,
+        )
         # paho's back-off: the delay doubles from min to max after each failed attempt. Each robot draws
         # its own first delay (up to 1.5x), so a fleet that lost the broker together does not retry in step.
         self.reconnect_min_s = mqtt_cfg.reconnect_min_s * random.uniform(1.0, 1.5)
@@ -182,7 +187,12 @@ class Publisher:
     def publish_retained(self, suffix: str, payload: dict) -> None:
         """A retained QoS 1 message on <topic_root>/<robot_id>/<suffix> (command states); paho queues it
         while the link is down. Not an outbox row: the newest state is all that matters."""
-        self._publish_untracked(topics.robot_topic(self.topic_root, self.robot_id, suffix), json.dumps(payload, allow_nan=False), qos=1, retain=True)
+        self._publish_untracked(
+            topics.robot_topic(self.topic_root, self.robot_id, suffix),
+            json.dumps(payload, allow_nan=False),
+            qos=1,
+            retain=True,
+        )
 
     def _publish_status(self, state: str):
         payload = json.dumps(status_payload(self.robot_id, state), allow_nan=False)
@@ -312,7 +322,9 @@ class Publisher:
         """Keep the newest event of each open crack in the outbox file (see ends_for_killed_run)."""
         for payload in payloads:
             ended = payload["type"] == "end"
-            self.outbox.track_open(payload["crack_id"], None if ended else json.dumps(payload, allow_nan=False).encode())
+            self.outbox.track_open(
+                payload["crack_id"], None if ended else json.dumps(payload, allow_nan=False).encode()
+            )
 
     def close(self) -> None:
         """Close the outbox after stop(); logs any event the disk never took."""

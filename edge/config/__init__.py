@@ -27,4 +27,31 @@ from edge.config.schema import (
     VideoCameraConfig,
 )
 
-__all__ = ['BlurConfig', 'CAMERA_TYPES', 'CameraConfig', 'EdgeConfig', 'EvidenceConfig', 'FolderCameraConfig', 'GStreamerCameraConfig', 'MIN_STRIDE', 'MeasureConfig', 'ModelsConfig', 'MqttConfig', 'MqttTlsConfig', 'OpenCVCameraConfig', 'OutboxConfig', 'Picamera2CameraConfig', 'PipelineConfig', 'PoseConfig', 'ScaleConfig', 'SimCameraConfig', 'SimWallConfig', 'TelemetryConfig', 'TilingConfig', 'TrackingConfig', 'VideoCameraConfig', 'apply_overrides', 'load_config']
+__all__ = [
+    "BlurConfig",
+    "CAMERA_TYPES",
+    "CameraConfig",
+    "EdgeConfig",
+    "EvidenceConfig",
+    "FolderCameraConfig",
+    "GStreamerCameraConfig",
+    "MIN_STRIDE",
+    "MeasureConfig",
+    "ModelsConfig",
+    "MqttConfig",
+    "MqttTlsConfig",
+    "OpenCVCameraConfig",
+    "OutboxConfig",
+    "Picamera2CameraConfig",
+    "PipelineConfig",
+    "PoseConfig",
+    "ScaleConfig",
+    "SimCameraConfig",
+    "SimWallConfig",
+    "TelemetryConfig",
+    "TilingConfig",
+    "TrackingConfig",
+    "VideoCameraConfig",
+    "apply_overrides",
+    "load_config",
+]

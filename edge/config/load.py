@@ -40,7 +40,7 @@ def _expand_env(value: Any, path: str) -> Any:
     return value
 
 
-def _line_of(node, keys: List[str]) -> Optional[int]:
+def line_of(node, keys: List[str]) -> Optional[int]:
     """1-based YAML line of the deepest key of `keys` that exists in the composed document."""
     line = None
     for key in keys:
@@ -181,11 +181,13 @@ def load_config(path, overrides: Optional[List[str]] = None) -> EdgeConfig:
         if key in overridden:
             where = f"{path} (--set {key})"
         else:
-            line = _line_of(tree, keys)
+            line = line_of(tree, keys)
             where = f"{path}:{line}" if line else str(path)
         got = err.get("input")
         secret = keys and keys[-1] in _SECRET_KEYS
-        detail = f" (got {got!r})" if err["type"] not in ("missing",) and not isinstance(got, dict) and not secret else ""
+        detail = (
+            f" (got {got!r})" if err["type"] not in ("missing",) and not isinstance(got, dict) and not secret else ""
+        )
         if err["type"] == "extra_forbidden":
             detail = _suggestion(keys)
         extra = f"; {len(errors) - 1} more" if len(errors) > 1 else ""

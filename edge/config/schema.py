@@ -39,7 +39,9 @@ class SimCameraConfig(_Strict):
     fps: float = Field(10.0, gt=0, description="Frame rate; frame timestamps advance by 1/fps")
     realtime: bool = Field(False, description="Sleep to keep the frame rate (false: as fast as possible)")
     overlap: float = Field(0.25, ge=0, lt=0.9, description="Overlap of neighbouring frames, as a fraction")
-    blur_every: int = Field(0, ge=0, description="Blur every n-th frame (a robot that jolts), to exercise the blur check; 0: never")
+    blur_every: int = Field(
+        0, ge=0, description="Blur every n-th frame (a robot that jolts), to exercise the blur check; 0: never"
+    )
     wall: SimWallConfig = Field(default_factory=SimWallConfig, description="The synthetic wall scanned")
 
 
@@ -50,14 +52,18 @@ class FolderCameraConfig(_Strict):
     fps: float = Field(10.0, gt=0, description="Frame rate used for timestamps")
     start_ts: Optional[float] = Field(None, ge=0, le=MAX_TS, description="Timestamp of the first frame (epoch s), to "
                                       "match a pose log recorded with the frames; null: the time the run starts")
-    mm_per_px: Optional[float] = Field(None, gt=0, description="Scale of the frames (deprecated here: use scale.mm_per_px)")
+    mm_per_px: Optional[float] = Field(
+        None, gt=0, description="Scale of the frames (deprecated here: use scale.mm_per_px)"
+    )
 
 
 class _Reopen(_Strict):
     max_failures: int = Field(10, ge=1, description="Failed grabs in a row before the camera is closed and reopened")
     reopen_min_s: float = Field(1.0, gt=0, description="First wait before reopening a failed camera; doubles each time")
     reopen_max_s: float = Field(30.0, gt=0, description="Longest wait between reopen attempts")
-    max_reopens: Optional[int] = Field(None, ge=0, description="Reopen attempts in a row before giving up; null: never give up")
+    max_reopens: Optional[int] = Field(
+        None, ge=0, description="Reopen attempts in a row before giving up; null: never give up"
+    )
 
 
 class VideoCameraConfig(_Strict):
@@ -78,8 +84,12 @@ class Picamera2CameraConfig(_Reopen):
     camera_num: int = Field(0, ge=0, description="Which CSI camera")
     main_size: List[int] = Field([2028, 1520], min_length=2, max_length=2,
                                  description="Main stream [w, h], kept for evidence crops and measurement")
-    lores_size: List[int] = Field([1014, 760], min_length=2, max_length=2,
-                                  description="Low-resolution stream [w, h], sized to the model's tiling: it is what is analysed")
+    lores_size: List[int] = Field(
+        [1014, 760],
+        min_length=2,
+        max_length=2,
+        description="Low-resolution stream [w, h], sized to the model's tiling: it is what is analysed",
+    )
     analyse: Literal["main", "lores"] = Field("lores", description="Which stream the models see")
     fps: float = Field(10.0, gt=0, description="Frame rate requested from the sensor")
     robot_speed_mm_s: float = Field(200.0, gt=0, description="Robot speed along the wall, for the exposure limit")
@@ -90,7 +100,9 @@ class Picamera2CameraConfig(_Reopen):
 
 class GStreamerCameraConfig(_Reopen):
     backend: ClassVar[str] = "edge.camera.gstreamer:GStreamerCamera"  # module:class that opens it (edge/camera)
-    type: Literal["gstreamer"] = Field(description="A GStreamer pipeline ending in appsink (Jetson CSI cameras), via OpenCV")
+    type: Literal["gstreamer"] = Field(
+        description="A GStreamer pipeline ending in appsink (Jetson CSI cameras), via OpenCV"
+    )
     pipeline: str = Field(description="Pipeline string, e.g. nvarguscamerasrc ! ... ! video/x-raw,format=BGR ! appsink")
 
 
@@ -104,7 +116,9 @@ class OpenCVCameraConfig(_Strict):
     max_failures: int = Field(10, ge=1, description="Failed grabs in a row before the camera is closed and reopened")
     reopen_min_s: float = Field(1.0, gt=0, description="First wait before reopening a failed camera; doubles each time")
     reopen_max_s: float = Field(30.0, gt=0, description="Longest wait between reopen attempts")
-    max_reopens: Optional[int] = Field(None, ge=0, description="Reopen attempts in a row before giving up; null: never give up")
+    max_reopens: Optional[int] = Field(
+        None, ge=0, description="Reopen attempts in a row before giving up; null: never give up"
+    )
 
 
 CameraConfig = Union[SimCameraConfig, FolderCameraConfig, OpenCVCameraConfig, VideoCameraConfig,
@@ -119,18 +133,28 @@ class ModelsConfig(_Strict):
     backend: Literal["litert", "native"] = Field(
         "litert", description="litert: run model.tflite with a TFLite interpreter; native: the model folders are "
         "compiled libraries from python -m convert.ccode (no TFLite runtime needed, single-threaded)")
-    threshold: Optional[float] = Field(None, ge=0, le=1, description="Crack probability threshold; null: the bundle's own")
+    threshold: Optional[float] = Field(
+        None, ge=0, le=1, description="Crack probability threshold; null: the bundle's own"
+    )
     segmenter: Optional[str] = Field(None, description="Segmenter bundle folder (task segmentation); null: cracks are "
                                      "groups of crack tiles and carry no length or width")
     segment: Literal["crack_tiles", "crack_tiles_and_neighbours", "follow", "all"] = Field(
-        "follow", description="Which tiles the segmenter sees: the classifier's crack tiles (fastest), "
+        "follow",
+        description="Which tiles the segmenter sees: the classifier's crack tiles (fastest), "
         "those and their 8 neighbours (catches faint crack ends the classifier let pass), follow (the crack tiles, then "
-        "each neighbour a segmented crack runs into, until it ends), or every tile")
-    pixel_threshold: Optional[float] = Field(None, ge=0, le=1, description="Per-pixel crack threshold; null: the segmenter bundle's own")
+        "each neighbour a segmented crack runs into, until it ends), or every tile",
+    )
+    pixel_threshold: Optional[float] = Field(
+        None, ge=0, le=1, description="Per-pixel crack threshold; null: the segmenter bundle's own"
+    )
     segment_zoom: int = Field(
-        1, ge=1, le=MAX_ZOOM, description="Segment each tile enlarged this many times (as zoom x zoom tiles, zoom squared "
+        1,
+        ge=1,
+        le=MAX_ZOOM,
+        description="Segment each tile enlarged this many times (as zoom x zoom tiles, zoom squared "
         "the segmenter's work): hairlines under a pixel wide in the frame become cracks the segmenter finds. "
-        "1: off; see README, Measurement")
+        "1: off; see README, Measurement",
+    )
     faint_threshold: Optional[float] = Field(
         None, ge=0, le=1, description="Hysteresis: pixels at or above this probability are crack too where they join "
         "a pixel above pixel_threshold (a crack's hairline tips and branches); they add length, never width, and "
@@ -146,9 +170,15 @@ class TilingConfig(_Strict):
 
 class MqttTlsConfig(_Strict):
     ca_certs: str = Field(description="CA certificate (PEM) that signed the broker's certificate")
-    certfile: Optional[str] = Field(None, description="This robot's client certificate (PEM), for brokers that require one")
-    keyfile: Optional[str] = Field(None, description="Private key of certfile (PEM); keep it readable by the robot's user only")
-    insecure: bool = Field(False, description="Skip the host name check of the broker certificate (a test broker by IP only)")
+    certfile: Optional[str] = Field(
+        None, description="This robot's client certificate (PEM), for brokers that require one"
+    )
+    keyfile: Optional[str] = Field(
+        None, description="Private key of certfile (PEM); keep it readable by the robot's user only"
+    )
+    insecure: bool = Field(
+        False, description="Skip the host name check of the broker certificate (a test broker by IP only)"
+    )
 
     @model_validator(mode="after")
     def _key_with_certificate(self):
@@ -160,8 +190,11 @@ class MqttTlsConfig(_Strict):
 class MqttConfig(_Strict):
     host: str = Field("127.0.0.1", description="Broker host")
     port: int = Field(1883, ge=1, le=65535, description="Broker port")
-    topic_root: str = Field("crackbot", pattern=r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$",
-                            description="Topics are <topic_root>/<robot_id>/...; no wildcards, no leading or trailing /")
+    topic_root: str = Field(
+        "crackbot",
+        pattern=r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$",
+        description="Topics are <topic_root>/<robot_id>/...; no wildcards, no leading or trailing /",
+    )
     client_id: Optional[str] = Field(None, description="MQTT client id; null: crackbot-<robot_id>")
     username: Optional[str] = Field(None, description="Broker user name; use ${ENV} rather than writing it here")
     password: Optional[str] = Field(None, description="Broker password; use ${ENV}")
@@ -170,9 +203,12 @@ class MqttConfig(_Strict):
     reconnect_max_s: float = Field(30.0, gt=0, description="Longest reconnect delay")
     max_inflight: int = Field(20, ge=1, description="Unacknowledged QoS 1 events in flight at once")
     drain_timeout_s: float = Field(10.0, ge=0, description="At exit, how long to wait for the outbox to empty")
-    protocol: Literal["3.1.1", "5"] = Field("3.1.1", description="MQTT version. 5: a broker that refuses an event "
-                                            "(an ACL) says so in its acknowledgement and the event stays in the outbox; "
-                                            "3.1.1 brokers drop such an event silently. The embedded broker speaks 3.1.1 only")
+    protocol: Literal["3.1.1", "5"] = Field(
+        "3.1.1",
+        description="MQTT version. 5: a broker that refuses an event "
+        "(an ACL) says so in its acknowledgement and the event stays in the outbox; "
+        "3.1.1 brokers drop such an event silently. The embedded broker speaks 3.1.1 only",
+    )
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="MQTT 5 only: how long the broker keeps this "
                                   "robot's session (its queued commands) while it is away")
 
@@ -180,23 +216,36 @@ class MqttConfig(_Strict):
     @classmethod
     def _protocol_as_text(cls, value):  # YAML reads `protocol: 5` as a number
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    tls: Optional[MqttTlsConfig] = Field(None, description="TLS to the broker (CA, client certificate); null: plain TCP")
+
+    tls: Optional[MqttTlsConfig] = Field(
+        None, description="TLS to the broker (CA, client certificate); null: plain TCP"
+    )
 
 
 class OutboxConfig(_Strict):
-    path: str = Field("out/outbox.sqlite", description="SQLite file where events wait until the broker acknowledges them")
+    path: str = Field(
+        "out/outbox.sqlite", description="SQLite file where events wait until the broker acknowledges them"
+    )
     max_messages: int = Field(100_000, ge=10, description="Bound of the outbox: when full the oldest telemetry is "
                               "dropped first; crack events are never dropped")
 
 
 class TrackingConfig(_Strict):
-    merge_distance_mm: float = Field(60.0, ge=0, description="Detections closer than this on the wall are one "
-                                     "crack; in a frame without a pose, its pieces this close (in px where it has no scale)")
+    merge_distance_mm: float = Field(
+        60.0,
+        ge=0,
+        description="Detections closer than this on the wall are one "
+        "crack; in a frame without a pose, its pieces this close (in px where it has no scale)",
+    )
     end_after_frames: int = Field(3, ge=1, description="A crack unseen for this many frames has left the view: `end`")
     update_min_mm: float = Field(20.0, ge=0, description="Extent or length change that makes an `update` event")
-    width_update_mm: float = Field(0.2, ge=0, description="Max width change that makes an `update` (or 10 %, the larger)")
+    width_update_mm: float = Field(
+        0.2, ge=0, description="Max width change that makes an `update` (or 10 %, the larger)"
+    )
     votes_k: int = Field(1, ge=1, description="k of k-of-n voting: a crack is announced once detected in k frames ...")
-    votes_n: int = Field(1, ge=1, description="... of the first n frames after it appeared (flicker never becomes a crack)")
+    votes_n: int = Field(
+        1, ge=1, description="... of the first n frames after it appeared (flicker never becomes a crack)"
+    )
 
     @model_validator(mode="after")
     def _k_of_n(self):
@@ -206,8 +255,11 @@ class TrackingConfig(_Strict):
 
 
 class PoseConfig(_Strict):
-    source: Literal["camera", "mqtt", "csv", "none"] = Field("camera", description="camera: the camera's own (the "
-                                                             "simulator); mqtt: <root>/<robot_id>/pose; csv: a log file; none: no wall positions")
+    source: Literal["camera", "mqtt", "csv", "none"] = Field(
+        "camera",
+        description="camera: the camera's own (the "
+        "simulator); mqtt: <root>/<robot_id>/pose; csv: a log file; none: no wall positions",
+    )
     csv_path: Optional[str] = Field(None, description="CSV log with a header ts,x_mm,y_mm[,heading_deg][,standoff_mm]")
     max_gap_s: float = Field(1.0, gt=0, description="A frame further than this from any pose sample gets no pose")
     buffer: int = Field(2000, ge=2, description="Pose samples kept for matching frames by time")
@@ -224,7 +276,9 @@ class ScaleConfig(_Strict):
     focal_length_mm: Optional[float] = Field(None, gt=0, description="Lens focal length")
     pixel_pitch_um: Optional[float] = Field(None, gt=0, description="Sensor pixel size")
     binning: float = Field(1.0, gt=0, description="Sensor pixels per analysed pixel (2 for a half-size stream)")
-    standoff_mm: Optional[float] = Field(None, gt=0, description="Camera to wall distance; a pose's standoff_mm overrides it")
+    standoff_mm: Optional[float] = Field(
+        None, gt=0, description="Camera to wall distance; a pose's standoff_mm overrides it"
+    )
 
     @model_validator(mode="after")
     def _whole_intrinsics(self):
@@ -240,9 +294,13 @@ class MeasureConfig(_Strict):
     min_area_px: int = Field(20, ge=1, description="Mask components smaller than this are noise, not cracks")
     min_length_mm: float = Field(10.0, ge=0, description="A measured crack shorter than this is not announced (specks "
                                  "a segmenter marks); 0: every length")
-    min_elongation: float = Field(3.0, ge=0, description="Mask components whose area / widest width squared (about "
-                                  "length / width) is below this are blobs (pores, dirt), not cracks, and so are components under "
-                                  "30 mm whose convex hull is one (the rim of a spot); 0: keep all")
+    min_elongation: float = Field(
+        3.0,
+        ge=0,
+        description="Mask components whose area / widest width squared (about "
+        "length / width) is below this are blobs (pores, dirt), not cracks, and so are components under "
+        "30 mm whose convex hull is one (the rim of a spot); 0: keep all",
+    )
     severity_scale: str = Field("BRE-Digest-251", description="Named severity scale (edge/frame/severity.py SCALES)")
     width_window_px: int = Field(1, ge=1, le=101, description="Widths averaged along the centreline over a box of "
                                  "this side (px), so a short bulge of the mask is not the max width; 1: each pixel's "
@@ -262,13 +320,17 @@ class BlurConfig(_Strict):
 
 
 class EvidenceConfig(_Strict):
-    dir: Optional[str] = Field(None, description="Folder for evidence crops (JPEG) of new and updated cracks; null: none")
+    dir: Optional[str] = Field(
+        None, description="Folder for evidence crops (JPEG) of new and updated cracks; null: none"
+    )
     max_mb: float = Field(200.0, gt=0, description="Disk cap of the folder: the oldest crops go first")
     margin_px: int = Field(32, ge=0, description="Context kept around the crack box")
 
 
 class PipelineConfig(_Strict):
-    frame_queue: int = Field(4, ge=1, description="Frames waiting for inference; a live camera drops the oldest beyond it")
+    frame_queue: int = Field(
+        4, ge=1, description="Frames waiting for inference; a live camera drops the oldest beyond it"
+    )
     max_frame_pixels: int = Field(40_000_000, ge=1, description="A frame with more pixels is skipped and counted "
                                   "(frames_too_large); image files are checked from their header, before decoding")
     drop_when_late: Optional[bool] = Field(None, description="Drop frames when inference lags; null: yes for live "

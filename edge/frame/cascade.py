@@ -31,7 +31,9 @@ class FrameResult:
     segmented_tiles: int
     frame_hw: Optional[Tuple[int, int]] = None  # set when segmented
     box: Optional[Tuple[int, int, int, int]] = None  # (x0, y0, x1, y1) of the segmented tiles in the frame
-    box_mask: Optional[np.ndarray] = None  # crack mask inside `box`: bool, or levels with faint pixels (edge/frame/measure.py)
+    box_mask: Optional[np.ndarray] = (
+        None  # crack mask inside `box`: bool, or levels with faint pixels (edge/frame/measure.py)
+    )
 
     @property
     def mask(self) -> Optional[np.ndarray]:
@@ -228,7 +230,9 @@ class FrameAnalyzer:
         self.min_area_px = min_area_px
         self.min_elongation = min_elongation
         self.width_window_px = width_window_px
-        self.join_gap_mm = join_gap_mm  # pieces of a frame without a pose this close are one crack (mm, px without scale)
+        self.join_gap_mm = (
+            join_gap_mm  # pieces of a frame without a pose this close are one crack (mm, px without scale)
+        )
 
     def _chosen(self, probs: np.ndarray, grid, threshold: float) -> np.ndarray:
         """Tiles to segment: all, the crack tiles, or the crack tiles and their 8 neighbours (a crack's

@@ -201,7 +201,9 @@ def _near_junctions(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
     return near.astype(bool)
 
 
-def measure_mask(mask: np.ndarray, mm_per_px: float = 1.0, min_area_px: int = 1, width_window_px: int = 1) -> List[Measurement]:
+def measure_mask(
+    mask: np.ndarray, mm_per_px: float = 1.0, min_area_px: int = 1, width_window_px: int = 1
+) -> List[Measurement]:
     """Every 8-connected crack in `mask` (non-zero = crack; bool or uint8 levels), measured; smallest
     areas dropped."""
     mask = np.asarray(mask)

@@ -94,7 +94,9 @@ def compose(cfg: EdgeConfig, camera=None, segment_fn: Optional[SegmentFn] = None
         pose_buffer = PoseBuffer(cfg.pose.max_gap_s, cfg.pose.buffer)
         if cfg.pose.source == "csv":
             load_pose_csv(cfg.pose.csv_path, pose_buffer)
-    evidence = EvidenceStore(cfg.evidence.dir, cfg.evidence.max_mb, cfg.evidence.margin_px) if cfg.evidence.dir else None
+    evidence = (
+        EvidenceStore(cfg.evidence.dir, cfg.evidence.max_mb, cfg.evidence.margin_px) if cfg.evidence.dir else None
+    )
     # The outbox first: a disk that cannot take events is refused before a camera is opened.
     if sink is None:
         sink = Publisher(cfg.mqtt, cfg.robot_id, Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages))

@@ -24,7 +24,9 @@ MAX_TILE = 4096  # pixels; a model with larger tiles is not one this runtime was
 
 class TensorInfo(BaseModel):
     model_config = _STRICT
-    shape: List[int] = Field(min_length=1, max_length=4, description="Tensor shape with the batch of 1, e.g. [1, 227, 227, 3]")
+    shape: List[int] = Field(
+        min_length=1, max_length=4, description="Tensor shape with the batch of 1, e.g. [1, 227, 227, 3]"
+    )
     dtype: Literal["int8", "uint8", "float32", "float16"] = Field(description="Element type")
     scale: float = Field(0.0, ge=0, description="Quantization scale (0 for float tensors)")
     zero_point: int = Field(0, ge=-128, le=255, description="Quantization zero point")
@@ -93,8 +95,10 @@ class ModelInfo(BaseModel):
             raise ValueError(f"input.shape must be [1, S, S, C], got {shape}")
         channels = shape[3]
         if not len(self.normalization.mean) == len(self.normalization.std) == channels:
-            raise ValueError(f"normalization has {len(self.normalization.mean)} means and {len(self.normalization.std)} "
-                             f"stds for {channels} input channels")
+            raise ValueError(
+                f"normalization has {len(self.normalization.mean)} means and {len(self.normalization.std)} "
+                f"stds for {channels} input channels"
+            )
         if self.task == "classification" and self.tile.size != shape[1]:
             raise ValueError(f"tile.size {self.tile.size} differs from the classifier's input {shape[1]}")
         return self

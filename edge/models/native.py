@@ -66,7 +66,9 @@ class NativeModel:
         for where, shape, (scale, zp), expected in (("input", in_shape, in_q, info.input),
                                                     ("output", out_shape, out_q, info.output)):
             if shape != list(expected.shape) or expected.dtype != "int8":
-                raise ModelError(f"{library}: {where} shape {shape} int8 != model.json {expected.shape} {expected.dtype}")
+                raise ModelError(
+                    f"{library}: {where} shape {shape} int8 != model.json {expected.shape} {expected.dtype}"
+                )
             if not np.isclose(scale, expected.scale, rtol=1e-5) or zp != expected.zero_point:
                 raise ModelError(f"{library}: {where} quantization ({scale:g}, {zp}) != model.json "
                                  f"({expected.scale:g}, {expected.zero_point})")

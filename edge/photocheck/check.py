@@ -91,11 +91,19 @@ def check_masks(cfg: EdgeConfig, ps: PhotoSet, models: bool, limit: Optional[int
             continue
         truth = _truth(mask)
         exact = exact_cracks(cfg, mask)
-        rows["exact"].append({"photo": path.name, "mask": str(mask_path), **score_photo(truth, figures(exact), "exact"), "cracks": exact})
+        rows["exact"].append(
+            {"photo": path.name, "mask": str(mask_path), **score_photo(truth, figures(exact), "exact"), "cracks": exact}
+        )
         if robot is not None:
             reported = _report_dicts(robot["reports"].get(index, []))
-            rows["models"].append({"photo": path.name, "mask": str(mask_path), **score_photo(truth, figures(reported), "models"),
-                                   "cracks": reported})
+            rows["models"].append(
+                {
+                    "photo": path.name,
+                    "mask": str(mask_path),
+                    **score_photo(truth, figures(reported), "models"),
+                    "cracks": reported,
+                }
+            )
     result = {"set": ps.name, "kind": ps.kind, "folder": str(ps.folder),
               "exact": {"summary": summarize(rows["exact"]), "photos": rows["exact"]}}
     if robot is not None:

@@ -12,7 +12,10 @@ from edge.photocheck.figures import worst_photos
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO / "firmware_configs" / "rpi4.yaml"
-SHIPPED = [f"models.classifier={REPO / 'models' / 'crack_classifier'}", f"models.segmenter={REPO / 'models' / 'crack_segmenter'}"]
+SHIPPED = [
+    f"models.classifier={REPO / 'models' / 'crack_classifier'}",
+    f"models.segmenter={REPO / 'models' / 'crack_segmenter'}",
+]
 
 
 def _pct(v) -> str:
@@ -33,16 +36,25 @@ def print_tables(result: dict) -> None:
             s = r[mode]["summary"]
             if r["kind"] != "masks":
                 key = "false_alarms" if r["kind"] == "negative" else "found"
-                print(f"{r['set']:<28} {mode:<6} {s['photos']:>6} {key.replace('_', ' ')}: {s[key]} ({s[key + '_pct']} %)")
+                print(
+                    f"{r['set']:<28} {mode:<6} {s['photos']:>6} {key.replace('_', ' ')}: {s[key]} ({s[key + '_pct']} %)"
+                )
                 continue
-            print(f"{r['set']:<28} {mode:<6} {s['cracked']:>6} {_pct(s['found_pct']):>6} {_pct(s['length_within_pct']):>7} "
-                  f"{_pct(s['width_max_within_pct']):>6} {_pct(s['width_mean_within_pct']):>6} {_pct(s['both_within_pct']):>5} "
-                  f"{_num(s['length_error_median_pct'], '+7.1f') + '%':>8} {_num(s['width_max_error_median_px'], '+7.2f'):>8} "
-                  f"{_num(s['width_max_truth_median_px'], '5.1f'):>5}"
-                  + (f"  crack_ids {s['crack_ids']} ({s['crack_ids_on_several_photos']} on several photos)"
-                     if "crack_ids" in s else ""))
-    print("length, w max, w mean, both: share of the photos found within tolerance (exact: 10 %, max(1 px, 15 %), "
-          "max(1 px, 10 %); models: 20 %, max(1 px, 20 %), max(1 px, 20 %)); errors are medians, wmax the true median in px")
+            print(
+                f"{r['set']:<28} {mode:<6} {s['cracked']:>6} {_pct(s['found_pct']):>6} {_pct(s['length_within_pct']):>7} "
+                f"{_pct(s['width_max_within_pct']):>6} {_pct(s['width_mean_within_pct']):>6} {_pct(s['both_within_pct']):>5} "
+                f"{_num(s['length_error_median_pct'], '+7.1f') + '%':>8} {_num(s['width_max_error_median_px'], '+7.2f'):>8} "
+                f"{_num(s['width_max_truth_median_px'], '5.1f'):>5}"
+                + (
+                    f"  crack_ids {s['crack_ids']} ({s['crack_ids_on_several_photos']} on several photos)"
+                    if "crack_ids" in s
+                    else ""
+                )
+            )
+    print(
+        "length, w max, w mean, both: share of the photos found within tolerance (exact: 10 %, max(1 px, 15 %), "
+        "max(1 px, 10 %); models: 20 %, max(1 px, 20 %), max(1 px, 20 %)); errors are medians, wmax the true median in px"
+    )
 
 
 def photo_check_main(args) -> int:

@@ -38,7 +38,9 @@ def _skeletonize(mask: np.ndarray) -> np.ndarray:
     try:
         from skimage.morphology import skeletonize
     except ImportError:  # the check extra installs it; the robot never needs it
-        raise DataError("the photo check's reference measurement needs scikit-image: pip install 'crackbot[check]'") from None
+        raise DataError(
+            "the photo check's reference measurement needs scikit-image: pip install 'crackbot[check]'"
+        ) from None
     return skeletonize(mask.astype(bool))
 
 

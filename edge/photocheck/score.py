@@ -82,7 +82,9 @@ def summarize(rows: Sequence[dict]) -> Dict[str, object]:
         "width_max_within_pct": _pct(sum(r["width_max_within"] for r in found), n),
         "width_mean_within_pct": _pct(sum(r["width_mean_within"] for r in found), n),
         "both_within_pct": _pct(sum(r["pass"] for r in found), n),
-        "length_error_median_pct": _median([100 * r["length_error_rel"] for r in found if r["length_error_rel"] is not None]),
+        "length_error_median_pct": _median(
+            [100 * r["length_error_rel"] for r in found if r["length_error_rel"] is not None]
+        ),
         "width_max_error_median_px": _median([r["width_max_error_px"] for r in found]),
         "width_mean_error_median_px": _median([r["width_mean_error_px"] for r in found]),
         "width_max_truth_median_px": _median([r["truth"]["width_max"] for r in found]),

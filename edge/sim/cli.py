@@ -46,7 +46,9 @@ def main(argv=None) -> int:
             wall = render_wall(args.width_px, args.height_px, args.cracks, args.kind or "concrete",
                                args.seed, args.mm_per_px)
             save_wall(wall, args.out)
-            print(f"wrote a {args.width_px}x{args.height_px} {wall.kind} wall with {len(wall.cracks)} cracks to {args.out}")
+            print(
+                f"wrote a {args.width_px}x{args.height_px} {wall.kind} wall with {len(wall.cracks)} cracks to {args.out}"
+            )
             return 0
         kinds = KINDS if args.kind in (None, "both") else (args.kind,)
         if args.what == "patches":

@@ -69,7 +69,9 @@ def _spots(rgb, rng, ppm):
     for _ in range(n):
         px, py = cx + rng.normal(0, spread) - x0, cy + rng.normal(0, spread) - y0
         rad = max(0.7, rng.gamma(2.0, 0.6) * ppm)
-        cv2.circle(layer, (int(px * FIXED_ONE), int(py * FIXED_ONE)), int(rad * FIXED_ONE), 255, -1, cv2.LINE_AA, FIXED_SHIFT)
+        cv2.circle(
+            layer, (int(px * FIXED_ONE), int(py * FIXED_ONE)), int(rad * FIXED_ONE), 255, -1, cv2.LINE_AA, FIXED_SHIFT
+        )
     alpha = layer.astype(np.float32) * np.float32(rng.uniform(0.25, 0.7) / 255.0)
     _blend(rgb, box, alpha, lambda f: f * np.float32(0.35))
 
@@ -115,7 +117,15 @@ def _formwork_line(rgb, rng, ppm, axis_aligned: bool = False, full: bool = False
         b = (p1 - o + s * np.array([nxv, nyv])) * FIXED_ONE
         a = np.clip(a, -(2**28), 2**28)
         b = np.clip(b, -(2**28), 2**28)
-        cv2.line(layer, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 255, max(1, int(round(ppm * 0.8))), cv2.LINE_AA, FIXED_SHIFT)
+        cv2.line(
+            layer,
+            (int(a[0]), int(a[1])),
+            (int(b[0]), int(b[1])),
+            255,
+            max(1, int(round(ppm * 0.8))),
+            cv2.LINE_AA,
+            FIXED_SHIFT,
+        )
     al = cv2.GaussianBlur(layer_l, (0, 0), 0.7).astype(np.float32) * np.float32(rng.uniform(0.1, 0.25) / 255.0)
     ad = cv2.GaussianBlur(layer_d, (0, 0), 0.9).astype(np.float32) * np.float32(rng.uniform(0.05, 0.15) / 255.0)
     box = (bx0, by0, bx1, by1)

@@ -47,7 +47,9 @@ def _patch_crack(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) ->
     logger.debug("patch crack kept after retries")
 
 
-def make_patch(size: int = 227, crack: bool = True, kind: str = "concrete", seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+def make_patch(
+    size: int = 227, crack: bool = True, kind: str = "concrete", seed: int = 0
+) -> Tuple[np.ndarray, np.ndarray]:
     """One square patch: (rgb (size, size, 3) uint8, mask (size, size) uint8, all 0 without a crack)."""
     size = check_size("size", size)
     kind = check_kind(kind)

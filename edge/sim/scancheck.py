@@ -45,8 +45,13 @@ def score_wall(reports: Dict[str, dict], wall, margin_mm: float = POSITION_MM) -
         grown = (box[0] - margin_mm, box[1] - margin_mm, box[2] + margin_mm, box[3] + margin_mm)
         hits = [r for r in reports.values() if r["wall"]["bbox_mm"] and _overlaps(r["wall"]["bbox_mm"], grown)]
         used.update(r["crack_id"] for r in hits)
-        row = {"known_id": c.crack_id, "length_mm": round(c.length_px * s, 1), "width_max_mm": round(c.max_width_px * s, 2),
-               "bbox_mm": [round(v, 1) for v in box], "crack_ids": sorted(r["crack_id"] for r in hits)}
+        row = {
+            "known_id": c.crack_id,
+            "length_mm": round(c.length_px * s, 1),
+            "width_max_mm": round(c.max_width_px * s, 2),
+            "bbox_mm": [round(v, 1) for v in box],
+            "crack_ids": sorted(r["crack_id"] for r in hits),
+        }
         if hits:
             best = max(hits, key=lambda r: _area(r["wall"]["bbox_mm"], grown))
             rb = best["wall"]["bbox_mm"]
@@ -67,14 +72,23 @@ def score_wall(reports: Dict[str, dict], wall, margin_mm: float = POSITION_MM) -
         "found_wider_than_1mm": sum(1 for r in judged if r["crack_ids"]),
         "one_id_each": all(len(r["crack_ids"]) == 1 for r in judged),
         "passed_wider_than_1mm": sum(1 for r in judged if r["pass"]),
-        "worst_length_error_rel": max((abs(r.get("length_error_rel", 0)) for r in judged if r["crack_ids"]), default=None),
+        "worst_length_error_rel": max(
+            (abs(r.get("length_error_rel", 0)) for r in judged if r["crack_ids"]), default=None
+        ),
         "worst_width_error_mm": max((abs(r.get("width_error_mm", 0)) for r in judged if r["crack_ids"]), default=None),
         "worst_position_error_mm": max((r.get("position_error_mm", 0) for r in judged if r["crack_ids"]), default=None),
         "reports": len(reports),
         "reports_on_no_known_crack": sorted(set(reports) - used),
         "cracks": rows,
-        "reported": [{"crack_id": r["crack_id"], "bbox_mm": r["wall"]["bbox_mm"], "length_mm": r.get("length_mm"),
-                      "width_max_mm": r.get("width_max_mm")} for r in reports.values()],
+        "reported": [
+            {
+                "crack_id": r["crack_id"],
+                "bbox_mm": r["wall"]["bbox_mm"],
+                "length_mm": r.get("length_mm"),
+                "width_max_mm": r.get("width_max_mm"),
+            }
+            for r in reports.values()
+        ],
     }
 
 

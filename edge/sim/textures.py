@@ -151,7 +151,9 @@ def _concrete(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarra
         ys = rng.uniform(0, h, n_pores)
         rs = np.maximum(0.6, rng.gamma(1.5, 0.6, n_pores) * ppm)
         for x, y, r in zip(xs, ys, rs):
-            cv2.circle(pores, (int(x * FIXED_ONE), int(y * FIXED_ONE)), int(r * FIXED_ONE), 255, -1, cv2.LINE_AA, FIXED_SHIFT)
+            cv2.circle(
+                pores, (int(x * FIXED_ONE), int(y * FIXED_ONE)), int(r * FIXED_ONE), 255, -1, cv2.LINE_AA, FIXED_SHIFT
+            )
         pores = cv2.GaussianBlur(pores, (0, 0), 0.6)
         lum -= np.float32(rng.uniform(0.15, 0.3) / 255.0) * pores.astype(np.float32)
     # Large faint stains (water, curing marks).

@@ -168,7 +168,9 @@ def load_pose_csv(path, buffer: PoseBuffer) -> int:
         rows = 0
         for line, row in enumerate(reader, start=2):
             try:
-                opt = {k: float(row[k]) if row.get(k) not in (None, "") else None for k in ("heading_deg", "standoff_mm")}
+                opt = {
+                    k: float(row[k]) if row.get(k) not in (None, "") else None for k in ("heading_deg", "standoff_mm")
+                }
                 buffer.add(PoseSample(float(row["ts"]), float(row["x_mm"]), float(row["y_mm"]), **opt))
             except (TypeError, ValueError):
                 raise ConfigError(f"{path}:{line}: not a finite number in {dict(row)}") from None

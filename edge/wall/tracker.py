@@ -102,9 +102,20 @@ class TrackEvent:
 
 
 class Tracker:
-    def __init__(self, merge_distance: float, end_after_frames: int, update_min: float, id_prefix: str,
-                 votes_k: int = 1, votes_n: int = 1, width_update_mm: float = 0.2, severity_scale: str = "BRE-Digest-251",
-                 min_area_px: int = 20, min_length_mm: float = 0.0, width_window_px: int = 1):
+    def __init__(
+        self,
+        merge_distance: float,
+        end_after_frames: int,
+        update_min: float,
+        id_prefix: str,
+        votes_k: int = 1,
+        votes_n: int = 1,
+        width_update_mm: float = 0.2,
+        severity_scale: str = "BRE-Digest-251",
+        min_area_px: int = 20,
+        min_length_mm: float = 0.0,
+        width_window_px: int = 1,
+    ):
         if not 1 <= votes_k <= votes_n:
             raise ValueError(f"k-of-n voting needs 1 <= k <= n, got k={votes_k}, n={votes_n}")
         self.merge_distance = merge_distance
@@ -208,7 +219,9 @@ class Tracker:
         views mostly repeat what is known, and measuring a large mask every frame costs more than the frame."""
         area = track.wall.area() + track.wall.sure_area() if track.wall is not None else 0
         if track.measure is None or abs(area - track.measured_area) > growth * max(track.measured_area, 1):
-            track.measure = CrackMeasure.combine(track.wall.measure(self.min_area_px, self.width_window_px)) or track.measure
+            track.measure = (
+                CrackMeasure.combine(track.wall.measure(self.min_area_px, self.width_window_px)) or track.measure
+            )
             track.measured_area = area
 
     def _changed(self, track: Track) -> bool:
@@ -276,7 +289,9 @@ class Tracker:
             events.append(self._event("end", track))
         return events
 
-    def _scene_of_its_own(self, crack: Crack, frame_index: int, frame_hw: Tuple[int, int], ts: float) -> List[TrackEvent]:
+    def _scene_of_its_own(
+        self, crack: Crack, frame_index: int, frame_hw: Tuple[int, int], ts: float
+    ) -> List[TrackEvent]:
         """A crack with no place on the wall (its frame has no pose): nothing says that another frame
         shows the same crack (a folder of photos is many walls), so it is announced and ended at once,
         matched with nothing and kept for no later match. The frame's pieces of one crack come joined

@@ -1,5 +1,4 @@
 """The task table, the run folder read back, and the import graph of train/ and convert/."""
-import ast
 import json
 from pathlib import Path
 
@@ -62,55 +61,3 @@ def test_a_run_folder_reads_back(tmp_path):
     assert runs.recorded_val_files(run / "best.keras") == {"cfd": {"001", "002"}}
     (run / "metrics.json").write_text("{not json")
     assert runs.read_side_file(run / "metrics.json") == {}
-
-
-def _imports():
-    """{module: the modules of train/ and convert/ it imports, anywhere in its code}."""
-    files = {".".join(f.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): f
-             for pkg in ("train", "convert") for f in (ROOT / pkg).rglob("*.py")}
-    graph = {}
-    for name, f in files.items():
-        here = name if f.name == "__init__.py" else name.rpartition(".")[0]
-        found = set()
-        for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.Import):
-                found |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = here.split(".")[: len(here.split(".")) - node.level + 1]
-                    base = ".".join(parts + ([node.module] if node.module else []))
-                found |= {base} | {f"{base}.{a.name}" for a in node.names}
-        graph[name] = {m for m in found if m in files and m != name}
-    return graph
-
-
-def _cycle(graph):
-    """One import cycle as a list of modules, or None."""
-    state = {}
-
-    def visit(node, path):
-        state[node] = "open"
-        for nxt in sorted(graph[node]):
-            if state.get(nxt) == "open":
-                return path[path.index(nxt):] + [nxt]
-            if nxt not in state:
-                found = visit(nxt, path + [nxt])
-                if found:
-                    return found
-        state[node] = "done"
-        return None
-
-    for start in sorted(graph):
-        if start not in state:
-            found = visit(start, [start])
-            if found:
-                return found
-    return None
-
-
-def test_no_import_cycle_in_train_or_convert():
-    graph = _imports()
-    assert "train.runs" in graph["train.fit"] and "train.segevaluate" in graph["train.segfit"]
-    assert _cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]  # the check can see one
-    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
