@@ -13,6 +13,8 @@ from edge.synthetic import make_patches, save_classification_folder
 from train import cli as train_cli
 from train.fit import TINY, fit, predict_probs, prepare_data, resolve_config
 
+pytestmark = pytest.mark.tf
+
 
 @pytest.fixture(scope="module")
 def run(tiny_run):

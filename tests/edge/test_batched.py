@@ -11,6 +11,8 @@ from edge.interpreter import load_interpreter
 from edge.preprocess import to_model_input
 from edge.synthetic import make_patches
 
+pytestmark = pytest.mark.tf
+
 SIZE = 32
 
 

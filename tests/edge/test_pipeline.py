@@ -47,8 +47,9 @@ class Analyzer:
 def _pipeline(camera, analyzer, published, **kw):
     tracker = Tracker(10, 1, 20, "t")
     handle = lambda frame, events: [{"type": e.type, "crack_id": e.track.crack_id} for e in events]  # noqa: E731
-    return Pipeline(camera, analyzer, tracker, lambda f: f, lambda: 0.5, handle, published.append, lambda: None,
-                    telemetry_interval_s=60, frame_queue=2, drop_when_late=camera.live, min_laplacian_var=5.0, **kw), tracker
+    pipeline = Pipeline(camera, analyzer, tracker, lambda f: f, lambda: 0.5, handle, published.append, lambda: None,
+                        telemetry_interval_s=60, frame_queue=2, drop_when_late=camera.live, min_laplacian_var=5.0, **kw)
+    return pipeline, tracker
 
 
 def test_live_camera_drops_frames_when_inference_lags_but_no_event():

@@ -181,7 +181,8 @@ def test_evidence_is_embedded_from_under_the_root_only(evidence_tree):
     root, outside = evidence_tree
     assert "data:image/png" in evidence_html("crop.png", root)
     assert "data:image/png" in evidence_html(str(root / "crop.png"), root)
-    for hostile in (str(outside / "crop.png"), "../secret/crop.png", "link.png", str(root / ".." / "secret" / "crop.png")):
+    for hostile in (str(outside / "crop.png"), "../secret/crop.png", "link.png",
+                    str(root / ".." / "secret" / "crop.png")):
         cell = evidence_html(hostile, root)
         assert "data:" not in cell and "not under the evidence root" in cell, hostile
 
