@@ -15,11 +15,13 @@ SEG_DATA ?= ../shared/data/masonry_dais ../shared/data/deepcrack/train ../shared
 SEG_TUNE ?= --set init=runs/crack_segmenter/best.keras --set synthetic_walls=60 --set epochs=20 \
 	--set learning_rate=0.001 --set patience=8 --set loss=bce_dice_cldice
 
-.PHONY: help setup demo test photo-check train convert train-segmenter convert-segmenter compile bench bundle mosquitto clean
+.PHONY: help setup demo test test-fast lint photo-check train convert train-segmenter convert-segmenter compile bench bundle mosquitto clean
 
 help:
 	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
-	@echo "make test     install everything (venv, training extras, mosquitto via apt) and run the suite"
+	@echo "make test     install everything (venv, training extras, mosquitto via apt), lint (ruff) and run the suite"
+	@echo "make test-fast  the quick tier in the device venv, no TensorFlow: not slow, not tf, not integration (< 1 min)"
+	@echo "make lint     ruff check . (ruff.toml)"
 	@echo "make setup    build .venv with every extra and install mosquitto where possible"
 	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
 	@echo "make photo-check  the robot's code path over real photos with masks, photo by photo (out/photo_check)"
@@ -34,6 +36,12 @@ $(VENV)/.device: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) -e ".[device,broker]"
+	touch $@
+
+# The light venv plus the test tools (pytest, ruff) and the .tflite reader of convert.ccode (the training extra's
+# tflite package, which is not TensorFlow): what make test-fast needs.
+$(VENV)/.dev: $(VENV)/.device
+	$(PIP) -e ".[device,broker,dev]" "tflite>=2.18"
 	touch $@
 
 # Everything: training (TensorFlow), device, broker and test tools.
@@ -58,7 +66,16 @@ demo: $(VENV)/.device
 	$(PY) -m monitor.demo
 
 test: $(VENV)/.all mosquitto
+	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# Markers (setup.cfg, tests/conftest.py): unit/integration, broker, tf, slow. --without-tf makes an import of
+# tensorflow fail even where the full venv has it, so a test that needs it and is not marked tf shows up here.
+test-fast: $(VENV)/.dev mosquitto
+	$(PY) -m pytest -q -m "not slow and not tf and not integration" --without-tf
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
 
 # Real photos with masks as the yardstick: found, lengths and widths photo by photo, false alarms on crack-free patches.
 PHOTO_DATA ?= $(addprefix ../shared/data/,masonry_dais deepcrack/train cfd uav75/val uavcrack_bridge ceramic_tiles \

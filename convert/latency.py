@@ -120,7 +120,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(arg[-40:].ljust(40) + "".join(f"{lat[str(t)]['median_ms']:12.3f}" for t in args.threads))
     m = machine()
     print(
-        f"median of {args.runs} invokes; {m['processor']}, {m['cpus']} CPUs (load {m['load_average_1min']}), {m['runtime']}"
+        f"median of {args.runs} invokes; {m['processor']}, {m['cpus']} CPUs (load {m['load_average_1min']}), "
+        f"{m['runtime']}"
     )
     return 0
 

@@ -174,7 +174,8 @@ def _segmenter_use(info: ModelInfo) -> Lines:
         f"- Input: one {s}x{s} {info.color_order} image, {_quantized_input(info)}. The edge resizes each "
         f"{info.tile.size} px crack tile to {s} px and the mask back.",
         f"- Output: [1, {s}, {s}, 1] {_output_tensor(info)}; dequantized it is each pixel's crack probability; "
-        f"a pixel is crack at >= {info.threshold:.2f} (the int8 model's best single threshold on validation, ODS-style).",
+        f"a pixel is crack at >= {info.threshold:.2f} (the int8 model's best single threshold on validation, "
+        f"ODS-style).",
         "- Everything above is in model.json; the edge hard-codes none of it.",
     ]
 
@@ -200,7 +201,8 @@ def _segmenter_validation(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
         "crack skeleton within 2 px of the prediction (found) and of the predicted one within 2 px of a true crack "
         "(on a crack), which weigh a crack by its length, as the robot measures it.",
         "",
-        "| source | n | model | precision | recall | F1 | IoU | F1 (2 px) | ODS | OIS | centreline found | on a crack |",
+        "| source | n | model | precision | recall | F1 | IoU | F1 (2 px) | ODS | OIS | centreline found | on "
+        "a crack |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, kf, ki in _rows(info):
@@ -221,7 +223,8 @@ def _size_and_speed(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
         "",
         "## Size and speed",
         "",
-        f"- int8 {info.file}: {facts['tflite_bytes'] / 1024:.0f} KB (the float .keras: {facts['keras_bytes'] / 1024:.0f} KB).",
+        f"- int8 {info.file}: {facts['tflite_bytes'] / 1024:.0f} KB "
+        f"(the float .keras: {facts['keras_bytes'] / 1024:.0f} KB).",
     ]
     for threads, v in info.training.get("latency_ms", {}).items():
         out.append(f"- LiteRT invoke, {threads} thread(s): median {v['median_ms']:.1f} ms, p90 {v['p90_ms']:.1f} ms "

@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 def _print_scan_check(result: dict) -> None:
     print(f"scan-check ({result['mode']}): {result['run']['frames']} frames, {result['reports']} cracks reported")
     print(
-        f"{'known':>5} {'len mm':>8} {'meas':>8} {'err %':>6} {'wmax mm':>8} {'meas':>6} {'err':>6} {'pos mm':>6}  ids  pass"
+        f"{'known':>5} {'len mm':>8} {'meas':>8} {'err %':>6} {'wmax mm':>8} {'meas':>6} {'err':>6} "
+        f"{'pos mm':>6}  ids  pass"
     )
     for r in result["cracks"]:
         rep = r.get("reported") or {}

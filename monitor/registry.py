@@ -235,7 +235,8 @@ class Registry:
             self._db.execute(
                 "INSERT INTO robots (robot_id, state, state_ts, last_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (robot_id) DO UPDATE SET"
-                "  state = CASE WHEN state_ts IS NULL OR excluded.state_ts >= state_ts THEN excluded.state ELSE state END,"
+                "  state = CASE WHEN state_ts IS NULL OR excluded.state_ts >= state_ts THEN excluded.state "
+                "ELSE state END,"
                 "  state_ts = max(coalesce(state_ts, excluded.state_ts), excluded.state_ts),"
                 "  last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
                 (robot_id, state, float(ts), received_at),

@@ -26,11 +26,17 @@ _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;font-size:14px}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f2f2ee}td.num{text-align:right}img.map{max-width:100%;border:1px solid #ccc}
 img.crop{max-width:220px;max-height:160px}.sev{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
 .muted{color:#777}
 """
+
+
+def _local_time(ts) -> str:
+    """Local date and time of an epoch timestamp; empty when there is none."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 
 
 def _e(value: Any) -> str:
@@ -114,7 +120,7 @@ def render_report(cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Map
             f"<td>{evidence_html(c.get('evidence'), evidence_root)}</td></tr>")
     robot_rows = "".join(
         f"<tr><td>{_e(r['robot_id'])}</td><td>{_e(r.get('state') or 'unknown')}</td>"
-        f"<td>{_e(time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r['last_seen'])) if r.get('last_seen') else '')}</td>"
+        f"<td>{_e(_local_time(r.get('last_seen')))}</td>"
         f"<td class=num>{sum(1 for c in cracks if c['robot_id'] == r['robot_id'])}</td></tr>"
         for r in robots
     )
@@ -130,7 +136,8 @@ def render_report(cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Map
         f"<p>{len(cracks)} cracks ({measured} measured) from {len(robots)} robot(s); "
         f"written {_e(time.strftime('%Y-%m-%d %H:%M:%S %Z'))}. Positions are mm from the wall origin "
         f"(top left), x right, y down.</p>"
-        f"<h2>Robots</h2><table><tr><th>robot</th><th>state</th><th>last heard</th><th>cracks</th></tr>{robot_rows}</table>"
+        f"<h2>Robots</h2><table><tr><th>robot</th><th>state</th><th>last "
+        f"heard</th><th>cracks</th></tr>{robot_rows}</table>"
         f"<h2>Crack maps</h2>{''.join(map_html) or '<p class=muted>no map</p>'}"
         f"<h2>Cracks, worst first</h2><table><tr><th>severity</th><th>robot</th><th>crack</th><th>wall</th>"
         f"<th>width max mm</th><th>width mean mm</th><th>length mm</th><th>centre x, y mm</th><th>confidence</th>"

@@ -1,13 +1,56 @@
-"""Shared fixtures. A real MQTT broker per test: mosquitto where installed, else the embedded amqtt broker.
+"""Shared fixtures and the test tiers.
 
+A real MQTT broker per test: mosquitto where installed, else the embedded amqtt broker.
 CRACKBOT_TEST_BROKER=embedded|mosquitto forces one kind.
+
+Markers (setup.cfg [tool:pytest]), applied here where the test's place or fixtures say it:
+integration (under tests/integration) or else unit; broker (uses the mqtt_broker or mqtt_collector fixture;
+tests that start their own broker carry the marker in their file); tf and slow are written in the test files.
+`--without-tf` runs as in the device venv: importing tensorflow or keras fails (make test-fast uses it).
 """
 from __future__ import annotations
 
 import os
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
+
+TESTS = Path(__file__).resolve().parent
+BROKER_FIXTURES = {"mqtt_broker", "mqtt_collector"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--without-tf", action="store_true",
+                     help="importing tensorflow or keras fails, as in the device venv: a test that needs them "
+                          "and is not marked tf shows up")
+
+
+def pytest_configure(config):
+    if config.getoption("--without-tf"):
+        for name in ("tensorflow", "keras"):
+            sys.modules[name] = None  # any import of it now raises ImportError
+
+
+def pytest_collection_modifyitems(config, items):
+    integration = TESTS / "integration"
+    for item in items:
+        item.add_marker(pytest.mark.integration if integration in item.path.parents else pytest.mark.unit)
+        if BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.broker)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that failed for want of TensorFlow and is not marked tf says how to fix it."""
+    outcome = yield
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance(ImportError) \
+            and (getattr(excinfo.value, "name", None) or "").split(".")[0] in ("tensorflow", "keras") \
+            and item.get_closest_marker("tf") is None:
+        outcome.get_result().sections.append(
+            ("tf marker", f"{item.nodeid} needs TensorFlow: mark it @pytest.mark.tf (or its module: pytestmark)"))
 
 
 @pytest.fixture
@@ -32,7 +75,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def make_event():
-    """Factory of schema-valid crack events (edge/comms/schemas/event.schema.json); keyword arguments override fields."""
+    """Factory of schema-valid crack events (edge/comms/schemas/event.schema.json); keyword arguments "
+    "override fields."""
 
     def make(robot_id: str = "rb-01", crack_id: str = "c-0001", type: str = "new", seq: int = 0,
              ts: float = 1_700_000_000.0, event_id: str | None = None, **overrides):
@@ -58,3 +102,21 @@ def make_event():
         return event
 
     return make
+
+
+@pytest.fixture
+def mqtt_collector():
+    """Factory: mqtt_collector(broker, topic, ...) is a started tests.helpers.MessageCollector (subscribed to the
+    topic filters, or (filter, qos) pairs), closed after the test."""
+    from tests.helpers import MessageCollector
+
+    started = []
+
+    def make(broker, *topics, qos: int = 1, client_id: str | None = None) -> MessageCollector:
+        collector = MessageCollector(broker, *topics, qos=qos, client_id=client_id).start()
+        started.append(collector)
+        return collector
+
+    yield make
+    for collector in started:
+        collector.close()

@@ -108,6 +108,8 @@ def test_require_names_the_extra_before_any_work(monkeypatch):
 
     require("numpy")  # installed: nothing happens
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else find_spec(name, *a)
+    )
     with pytest.raises(MissingModule, match=r"^needs the module 'matplotlib'.*crackbot\[train\]"):
         require("numpy", "matplotlib")

@@ -74,7 +74,8 @@ def _header(graph: Graph, info: ModelInfo, plan: MemoryPlan, source_sha: str) ->
     x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     P = PREFIX.upper()
     labels = ", ".join(_c_string(label) for label in info.labels)
-    return f"""/* {info.name}: generated from {Path(graph.source).name} (sha256 {source_sha}) by python -m convert.ccode.
+    return f"""/* {info.name}: generated from {Path(graph.source).name} (sha256 {source_sha})
+ * by python -m convert.ccode.
  * Pure C99, no malloc, no runtime: one static arena of {plan.arena_bytes} bytes holds every activation.
  * crack_model_run() is not reentrant (the arena is shared); call it from one thread at a time. */
 #ifndef {P}_H

@@ -96,7 +96,8 @@ def emit_add(ctx: EmitContext, op: Operator, fn: str) -> str:
     mo, so = quantize_multiplier(twice_max / f32((1 << left_shift) * np.float32(y.scale)))
     body = (
         f"const int32_t sa = multiply_by_quantized_multiplier((va + A_OFF) * (1 << {left_shift}), {m1}, {s1});\n"
-        f"          const int32_t sb = multiply_by_quantized_multiplier((vb + B_OFF) * (1 << {left_shift}), {m2}, {s2});\n"
+        f"          const int32_t sb = multiply_by_quantized_multiplier((vb + B_OFF) * (1 << {left_shift}), "
+        f"{m2}, {s2});\n"
         f"          out[n++] = clamp_int8(multiply_by_quantized_multiplier(sa + sb, {mo}, {so}) + OUT_ZP, LO, HI);"
     )
     return _binary(ctx, op, fn, body, f"A_OFF = {-a.zero_point}, B_OFF = {-b.zero_point}", "ADD")

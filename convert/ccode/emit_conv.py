@@ -71,8 +71,8 @@ def _conv_c(ctx: EmitContext, op: Operator, fn: str, g: _Window, filter_values: 
 static void {fn}(int8_t *arena) {{
   const int8_t *restrict in = {ctx.ptr(op.inputs[0])};
   int8_t *restrict out = {ctx.ptr(op.outputs[0])};
-  enum {{ IH = {g.ih}, IW = {g.iw}, IC = {g.ic}, OH = {g.oh}, OW = {g.ow}, OC = {g.oc}, {enum_extra}KH = {g.kh}, KW = {g.kw},
-         SH = {g.sh}, SW = {g.sw}, DH = {g.dh}, DW = {g.dw}, PT = {g.pt}, PL = {g.pl},
+  enum {{ IH = {g.ih}, IW = {g.iw}, IC = {g.ic}, OH = {g.oh}, OW = {g.ow}, OC = {g.oc}, {enum_extra}
+         KH = {g.kh}, KW = {g.kw}, SH = {g.sh}, SW = {g.sw}, DH = {g.dh}, DW = {g.dw}, PT = {g.pt}, PL = {g.pl},
          IN_OFF = {-g.x.zero_point}, OUT_ZP = {g.y.zero_point}, LO = {lo}, HI = {hi} }};
 {prelude}  for (int oy = 0; oy < OH; ++oy) {{
     for (int ox = 0; ox < OW; ++ox) {{
@@ -180,7 +180,8 @@ static void {fn}(int8_t *arena) {{
   for (int p = 0; p < N; ++p)
     for (int k = 0; k < C; ++k) sum[k] += in[p * C + k];
   for (int k = 0; k < C; ++k)
-    out[k] = clamp_int8(multiply_by_quantized_multiplier(sum[k] - IN_ZP * N, {m}, {s}) + OUT_ZP, {INT8_MIN}, {INT8_MAX});
+    out[k] = clamp_int8(multiply_by_quantized_multiplier(sum[k] - IN_ZP * N, {m}, {s}) + OUT_ZP,
+                        {INT8_MIN}, {INT8_MAX});
 }}
 """
 

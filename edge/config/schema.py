@@ -141,7 +141,8 @@ class ModelsConfig(_Strict):
     segment: Literal["crack_tiles", "crack_tiles_and_neighbours", "follow", "all"] = Field(
         "follow",
         description="Which tiles the segmenter sees: the classifier's crack tiles (fastest), "
-        "those and their 8 neighbours (catches faint crack ends the classifier let pass), follow (the crack tiles, then "
+        "those and their 8 neighbours (catches faint crack ends the classifier let pass), follow (the crack "
+        "tiles, then "
         "each neighbour a segmented crack runs into, until it ends), or every tile",
     )
     pixel_threshold: Optional[float] = Field(

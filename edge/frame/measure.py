@@ -123,8 +123,8 @@ def local_widths(skel: np.ndarray, dist: np.ndarray, window_px: int = 1) -> np.n
 
     Across the crack the distance transform is a tent of slope 1 whose peak p lies on the true
     centreline, which may fall between two pixels (even widths). From the values a and b one pixel
-    either side along the normal, p = (a + b) / 2 + 1 (used where the ridge is flat). The nearest background pixel centre lies
-    beyond the edge by half a pixel's extent e along the normal (0.5 across an axis-aligned crack,
+    either side along the normal, p = (a + b) / 2 + 1 (used where the ridge is flat). The nearest background
+    pixel centre lies beyond the edge by half a pixel's extent e along the normal (0.5 across an axis-aligned crack,
     up to 0.71 across a diagonal one), so the width is 2 * (p - e).
 
     window_px > 1 averages each width over the skeleton within a box of that side, so a short bulge

@@ -41,9 +41,12 @@ def print_tables(result: dict) -> None:
                 )
                 continue
             print(
-                f"{r['set']:<28} {mode:<6} {s['cracked']:>6} {_pct(s['found_pct']):>6} {_pct(s['length_within_pct']):>7} "
-                f"{_pct(s['width_max_within_pct']):>6} {_pct(s['width_mean_within_pct']):>6} {_pct(s['both_within_pct']):>5} "
-                f"{_num(s['length_error_median_pct'], '+7.1f') + '%':>8} {_num(s['width_max_error_median_px'], '+7.2f'):>8} "
+                f"{r['set']:<28} {mode:<6} {s['cracked']:>6} {_pct(s['found_pct']):>6} "
+                f"{_pct(s['length_within_pct']):>7} "
+                f"{_pct(s['width_max_within_pct']):>6} {_pct(s['width_mean_within_pct']):>6} "
+                f"{_pct(s['both_within_pct']):>5} "
+                f"{_num(s['length_error_median_pct'], '+7.1f') + '%':>8} "
+                f"{_num(s['width_max_error_median_px'], '+7.2f'):>8} "
                 f"{_num(s['width_max_truth_median_px'], '5.1f'):>5}"
                 + (
                     f"  crack_ids {s['crack_ids']} ({s['crack_ids_on_several_photos']} on several photos)"
@@ -53,7 +56,8 @@ def print_tables(result: dict) -> None:
             )
     print(
         "length, w max, w mean, both: share of the photos found within tolerance (exact: 10 %, max(1 px, 15 %), "
-        "max(1 px, 10 %); models: 20 %, max(1 px, 20 %), max(1 px, 20 %)); errors are medians, wmax the true median in px"
+        "max(1 px, 10 %); models: 20 %, max(1 px, 20 %), max(1 px, 20 %)); errors are medians, wmax the true "
+        "median in px"
     )
 
 

@@ -47,7 +47,8 @@ def main(argv=None) -> int:
                                args.seed, args.mm_per_px)
             save_wall(wall, args.out)
             print(
-                f"wrote a {args.width_px}x{args.height_px} {wall.kind} wall with {len(wall.cracks)} cracks to {args.out}"
+                f"wrote a {args.width_px}x{args.height_px} {wall.kind} wall with {len(wall.cracks)} cracks to "
+                f"{args.out}"
             )
             return 0
         kinds = KINDS if args.kind in (None, "both") else (args.kind,)

@@ -3,12 +3,14 @@ config it runs."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bench.macs import count_macs
 from bench.timing import time_call
 from edge.models.interpreter import load_interpreter
 
 
+@pytest.mark.tf
 def test_macs_of_conv_depthwise_dense(tmp_path):
     import keras
 
@@ -26,6 +28,7 @@ def test_macs_of_conv_depthwise_dense(tmp_path):
     assert count_macs(load_interpreter(path, 1)) == 6912 + 576 + 128
 
 
+@pytest.mark.tf
 def test_layers_of_the_shipped_classifier_and_their_rebuilt_models(tmp_path):
     from bench.layers import conv_layers, is_patchify, layer_macs, layer_model, space_to_depth_form
 

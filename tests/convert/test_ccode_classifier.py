@@ -24,6 +24,7 @@ def compiled(tmp_path_factory):
     return compile_model(SHIPPED, tmp_path_factory.mktemp("ccode") / "crack_classifier_c", march_native=True)
 
 
+@pytest.mark.slow
 def test_1000_patches_agree_with_litert_int8(compiled):
     """LiteRT's own int8 kernels (no XNNPACK delegate); the reference kernels, 20x slower, on a sample."""
     images = synthetic_patches(1000, 227, seed=11)

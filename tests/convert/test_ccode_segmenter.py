@@ -14,12 +14,15 @@ from convert.ccode.compile import compile_model  # noqa: E402
 from convert.ccode.verify import audit_operators, compare, synthetic_patches  # noqa: E402
 from edge.models.native import NativeModel  # noqa: E402
 
+pytestmark = pytest.mark.tf
+
 SIZE = 32
 
 
 def tiny_mobilenet_unet(size: int = SIZE):
     """The layer kinds of a MobileNetV2 U-Net at toy size: ZeroPadding + strided conv, inverted
-    residual blocks (expand, depthwise, project, Add), ReLU6, BatchNorm (folded), bilinear upsampling, skip concatenation, a separable conv, padding before pooling, sigmoid head."""
+    residual blocks (expand, depthwise, project, Add), ReLU6, BatchNorm (folded), bilinear upsampling,
+    skip concatenation, a separable conv, padding before pooling, sigmoid head."""
     import keras
     from keras import layers
 
@@ -80,6 +83,7 @@ def test_graph_has_the_segmenter_operator_kinds(compiled):
     assert compiled.info.task == "segmentation" and compiled.build.warnings == ()
 
 
+@pytest.mark.slow
 def test_masks_agree_with_litert_on_1000_patches(compiled):
     images = synthetic_patches(1000, SIZE, seed=2)
     model = NativeModel(compiled.build.library, compiled.info)

@@ -15,6 +15,8 @@ from train.evaluate import predict_probs
 from train.fit import prepare_data
 from train.options import TINY
 
+pytestmark = pytest.mark.tf
+
 
 @pytest.fixture(scope="module")
 def run(tiny_run):

@@ -16,6 +16,8 @@ from edge.models.bundle import load_bundle, sha256_of, write_model_json
 from edge.errors import ConfigError, ModelError
 from train.fit import prepare_data
 
+pytestmark = pytest.mark.tf
+
 ROOT = Path(__file__).resolve().parents[2]
 needs_tflm = pytest.mark.skipif(not mcu.tflm_available(), reason="tflite-micro not installed (pip install -e .[mcu])")
 
@@ -61,7 +63,8 @@ def test_sources_header_ops_and_report(bundle_dir, tmp_path, capsys):
     assert ops == ["CONV_2D", "MEAN", "FULLY_CONNECTED", "LOGISTIC"] == report["ops"]
     resolver = (out / "model_ops.h").read_text()
     assert "MicroMutableOpResolver<4>" in resolver
-    assert [m for m in re.findall(r"resolver\.(Add\w+)\(\)", resolver)] == ["AddConv2D", "AddMean", "AddFullyConnected", "AddLogistic"]
+    assert [m for m in re.findall(r"resolver\.(Add\w+)\(\)", resolver)] == ["AddConv2D", "AddMean", "AddFullyConnected",
+                                                                         "AddLogistic"]
     assert report["flash_needed"] == len(model) + 100_000 and report["fits"] is True
     assert report["ram_needed"] == report["arena_bytes"] + 64 * 64 * 3 + 20_000
     assert report["arena_method"].startswith("measured" if mcu.tflm_available() else "computed")

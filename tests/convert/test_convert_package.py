@@ -51,7 +51,8 @@ def test_device_package_contents(sim_package):
     assert "ai-edge-litert" in data[f"{top}/requirements.txt"].decode()
     assert "tflite-runtime" in data[f"{top}/requirements-legacy.txt"].decode()
     assert data[f"{top}/config/desktop_sim.yaml"] == (ROOT / "firmware_configs" / "desktop_sim.yaml").read_bytes()
-    assert data[f"{top}/models/crack_classifier/model.tflite"] == (ROOT / "models/crack_classifier/model.tflite").read_bytes()
+    shipped = (ROOT / "models/crack_classifier/model.tflite").read_bytes()
+    assert data[f"{top}/models/crack_classifier/model.tflite"] == shipped
     assert members[f"{top}/install.sh"].mode & 0o111
     script = data[f"{top}/install.sh"].decode()
     assert "@" not in script.split("set -eu", 1)[1].split("HERE=")[0]  # every placeholder filled
@@ -101,6 +102,7 @@ def test_package_errors_are_one_line(tmp_path, capsys):
 
 @pytest.mark.skipif(importlib.util.find_spec("setuptools") is None,
                     reason="the offline install builds the package with this environment's setuptools")
+@pytest.mark.slow
 def test_install_sh_into_a_prefix_then_run_against_a_broker(tmp_path, mqtt_broker):
     """install.sh for real: a new venv, pip installs the packed edge package into it, config and
     models copied and checked, the wrapper and the unit written (no systemctl). Offline and fast:
@@ -113,7 +115,9 @@ def test_install_sh_into_a_prefix_then_run_against_a_broker(tmp_path, mqtt_broke
     frames.mkdir()
     wall = render_wall(2400, 1400, 3, "concrete", seed=4, mm_per_px=0.5)
     for i in range(8):
-        cv2.imwrite(str(frames / f"f{i:02d}.png"), cv2.cvtColor(wall.rgb[200:680, 200 * i:200 * i + 640], cv2.COLOR_RGB2BGR))
+        cv2.imwrite(
+            str(frames / f"f{i:02d}.png"), cv2.cvtColor(wall.rgb[200:680, 200 * i : 200 * i + 640], cv2.COLOR_RGB2BGR)
+        )
     config = tmp_path / "folder_robot.yaml"
     config.write_text(f"robot_id: fr-1\ncamera: {{type: folder, path: {frames}}}\npose: {{source: none}}\n"
                       f"scale: {{mm_per_px: 0.5}}\nmodels: {{classifier: {ROOT / 'models/crack_classifier'}}}\n")
@@ -156,7 +160,8 @@ def test_install_sh_into_a_prefix_then_run_against_a_broker(tmp_path, mqtt_broke
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(summary.read_text())
     assert result["frames"] == 8 and result["tiles"] == 72
-    assert result["model"]["sha256"] == json.loads((prefix / "models/crack_classifier/model.json").read_text())["sha256"]
+    installed = json.loads((prefix / "models/crack_classifier/model.json").read_text())
+    assert result["model"]["sha256"] == installed["sha256"]
     assert result["events_published"] > 0 and result["events_acked"] == result["events_published"]
     assert (prefix / "out").is_dir()  # the relative outbox path lands in the install prefix (WorkingDirectory)
 

@@ -10,6 +10,8 @@ from edge.models.bundle import load_bundle
 from edge.sim import save_segmentation_folder
 from train import cli as train_cli
 
+pytestmark = pytest.mark.tf
+
 SEG_TINY = {
     "model": "unet", "width": 0.0625, "input_size": 32, "crop_size": 32, "synthetic": 24, "epochs": 2,
     "samples_per_epoch": 16, "batch_size": 8, "learning_rate": 0.01, "val_fraction": 0.25, "patience": 2,
@@ -68,6 +70,7 @@ def test_bundle_is_a_segmentation_bundle_the_edge_can_read(seg_bundle):
     assert interp.get_tensor(interp.get_output_details()[0]["index"]).shape == (1, 32, 32, 1)
 
 
+@pytest.mark.slow
 def test_evaluate_bundle_and_keras_on_a_segmentation_folder(seg_run, seg_bundle, tmp_path, capsys):
     folder = tmp_path / "pairs"
     save_segmentation_folder(folder, 4, size=48, seed=11)
@@ -86,6 +89,7 @@ def test_evaluate_bundle_and_keras_on_a_segmentation_folder(seg_run, seg_bundle,
     assert "ods_f1" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_evaluate_split_val_uses_the_runs_held_out_images(seg_run, tmp_path):
     out = tmp_path / "val.json"
     assert train_cli.main(["evaluate", "--model", str(seg_run.model_path), "--synthetic", "24",
@@ -103,6 +107,7 @@ def test_int8_drop_beyond_the_limit_is_refused():
         check_f1_drop(0.80, 0.77, 10)
 
 
+@pytest.mark.slow
 def test_refused_conversion_writes_nothing(seg_run, tmp_path, capsys):
     out = tmp_path / "refused"
     code = convert_cli.main(["--model", str(seg_run.model_path), "--out", str(out), "--calibration", "8",
@@ -119,6 +124,7 @@ def test_a_classification_folder_is_refused_for_a_segmenter(seg_run, tmp_path, c
     assert "needs images/ + masks/" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_fine_tuned_run_on_walls_keeps_its_history_in_the_card(seg_run, tmp_path):
     """init= starts from the first run's weights; synthetic_walls adds wall tiles as a source of
     their own; the card names both, and how to train the run it started from."""

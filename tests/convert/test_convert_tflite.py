@@ -18,6 +18,7 @@ def _images(n, size=32, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
 
 
+@pytest.mark.tf
 def test_export_model_has_batch_one_and_the_same_weights(tiny_model):
     export = export_model(tiny_model)
     assert export.input_shape == (1, 32, 32, 3)
@@ -25,6 +26,7 @@ def test_export_model_has_batch_one_and_the_same_weights(tiny_model):
     np.testing.assert_allclose(np.asarray(export(x)), np.asarray(tiny_model(x, training=False)), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.tf
 def test_int8_tflite_is_full_integer_with_unit_input_scale(tiny_model, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -42,6 +44,7 @@ def test_int8_tflite_is_full_integer_with_unit_input_scale(tiny_model, tmp_path)
     assert not [t["name"] for t in interp.get_tensor_details() if t["dtype"] == np.float32]
 
 
+@pytest.mark.tf
 def test_int8_needs_calibration_and_variants_are_known(tiny_model):
     with pytest.raises(ModelError, match="representative"):
         to_int8_tflite(tiny_model, np.zeros((0, 32, 32, 3), np.uint8))

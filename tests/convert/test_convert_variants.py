@@ -16,6 +16,8 @@ from edge.models.bundle import load_bundle
 from edge.errors import ModelError
 from train.fit import prepare_data
 
+pytestmark = pytest.mark.tf
+
 # input / output dtype each variant must have when the real interpreter loads it
 IO_TYPES = {"fp32": np.float32, "fp16": np.float32, "dynamic": np.float32, "int8": np.int8, "uint8": np.uint8}
 
@@ -145,7 +147,8 @@ def test_an_empty_calibration_folder_is_one_line(tiny_run, tmp_path, capsys):
     assert err.startswith("error:") and str(empty) in err and "\n" not in err
     bare = tmp_path / "nothing"
     bare.mkdir()
-    assert convert_cli.main(["--model", str(tiny_run.model_path), "--out", str(tmp_path / "o"), "--data", str(bare)]) == 2
+    assert convert_cli.main(["--model", str(tiny_run.model_path), "--out", str(tmp_path / "o"),
+                             "--data", str(bare)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
     assert not (tmp_path / "o").exists()
@@ -162,7 +165,8 @@ def test_a_corrupt_tflite_is_one_line(tmp_path, capsys, all_variants):
         err = capsys.readouterr().err.strip()
         assert err.startswith("error:") and str(path) in err and "\n" not in err
     assert latency_cli.main([str(out), "--threads", "0"]) == 2
-    assert capsys.readouterr().err.strip() == "error: latency needs at least 1 run and 1 thread (got runs 30, threads [0])"
+    assert capsys.readouterr().err.strip() == \
+        "error: latency needs at least 1 run and 1 thread (got runs 30, threads [0])"
     assert latency_cli.main([str(out), "--threads", "1", "--runs", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert "1 thr ms" in lines[0] and float(lines[1].split()[-1]) > 0

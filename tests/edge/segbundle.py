@@ -31,8 +31,8 @@ def build_dark_segmenter(folder, size: int = 64, tile: int = 227, contrast: floa
 
     import cv2
 
-    calib = np.stack([cv2.resize(make_patch(tile, crack=bool(i % 2), seed=i)[0], (size, size), interpolation=cv2.INTER_AREA)
-                      for i in range(16)])
+    calib = np.stack([cv2.resize(make_patch(tile, crack=bool(i % 2), seed=i)[0], (size, size),
+                                 interpolation=cv2.INTER_AREA) for i in range(16)])
     flat = to_tflite(model, "int8", calib)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,8 @@ from edge.models.interpreter import load_interpreter
 from edge.models.preprocess import to_model_input
 from edge.sim import make_patches
 
+pytestmark = pytest.mark.tf
+
 SIZE = 32
 
 

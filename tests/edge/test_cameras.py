@@ -280,5 +280,7 @@ def test_a_camera_missing_from_the_install_is_a_one_line_error(monkeypatch):
     from edge.config import SimCameraConfig
 
     monkeypatch.setattr(SimCameraConfig, "backend", "edge.sim_not_installed.camera:SimCamera")
-    with pytest.raises(CameraError, match=r"^camera.type sim: edge.sim_not_installed.camera is not part of this install$"):
+    with pytest.raises(
+        CameraError, match=r"^camera.type sim: edge.sim_not_installed.camera is not part of this install$"
+    ):
         open_camera(SimCameraConfig(type="sim"))

@@ -72,7 +72,8 @@ def test_which_tiles_the_segmenter_sees_in_each_mode():
         result = analyzer.analyze(_frame(), threshold=0.5)
         assert sum(seen[before:]) == expected and result.segmented_tiles == expected
         assert result.mask.shape == (60, 90)
-    one = FrameAnalyzer(classify, 30, 30, segment_fn=segment, segment="crack_tiles", min_area_px=5).analyze(_frame(), 0.5)
+    analyzer = FrameAnalyzer(classify, 30, 30, segment_fn=segment, segment="crack_tiles", min_area_px=5)
+    one = analyzer.analyze(_frame(), 0.5)
     (crack,) = one.cracks
     # 30 px at 0.5 mm; a 2 px thick line thins to a skeleton up to a pixel short at each end
     assert crack.bbox_px == (30, 14, 60, 16) and crack.length_mm == pytest.approx(15.0, abs=1.0)
@@ -157,7 +158,8 @@ def test_the_rim_of_a_small_spot_is_no_crack_but_a_curved_crack_is():
     mask = (r >= 9) & (r <= 12) & (xx < 58)  # an arc of a spot's rim, 24 px (12 mm) across: elongated as drawn
     mask[40:43, 150:190] = True  # a short straight crack piece, 40 px (20 mm)
     big = np.hypot(yy - 300, xx - 250)
-    mask |= (big >= 119) & (big <= 121) & (yy < 300) & (xx < 250)  # a crack curving through a quarter circle, 60 mm across
+    # a crack curving through a quarter circle, 60 mm across
+    mask |= (big >= 119) & (big <= 121) & (yy < 300) & (xx < 250)
     args = (np.array([0.9]), [Patch(0, 0, 400)], 0.5, 0.5)
     assert elongation(mask[36:65, 36:65]) > 3.0  # the elongation test alone keeps the rim
     kept = cracks_from_mask(mask, *args, min_area_px=5, min_elongation=3.0)

@@ -80,11 +80,13 @@ def test_invalid_yaml_names_the_line(tmp_path):
 
 def test_check_config_cli_exit_2_one_line(tmp_path):
     path = _write(tmp_path, BASE.replace("fps: 5", "fps: fast"))
-    proc = subprocess.run([sys.executable, "-m", "edge", "check-config", str(path)], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-m", "edge", "check-config", str(path)], capture_output=True, text=True,
+                          cwd=ROOT)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "camera.fps" in lines[0] and ":4:" in lines[0]
-    ok = subprocess.run([sys.executable, "-m", "edge", "check-config", str(CONFIGS[0])], capture_output=True, text=True, cwd=ROOT)
+    ok = subprocess.run([sys.executable, "-m", "edge", "check-config", str(CONFIGS[0])], capture_output=True, text=True,
+                        cwd=ROOT)
     assert ok.returncode == 0, ok.stderr
 
 

@@ -13,7 +13,8 @@ from edge.photocheck.reference import measure_mask as reference
 from edge.photocheck.score import figures, score_photo, summarize
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = (REPO / "models" / "crack_classifier" / "model.tflite").is_file() and (REPO / "models" / "crack_segmenter").is_dir()
+SHIPPED = (REPO / "models" / "crack_classifier" / "model.tflite").is_file() \
+    and (REPO / "models" / "crack_segmenter").is_dir()
 
 
 def drawn_crack(seed: int, size=(320, 480), width=6):
@@ -73,7 +74,8 @@ def test_scoring_applies_each_tolerance():
     row = score_photo(truth, close, "exact")
     assert close.length == 105.0 and close.width_max == 9.0
     assert row["length_within"] and row["width_max_within"] and row["pass"]
-    wide = score_photo(truth, figures([{"length": 100.0, "width_max": 12.0, "width_mean": 5.0, "width_p95": 9}]), "exact")
+    wide = score_photo(truth, figures([{"length": 100.0, "width_max": 12.0, "width_mean": 5.0, "width_p95": 9}]),
+                       "exact")
     assert not wide["width_max_within"] and not wide["pass"]
     assert score_photo(truth, figures([{"length": 100.0, "width_max": 12.0, "width_mean": 5.0, "width_p95": 9}]),
                        "models")["width_max_within"]

@@ -322,9 +322,12 @@ def test_cli_help_and_errors(tmp_path, capsys):
 
 def test_module_runs_and_never_imports_tensorflow(tmp_path):
     root = Path(syn.__file__).resolve().parents[2]
-    code = ("import sys, edge.sim as s; "
-            "assert 'tensorflow' not in sys.modules; "
-            "from edge.sim.cli import main; raise SystemExit(main(['patches', '--out', sys.argv[1], '--n', '2', '--size', '32']))")
+    code = (
+        "import sys, edge.sim as s; "
+        "assert 'tensorflow' not in sys.modules; "
+        "from edge.sim.cli import main; raise SystemExit(main(['patches', '--out', sys.argv[1], '--n', '2', "
+        "'--size', '32']))"
+    )
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, r.stderr

@@ -1,7 +1,8 @@
 """Helpers for tests that run the real edge process against a real broker."""
 from __future__ import annotations
 
-import shutil
+import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,13 @@ def edge_run(config: Path, summary: Path, *extra: str, **kw) -> subprocess.Compl
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=240, **kw)
 
 
+def outbox_events(path) -> list[tuple[int, str]]:
+    """(row id, event_id) of the crack events waiting in an outbox file, oldest first."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT id, payload FROM outbox WHERE kind = 'event' ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # not created yet
+        rows = []
+    finally:
+        db.close()
+    return [(row_id, json.loads(payload)["event_id"]) for row_id, payload in rows]

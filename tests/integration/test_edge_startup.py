@@ -2,10 +2,13 @@
 import json
 import subprocess
 import sys
-import time
+import threading
+
+import pytest
 
 from monitor.broker import start_broker
-from tests.integration.helpers import ROOT, edge_run, write_sim_config
+from tests.helpers import wait_until
+from tests.integration.helpers import ROOT, edge_run, outbox_events, write_sim_config
 
 
 def _refused(tmp_path, bundle, expected):
@@ -51,18 +54,28 @@ def test_corrupt_model_file_is_refused(tmp_path, shipped_bundle):
     _refused(tmp_path, shipped_bundle, "not a loadable TFLite model")
 
 
+@pytest.mark.slow
+@pytest.mark.broker
 def test_unreachable_broker_at_start_is_retried(tmp_path, shipped_bundle, free_port):
     config = write_sim_config(tmp_path, port=free_port, bundle=shipped_bundle)
     summary = tmp_path / "s.json"
     cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: [lines.append(line) for line in proc.stderr], daemon=True)
+    reader.start()
     try:
-        time.sleep(4)  # the robot starts and works with no broker
-        assert proc.poll() is None, proc.communicate()[1]
+        # the robot starts and works with no broker: a connect failed, and events wait in its outbox
+        outbox = tmp_path / "outbox-sim-t1.sqlite"
+        assert wait_until(lambda: proc.poll() is not None or (any("cannot connect" in line for line in lines)
+                                                               and outbox.exists() and outbox_events(outbox)), 60)
+        assert proc.poll() is None, "".join(lines)
         with start_broker(port=free_port):
-            out, err = proc.communicate(timeout=120)
+            proc.wait(timeout=120)
+            reader.join(10)
     finally:
         proc.kill()
+    err = "".join(lines)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     result = json.loads(summary.read_text())
@@ -77,7 +90,8 @@ def test_device_side_runs_without_tensorflow(tmp_path, shipped_bundle, mqtt_brok
         "import sys, json\n"
         "sys.modules['tensorflow'] = None  # any import of tensorflow now raises ImportError\n"
         "from edge.cli import main\n"
-        f"rc = main(['run', '--config', {str(config)!r}, '--max-frames', '3', '--summary', {str(tmp_path / 's.json')!r}])\n"
+        f"rc = main(['run', '--config', {str(config)!r}, '--max-frames', '3',"
+        f" '--summary', {str(tmp_path / 's.json')!r}])\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))\n"
         "print(json.dumps({'rc': rc, 'loaded': loaded}))\n"
     )
@@ -101,7 +115,6 @@ def test_binary_config_is_refused_in_one_line(tmp_path):
     proc = edge_run(config, tmp_path / "s.json")
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         f"error: {config}: not UTF-8 text (byte 0); is this a YAML config?"], proc.stderr
-
 
 
 def test_outbox_that_cannot_be_written_is_refused_in_one_line(tmp_path, shipped_bundle):

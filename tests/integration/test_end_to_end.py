@@ -5,11 +5,15 @@ wall box must overlap a known crack's box and lie within one tile (in mm) of it 
 """
 import json
 
+import pytest
+
 from edge.sim import render_wall
 from monitor.registry import Registry
 from monitor.scoring import known_boxes_mm, score
 from monitor.subscriber import Subscriber
 from tests.integration.helpers import edge_run, write_sim_config
+
+pytestmark = [pytest.mark.tf, pytest.mark.slow]
 
 WALL = dict(width_px=2400, height_px=1400, n_cracks=3, kind="concrete", seed=3, mm_per_px=0.5)
 
@@ -26,7 +30,8 @@ def test_tiny_model_to_subscriber_positions_match_known_cracks(tmp_path, mqtt_br
     tile_mm = info.tile.size * WALL["mm_per_px"]
 
     config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=tmp_path / "bundle", robot_id="e2e",
-                              width=WALL["width_px"], height=WALL["height_px"], cracks=WALL["n_cracks"], seed=WALL["seed"])
+                              width=WALL["width_px"], height=WALL["height_px"], cracks=WALL["n_cracks"],
+                              seed=WALL["seed"])
     registry = Registry(tmp_path / "registry.sqlite")
     with Subscriber(mqtt_broker.host, mqtt_broker.port, registry, robot_id="e2e") as sub:
         assert sub.wait_connected(timeout=15)

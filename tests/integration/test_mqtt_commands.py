@@ -13,6 +13,7 @@ from edge.config import MqttConfig
 from edge.comms.outbox import Outbox
 from edge.comms.publisher import Publisher
 from edge.comms.schemas import validator
+from tests.helpers import wait_until
 
 
 @pytest.mark.parametrize("command, payload, reason", [
@@ -88,10 +89,7 @@ class _Operator:
 
 def _wait_connected(publisher, timeout: float = 10.0) -> None:
     """The robot subscribes to its command topics on connecting: a request sent before that is lost."""
-    deadline = time.monotonic() + timeout
-    while not publisher.connected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert publisher.connected, "the robot did not connect to the broker"
+    assert wait_until(lambda: publisher.connected, timeout), "the robot did not connect to the broker"
 
 
 def _announcements(operator: _Operator, retained: bool | None = None) -> dict:
@@ -158,6 +156,7 @@ def test_commands_over_a_real_broker(tmp_path, mqtt_broker, protocol):
         publisher.stop()
 
 
+@pytest.mark.slow
 def test_pause_and_resume_reach_the_running_robot(tmp_path, shipped_bundle, mqtt_broker):
     import subprocess
     import sys
@@ -241,4 +240,3 @@ def test_deeply_nested_request_is_answered_over_a_real_broker(tmp_path, mqtt_bro
     finally:
         operator.close()
         publisher.stop()
-

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,18 +19,10 @@ import pytest
 from monitor.broker import find_mosquitto, free_port, start_broker
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber
-from tests.integration.helpers import ROOT, edge_run, write_sim_config
+from tests.helpers import wait_until
+from tests.integration.helpers import ROOT, edge_run, outbox_events, write_sim_config
 
 log = logging.getLogger(__name__)  # the counts, for `pytest -o log_cli=true --log-cli-level=INFO`
-
-
-def _wait(predicate, timeout=30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def _edge_process(config, summary, *extra) -> subprocess.Popen:
@@ -39,18 +30,8 @@ def _edge_process(config, summary, *extra) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _outbox_events(path) -> list[tuple[int, str]]:
-    """(row id, event_id) of the crack events waiting in an outbox file, oldest first."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT id, payload FROM outbox WHERE kind = 'event' ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # not created yet
-        rows = []
-    finally:
-        db.close()
-    return [(row_id, json.loads(payload)["event_id"]) for row_id, payload in rows]
-
-
+@pytest.mark.slow
+@pytest.mark.broker
 @pytest.mark.skipif(find_mosquitto() is None, reason="a broker that keeps sessions across a kill needs mosquitto")
 def test_broker_killed_mid_run_every_event_arrives_exactly_once(tmp_path, shipped_bundle):
     # persistent: the subscriber's session survives the crash, as on a production broker.
@@ -67,7 +48,7 @@ def test_broker_killed_mid_run_every_event_arrives_exactly_once(tmp_path, shippe
                                   width=3600, height=1400, cracks=5, seed=5)
         proc = _edge_process(config, tmp_path / "edge.json", "--set", "camera.realtime=true",
                              "--set", "camera.fps=5")
-        assert _wait(lambda: registry.counts("rb-crash")["events"] >= 2), "no event arrived before the crash"
+        assert wait_until(lambda: registry.counts("rb-crash")["events"] >= 2, 30), "no event arrived before the crash"
         broker.kill()
         killed_with = registry.counts("rb-crash")["events"]
         time.sleep(1.0)
@@ -76,7 +57,7 @@ def test_broker_killed_mid_run_every_event_arrives_exactly_once(tmp_path, shippe
         assert proc.returncode == 0, err[-2000:]
         edge = json.loads((tmp_path / "edge.json").read_text())
         assert edge["events_published"] > killed_with  # the crash really was in the middle of the run
-        assert _wait(lambda: registry.counts("rb-crash")["events"] >= edge["events_published"], 20)
+        assert wait_until(lambda: registry.counts("rb-crash")["events"] >= edge["events_published"], 20)
         time.sleep(0.5)  # a late duplicate, if any, would show now
         counts = registry.counts("rb-crash")
         assert counts["events"] == edge["events_published"] == edge["events_acked"]
@@ -98,6 +79,7 @@ def test_broker_killed_mid_run_every_event_arrives_exactly_once(tmp_path, shippe
         broker.stop()
 
 
+@pytest.mark.slow
 def test_edge_killed_mid_run_the_outbox_resumes_in_order(tmp_path, shipped_bundle, mqtt_broker):
     registry = Registry(tmp_path / "registry.sqlite")
     arrived: list[str] = []
@@ -112,11 +94,11 @@ def test_edge_killed_mid_run_the_outbox_resumes_in_order(tmp_path, shipped_bundl
         outbox = tmp_path / "outbox-rb-kill.sqlite"
         proc = _edge_process(config, tmp_path / "run1.json", "--set", "camera.realtime=true", "--set", "camera.fps=8")
         try:
-            assert _wait(lambda: outbox.exists() and len(_outbox_events(outbox)) >= 3, 60), proc.stderr
+            assert wait_until(lambda: outbox.exists() and len(outbox_events(outbox)) >= 3, 60), proc.stderr
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-        waiting = _outbox_events(outbox)
+        waiting = outbox_events(outbox)
         assert not (tmp_path / "run1.json").exists()  # it died: no summary
 
         # Run 2: same outbox, the broker is reachable now.
@@ -127,7 +109,7 @@ def test_edge_killed_mid_run_the_outbox_resumes_in_order(tmp_path, shipped_bundl
         # ... plus an `end` for each crack the killed run left open, sent before the new run's own events
         expected = len(waiting) + run2["cracks_ended_from_killed_run"] + run2["events_published"]
         assert run2["events_acked"] == expected and run2["outbox_backlog"] == 0
-        assert _wait(lambda: len(arrived) >= expected, 20)
+        assert wait_until(lambda: len(arrived) >= expected, 20)
         # Every event of the killed run arrived, first, in the order it was written; nothing twice.
         assert arrived[:len(waiting)] == [event_id for _, event_id in waiting]
         assert len(set(arrived)) == len(arrived) == expected == registry.counts("rb-kill")["events"]
@@ -158,7 +140,8 @@ def test_three_robots_on_one_broker_are_kept_apart(tmp_path, shipped_bundle, mqt
             assert proc.returncode == 0, (robot, err[-2000:])
         assert sub.wait_until_stopped(robots, timeout=20)
         summaries = {r: json.loads((tmp_path / f"{r}.json").read_text()) for r in robots}
-        assert _wait(lambda: all(registry.counts(r)["events"] == summaries[r]["events_published"] for r in robots), 20)
+        assert wait_until(lambda: all(registry.counts(r)["events"] == summaries[r]["events_published"]
+                                      for r in robots), 20)
         for robot in robots:
             assert summaries[robot]["events_published"] > 0
             cracks = registry.cracks(robot)
@@ -167,7 +150,7 @@ def test_three_robots_on_one_broker_are_kept_apart(tmp_path, shipped_bundle, mqt
             assert all(e["robot_id"] == robot for e in registry.events(robot))
         assert {r["robot_id"] for r in registry.robots()} == set(robots)
         assert registry.counts()["events"] == sum(s["events_published"] for s in summaries.values())
-        assert _wait(lambda: only_two.counts()["events"] == summaries["rb-2"]["events_published"])
+        assert wait_until(lambda: only_two.counts()["events"] == summaries["rb-2"]["events_published"], 30)
         assert {c["robot_id"] for c in only_two.cracks()} == {"rb-2"}
     finally:
         for proc in procs.values():

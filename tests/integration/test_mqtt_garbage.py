@@ -49,7 +49,8 @@ def test_garbage_is_counted_and_the_monitor_keeps_going(mqtt_broker, make_event,
         for _ in range(2):  # a re-send: dropped as a duplicate
             client.publish(topic, json.dumps(good), qos=1).wait_for_publish(5)
         client.publish("crackbot/rb-g/status", json.dumps(
-            {"schema_version": 1, "robot_id": "rb-g", "state": "stopped", "ts": time.time()}), qos=1).wait_for_publish(5)
+            {"schema_version": 1, "robot_id": "rb-g", "state": "stopped", "ts": time.time()}),
+            qos=1).wait_for_publish(5)
         out, err = monitor.communicate(timeout=60)
     finally:
         client.disconnect()

@@ -1,12 +1,8 @@
 """The outbox bound and its policy (telemetry goes first, crack events never), and telemetry through the outbox."""
 from __future__ import annotations
 
-import json
 import sqlite3
-import threading
-import time
 
-import paho.mqtt.client as mqtt
 
 from edge.config import MqttConfig
 from edge.comms.outbox import EVENT, TELEMETRY, Outbox
@@ -47,16 +43,9 @@ def test_an_outbox_from_before_telemetry_was_queued_opens(tmp_path):
     assert box.count(EVENT) == 1 and box.pending()[0][4] == EVENT
 
 
-def test_telemetry_queued_while_offline_is_sent_after_the_events_before_it(tmp_path, mqtt_broker, make_event):
-    got: list[tuple[str, int]] = []
-    ready = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="outbox-watch")
-    client.on_message = lambda c, u, m: got.append((m.topic.rsplit("/", 1)[-1], m.qos))
-    client.on_subscribe = lambda *a: ready.set()
-    client.connect(mqtt_broker.host, mqtt_broker.port)
-    client.subscribe([("crackbot/rb-o/events", 1), ("crackbot/rb-o/telemetry", 0)])
-    client.loop_start()
-    assert ready.wait(5)
+def test_telemetry_queued_while_offline_is_sent_after_the_events_before_it(tmp_path, mqtt_broker, mqtt_collector,
+                                                                           make_event):
+    watch = mqtt_collector(mqtt_broker, ("crackbot/rb-o/events", 1), ("crackbot/rb-o/telemetry", 0))
     # Queued before the publisher ever connects: a robot that starts in a tunnel.
     publisher = Publisher(MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port, reconnect_min_s=0.2,
                                      reconnect_max_s=1), "rb-o", Outbox(tmp_path / "o.sqlite"))
@@ -66,13 +55,9 @@ def test_telemetry_queued_while_offline_is_sent_after_the_events_before_it(tmp_p
     publisher.start()
     try:
         assert publisher.drain(10)
-        deadline = time.monotonic() + 5
-        while len(got) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert got == [("events", 1), ("telemetry", 0), ("events", 1)]
+        assert watch.wait_for(3, timeout=5)
+        assert [(m.kind, m.qos) for m in watch.of()] == [("events", 1), ("telemetry", 0), ("events", 1)]
         assert publisher.acked == 2  # events only; telemetry is not counted as an acknowledged event
         assert len(publisher.outbox) == 0
     finally:
         publisher.stop()
-        client.disconnect()
-        client.loop_stop()

@@ -8,7 +8,8 @@ import pytest
 
 from edge.comms.schemas import SCHEMA_VERSION, load_schema, validator
 
-SCHEMAS = sorted(p.name[: -len(".schema.json")] for p in (Path(__file__).parents[2] / "edge" / "comms" / "schemas").glob("*.schema.json"))
+SCHEMAS = sorted(p.name[: -len(".schema.json")]
+                 for p in (Path(__file__).parents[2] / "edge" / "comms" / "schemas").glob("*.schema.json"))
 
 
 def test_every_payload_has_a_schema():

@@ -15,17 +15,10 @@ from edge.comms.publisher import Publisher
 from monitor.broker import find_mosquitto
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber, TlsFiles
+from tests.helpers import wait_until
 
-pytestmark = pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed (apt install mosquitto)")
-
-
-def _wait(predicate, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+pytestmark = [pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed (apt install mosquitto)"),
+              pytest.mark.broker]
 
 
 def _publisher(tmp_path, broker, robot, **mqtt_kw) -> Publisher:
@@ -64,7 +57,7 @@ def test_wrong_password_is_refused_and_the_event_waits(tmp_path, secured, make_e
     pub.publish_event(make_event(robot_id="rb-a"))
     pub.start()
     try:
-        assert _wait(lambda: pub.last_error is not None)
+        assert wait_until(lambda: pub.last_error is not None)
         assert "not authorized" in pub.last_error.lower() or "bad user name" in pub.last_error.lower()
         assert not pub.connected
         assert len(pub.outbox) == 1 and pub.acked == 0  # refused, not lost
@@ -74,7 +67,7 @@ def test_wrong_password_is_refused_and_the_event_waits(tmp_path, secured, make_e
     anonymous = _publisher(tmp_path, broker, "rb-a")
     anonymous.start()
     try:
-        assert _wait(lambda: anonymous.last_error is not None)
+        assert wait_until(lambda: anonymous.last_error is not None)
         assert not anonymous.connected
     finally:
         anonymous.stop()
@@ -96,8 +89,8 @@ def test_password_from_the_environment_connects(tmp_path, secured, monitor_of, m
     pub.publish_event(event)
     pub.start()
     try:
-        assert _wait(lambda: pub.acked == 1)
-        assert _wait(lambda: sub.registry.has_event(event["event_id"]))
+        assert wait_until(lambda: pub.acked == 1)
+        assert wait_until(lambda: sub.registry.has_event(event["event_id"]))
     finally:
         pub.stop()
 
@@ -118,7 +111,7 @@ def test_acl_robot_a_cannot_write_robot_b_topics(tmp_path, secured, monitor_of, 
         own = make_event(robot_id="rb-a", crack_id="own")
         client.publish("crackbot/rb-a/events", json.dumps(own), qos=1).wait_for_publish(5)
         # One connection's messages arrive in order: once its own event is in, the forged one would be too.
-        assert _wait(lambda: sub.registry.has_event(own["event_id"]))
+        assert wait_until(lambda: sub.registry.has_event(own["event_id"]))
         assert not sub.registry.has_event(forged["event_id"])
         assert "rb-b" not in sub.status()
         assert sub.summary()["events_received"] == 1
@@ -143,15 +136,16 @@ def test_robot_reads_its_own_commands_only(tmp_path, secured):
     spy.on_message = lambda c, u, m: spied.append(m.topic)
     spy.on_subscribe = lambda *a: subscribed.set()
     spy.connect(broker.host, broker.port)
-    spy.subscribe("crackbot/rb-b/#", qos=1)
+    # rb-b's subtree, and rb-a's own pause topic: the second message tells that the first was not delivered
+    spy.subscribe([("crackbot/rb-b/#", 1), ("crackbot/rb-a/cmd/pause/set", 1)])
     spy.loop_start()
     try:
-        assert _wait(lambda: pub_a.connected) and subscribed.wait(5)
+        assert wait_until(lambda: pub_a.connected) and subscribed.wait(5)
         sender.publish("crackbot/rb-b/cmd/pause/set", b"", qos=1).wait_for_publish(5)
         sender.publish("crackbot/rb-a/cmd/pause/set", b"", qos=1).wait_for_publish(5)
-        assert _wait(lambda: got == ["crackbot/rb-a/cmd/pause/set"])
-        time.sleep(0.3)
-        assert spied == []  # rb-a may not read rb-b's subtree either
+        assert wait_until(lambda: got == ["crackbot/rb-a/cmd/pause/set"])
+        assert wait_until(lambda: spied)
+        assert spied == ["crackbot/rb-a/cmd/pause/set"]  # rb-a may not read rb-b's subtree either
     finally:
         for c in (sender, spy):
             c.disconnect()
@@ -175,18 +169,19 @@ def test_tls_with_the_test_ca_works_and_a_wrong_ca_is_refused(tmp_path, monitor_
         pub.publish_event(event)
         pub.start()
         try:
-            assert _wait(lambda: pub.acked == 1), pub.last_error
-            assert _wait(lambda: sub.registry.has_event(event["event_id"]))
+            assert wait_until(lambda: pub.acked == 1), pub.last_error
+            assert wait_until(lambda: sub.registry.has_event(event["event_id"]))
         finally:
             pub.stop()
 
         wrong_ca, _ = make_ca(tmp_path / "other", name="stranger-ca")
-        bad = MqttTlsConfig(ca_certs=str(wrong_ca), certfile=str(tls_dir / "rb-t.pem"), keyfile=str(tls_dir / "rb-t.key"))
+        bad = MqttTlsConfig(ca_certs=str(wrong_ca), certfile=str(tls_dir / "rb-t.pem"),
+                            keyfile=str(tls_dir / "rb-t.key"))
         pub = _publisher(tmp_path, broker, "rb-t", username="rb-t", password=setup.passwords["rb-t"], tls=bad)
         pub.publish_event(make_event(robot_id="rb-t"))
         pub.start()
         try:
-            assert _wait(lambda: pub.last_error is not None)
+            assert wait_until(lambda: pub.last_error is not None)
             assert "CERTIFICATE_VERIFY_FAILED" in pub.last_error
             assert not pub.connected and len(pub.outbox) == 1
         finally:
@@ -197,7 +192,7 @@ def test_tls_with_the_test_ca_works_and_a_wrong_ca_is_refused(tmp_path, monitor_
                          tls=no_client_cert)
         pub.start()
         try:
-            assert _wait(lambda: pub.last_error is not None)
+            assert wait_until(lambda: pub.last_error is not None)
             assert not pub.connected
         finally:
             pub.stop()
@@ -264,7 +259,7 @@ def test_mqtt5_a_refused_event_stays_in_the_outbox(tmp_path, secured, monitor_of
     pub.publish_event(event)
     pub.start()
     try:
-        assert _wait(lambda: pub.refused_rows)
+        assert wait_until(lambda: pub.refused_rows)
         assert "Not authorized" in pub.last_error
         assert pub.acked == 0 and pub.outbox.count() == 1  # kept for the next start, not lost
         assert pub.drain(5) is False  # the exit path reports it rather than waiting forever
@@ -277,7 +272,7 @@ def test_mqtt5_a_refused_event_stays_in_the_outbox(tmp_path, secured, monitor_of
     good.publish_event(event)
     good.start()
     try:
-        assert _wait(lambda: good.acked == 1) and not good.refused_rows
-        assert _wait(lambda: sub.registry.has_event(event["event_id"]))
+        assert wait_until(lambda: good.acked == 1) and not good.refused_rows
+        assert wait_until(lambda: sub.registry.has_event(event["event_id"]))
     finally:
         good.stop()

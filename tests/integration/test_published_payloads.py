@@ -1,30 +1,18 @@
 """Every payload the robot publishes (status, events, telemetry) validates against its JSON Schema."""
 import json
-import threading
-
-import paho.mqtt.client as mqtt
 
 from edge.comms.schemas import validator
+from tests.helpers import robot_stopped, wait_until
 from tests.integration.helpers import edge_run, write_sim_config
 
 
-def test_status_events_and_telemetry_match_their_schemas(tmp_path, shipped_bundle, mqtt_broker):
-    received = []
-    subscribed = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="schema-check")
-    client.on_connect = lambda c, *a: c.subscribe("crackbot/schema-bot/#", qos=1)
-    client.on_subscribe = lambda *a: subscribed.set()
-    client.on_message = lambda c, u, msg: received.append((msg.topic, msg.retain, json.loads(msg.payload)))
-    client.connect(mqtt_broker.host, mqtt_broker.port)
-    client.loop_start()
-    try:
-        assert subscribed.wait(10)
-        config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="schema-bot")
-        proc = edge_run(config, tmp_path / "s.json", "--set", "telemetry.interval_s=0.05")
-        assert proc.returncode == 0, proc.stderr
-    finally:
-        client.loop_stop()
-        client.disconnect()
+def test_status_events_and_telemetry_match_their_schemas(tmp_path, shipped_bundle, mqtt_broker, mqtt_collector):
+    got = mqtt_collector(mqtt_broker, "crackbot/schema-bot/#")
+    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="schema-bot")
+    proc = edge_run(config, tmp_path / "s.json", "--set", "telemetry.interval_s=0.05")
+    assert proc.returncode == 0, proc.stderr
+    assert wait_until(lambda: robot_stopped(got))
+    received = [(m.topic, m.retain, m.json()) for m in got.of()]
 
     by_kind = {}
     schema_of = {"events": "event", "status": "status", "telemetry": "telemetry", "state": "command_state"}

@@ -3,22 +3,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 
 from edge.config import MqttConfig
 from edge.comms.outbox import Outbox
 from edge.comms.publisher import Publisher
-
-
-def _wait(predicate, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.helpers import wait_until
 
 
 def _send(broker, topic, payload) -> None:
@@ -44,14 +35,14 @@ def test_handler_gets_own_topic_and_survives_restart(mqtt_broker, tmp_path):
     publisher.start()
     try:
         assert topic == "crackbot/rb-sub/cmd/pause/set"
-        assert _wait(lambda: publisher.connected)
+        assert wait_until(lambda: publisher.connected)
         _send(mqtt_broker, "crackbot/other/cmd/pause/set", json.dumps({"n": 0}))  # another robot's: not ours
         _send(mqtt_broker, topic, json.dumps({"n": 1}))
         assert seen.wait(5)
         assert got == [(topic, {"n": 1})]
 
         mqtt_broker.restart()
-        assert _wait(lambda: publisher.connected, 20)
+        assert wait_until(lambda: publisher.connected, 20)
         seen.clear()
         _send(mqtt_broker, topic, json.dumps({"n": 2}))
         assert seen.wait(5)

@@ -5,13 +5,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
+
+import pytest
 
 from edge.comms.outbox import Outbox
 from edge.comms.publisher import Publisher
 from edge.config import MqttConfig
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber
+from tests.helpers import wait_until
 from tests.integration.helpers import ROOT, edge_run, write_sim_config
 
 
@@ -30,13 +32,7 @@ def test_open_cracks_are_remembered_and_ended_once(tmp_path):
     assert publisher.ends_for_killed_run() == []  # once
 
 
-def _wait(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.1)
-    return predicate()
-
-
+@pytest.mark.slow
 def test_cracks_of_a_killed_robot_are_ended_on_its_next_start(tmp_path, mqtt_broker, shipped_bundle):
     config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="rb-k", cracks=4)
     registry = Registry(tmp_path / "reg.sqlite")
@@ -48,7 +44,7 @@ def test_cracks_of_a_killed_robot_are_ended_on_its_next_start(tmp_path, mqtt_bro
                "--set", "camera.fps=2"]
         robot = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            assert _wait(lambda: any(c["state"] != "ended" for c in registry.cracks()), 120), "no crack seen"
+            assert wait_until(lambda: any(c["state"] != "ended" for c in registry.cracks()), 120), "no crack seen"
         finally:
             os.kill(robot.pid, signal.SIGKILL)
             robot.wait()
@@ -56,7 +52,7 @@ def test_cracks_of_a_killed_robot_are_ended_on_its_next_start(tmp_path, mqtt_bro
         assert open_before
         proc = edge_run(config, tmp_path / "s2.json", "--max-frames", "1")
         assert proc.returncode == 0, proc.stderr[-2000:]
-        assert _wait(lambda: all(registry.crack("rb-k", c)["state"] == "ended" for c in open_before), 20)
+        assert wait_until(lambda: all(registry.crack("rb-k", c)["state"] == "ended" for c in open_before), 20)
     finally:
         sub.stop()
         registry.close()

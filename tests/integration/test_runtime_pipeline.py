@@ -4,19 +4,19 @@ import json
 import signal
 import subprocess
 import sys
-import threading
-import time
 
 import numpy as np
-import paho.mqtt.client as mqtt
 import pytest
 
 from edge.models.bundle import load_bundle
 from edge.errors import ModelError
 from edge.comms.schemas import validator
+from tests.helpers import robot_stopped, wait_until
 from tests.integration.helpers import ROOT, edge_run, write_sim_config
 
 pytest.importorskip("tensorflow")  # building the test segmenter needs it; the device side never does
+
+pytestmark = pytest.mark.tf
 
 
 @pytest.fixture(scope="module")
@@ -50,38 +50,16 @@ def test_segmenter_follows_model_json(seg_bundle, shipped_bundle):
         Segmenter(load_bundle(bad))
 
 
-class Collector:
-    def __init__(self, broker, robot_id):
-        self.messages = []
-        self.subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"collect-{robot_id}")
-        self.client.on_connect = lambda c, *a: c.subscribe(f"crackbot/{robot_id}/#", qos=1)
-        self.client.on_subscribe = lambda *a: self.subscribed.set()
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic.rsplit("/", 1)[-1], json.loads(m.payload)))
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        assert self.subscribed.wait(10)
-
-    def of(self, kind):
-        return [p for k, p in self.messages if k == kind]
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
-def test_cascade_publishes_measured_cracks(tmp_path, shipped_bundle, seg_bundle, mqtt_broker):
-    got = Collector(mqtt_broker, "seg-bot")
-    try:
-        config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="seg-bot")
-        proc = edge_run(config, tmp_path / "s.json", "--set", f"models.segmenter={seg_bundle}",
-                        "--set", "telemetry.interval_s=0.05", "--set", f"evidence.dir={tmp_path / 'ev'}")
-        assert proc.returncode == 0, proc.stderr
-        time.sleep(0.5)
-    finally:
-        got.close()
+@pytest.mark.slow
+def test_cascade_publishes_measured_cracks(tmp_path, shipped_bundle, seg_bundle, mqtt_broker, mqtt_collector):
+    got = mqtt_collector(mqtt_broker, "crackbot/seg-bot/#")
+    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="seg-bot")
+    proc = edge_run(config, tmp_path / "s.json", "--set", f"models.segmenter={seg_bundle}",
+                    "--set", "telemetry.interval_s=0.05", "--set", f"evidence.dir={tmp_path / 'ev'}")
+    assert proc.returncode == 0, proc.stderr
+    assert wait_until(lambda: robot_stopped(got))
     summary = json.loads((tmp_path / "s.json").read_text())
-    events = got.of("events")
+    events = got.payloads("events")
     for payload in events:
         assert list(validator("event").iter_errors(payload)) == []
     assert summary["segmented_tiles"] > 0 and summary["events_acked"] == summary["events_published"] == len(events)
@@ -91,16 +69,17 @@ def test_cascade_publishes_measured_cracks(tmp_path, shipped_bundle, seg_bundle,
     crops = list((tmp_path / "ev").glob("*.jpg"))
     assert len(crops) == summary["evidence_saved"] > 0
     assert any("evidence" in e for e in events)
-    assert "segment" in summary["latency_ms"] and any("segment" in t["latency_ms"] for t in got.of("telemetry"))
+    assert "segment" in summary["latency_ms"] and any("segment" in t["latency_ms"] for t in got.payloads("telemetry"))
     # every event that came from a frame is timed from capture to publish; the process reports its memory
     latency = summary["capture_to_publish_ms"]
     assert 0 < latency["events"] <= len(events) and 0 < latency["p50"] <= latency["p95"]
     assert 50 < summary["peak_rss_mb"] < 4000
-    assert [s["state"] for s in got.of("status")][-1] == "stopped"
+    assert [s["state"] for s in got.payloads("status")][-1] == "stopped"
 
 
-def test_sigterm_drains_and_publishes_stopped(tmp_path, shipped_bundle, mqtt_broker):
-    got = Collector(mqtt_broker, "term-bot")
+@pytest.mark.slow
+def test_sigterm_drains_and_publishes_stopped(tmp_path, shipped_bundle, mqtt_broker, mqtt_collector):
+    got = mqtt_collector(mqtt_broker, "crackbot/term-bot/#")
     config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="term-bot",
                               width=4000, height=2000, cracks=5)
     summary_path = tmp_path / "s.json"
@@ -108,23 +87,20 @@ def test_sigterm_drains_and_publishes_stopped(tmp_path, shipped_bundle, mqtt_bro
            "--set", "camera.realtime=true", "--set", "camera.fps=4"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not got.of("events") and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-        assert got.of("events"), "no event before the deadline"
+        assert wait_until(lambda: got.of("events") or proc.poll() is not None, 60)
+        assert got.of("events"), "no event before the robot ended"
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
-        time.sleep(0.5)
+        assert wait_until(lambda: robot_stopped(got))
     finally:
         if proc.poll() is None:
             proc.kill()
-        got.close()
     assert proc.returncode == 0, err
     summary = json.loads(summary_path.read_text())
-    events = got.of("events")
+    events = got.payloads("events")
     assert summary["frames"] < 15  # stopped early: the lawnmower path has 15 frames at 1000 x 700
     assert summary["events_acked"] == summary["events_published"] == len(events) > 0
     opened = {e["crack_id"] for e in events if e["type"] == "new"}
     ended = {e["crack_id"] for e in events if e["type"] == "end"}
     assert opened == ended  # every crack in view got its `end` before exit
-    assert [s["state"] for s in got.of("status")][-1] == "stopped"
+    assert [s["state"] for s in got.payloads("status")][-1] == "stopped"

@@ -5,6 +5,7 @@ import time
 
 import cv2
 import paho.mqtt.client as mqtt
+import pytest
 
 from edge.sim.camera import lawnmower_path
 from edge.config import MqttConfig
@@ -12,6 +13,7 @@ from edge.comms.outbox import Outbox
 from edge.wall.pose import MqttPoseListener, PoseBuffer
 from edge.comms.publisher import Publisher
 from edge.sim import render_wall
+from tests.helpers import MessageCollector, robot_stopped, wait_until
 from tests.integration.helpers import edge_run, write_sim_config
 
 FW, FH, MM = 1000, 700, 0.5
@@ -43,28 +45,18 @@ outbox: {{path: {tmp_path / f'outbox-{pose}.sqlite'}}}
 
 
 def _events(broker, run):
-    got, ready = [], []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="pose-check")
-    client.on_connect = lambda c, *a: c.subscribe("crackbot/pose-bot/events", qos=1)
-    client.on_subscribe = lambda *a: ready.append(1)
-    client.on_message = lambda c, u, m: got.append(json.loads(m.payload))
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    deadline = time.monotonic() + 10
-    while not ready and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc = run()
-    time.sleep(0.5)
-    client.loop_stop()
-    client.disconnect()
-    assert proc.returncode == 0, proc.stderr
-    return got
+    with MessageCollector(broker, "crackbot/pose-bot/#") as got:
+        proc = run()
+        assert proc.returncode == 0, proc.stderr
+        assert wait_until(lambda: robot_stopped(got))
+    return got.payloads("events")
 
 
 def _final_boxes(events):
     return sorted(tuple(ev["wall"]["bbox_mm"]) for ev in events if ev["type"] == "end")
 
 
+@pytest.mark.slow
 def test_csv_pose_places_folder_frames_where_the_simulator_does(tmp_path, shipped_bundle, mqtt_broker):
     wall, frames = _frames_and_log(tmp_path)
     config = _config(tmp_path, frames, mqtt_broker.port, shipped_bundle, "csv")
@@ -78,6 +70,7 @@ def test_csv_pose_places_folder_frames_where_the_simulator_does(tmp_path, shippe
     assert _final_boxes(events) == _final_boxes(sim_events) != []
 
 
+@pytest.mark.slow
 def test_without_pose_wall_positions_are_null(tmp_path, shipped_bundle, mqtt_broker):
     _, frames = _frames_and_log(tmp_path)
     config = _config(tmp_path, frames, mqtt_broker.port, shipped_bundle, "none")
@@ -87,16 +80,16 @@ def test_without_pose_wall_positions_are_null(tmp_path, shipped_bundle, mqtt_bro
 
 def test_pose_messages_reach_the_buffer_through_the_robot_client(tmp_path, mqtt_broker):
     buffer = PoseBuffer()
-    publisher = Publisher(MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port), "pose-bot", Outbox(tmp_path / "o.sqlite"))
+    publisher = Publisher(MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port), "pose-bot",
+                          Outbox(tmp_path / "o.sqlite"))
     MqttPoseListener(buffer, "pose-bot").attach(publisher)
     publisher.start()
     sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="controller")
     sender.connect(mqtt_broker.host, mqtt_broker.port)
     sender.loop_start()
     try:
+        assert wait_until(lambda: publisher.connected, 15)
         deadline = time.monotonic() + 15
-        while not publisher.connected and time.monotonic() < deadline:
-            time.sleep(0.05)
         pose = {"schema_version": 1, "robot_id": "pose-bot", "ts": 5.0, "x_mm": 120.5, "y_mm": 80.0}
         while len(buffer) == 0 and time.monotonic() < deadline:
             sender.publish("crackbot/pose-bot/pose", json.dumps(pose), qos=1)

@@ -55,6 +55,7 @@ def _close(*clients: mqtt.Client) -> None:
         c.loop_stop()
 
 
+@pytest.mark.broker
 @pytest.mark.parametrize("kind", KINDS)
 def test_broker_kind(kind):
     with start_broker(kind=kind) as broker:

@@ -77,7 +77,8 @@ def test_cli_duration_writes_summary_and_map(mqtt_broker, make_event, tmp_path, 
     out = capsys.readouterr().out
     assert rc == 0
     summary = json.loads(summary_path.read_text())
-    assert (summary["events_received"], summary["duplicates_dropped"], summary["invalid"], summary["cracks"]) == (3, 1, 1, 2)
+    counted = (summary["events_received"], summary["duplicates_dropped"], summary["invalid"], summary["cracks"])
+    assert counted == (3, 1, 1, 2)
     assert summary["connected"] is True and summary["registry"]["cracks"] == 2
     lines = out.splitlines()
     assert len(lines) == 4  # three events and the final summary
@@ -87,6 +88,7 @@ def test_cli_duration_writes_summary_and_map(mqtt_broker, make_event, tmp_path, 
     assert cv2.imread(str(map_path)).shape[1] == 1600
 
 
+@pytest.mark.slow
 def test_cli_until_stopped_as_a_process(mqtt_broker, make_event, tmp_path):
     summary_path = tmp_path / "summary.json"
     env = dict(os.environ, PYTHONPATH=str(REPO))

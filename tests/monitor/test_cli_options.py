@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
     (["--certfile", "c.pem"], "give both --certfile and --keyfile"),
     (["--certfile", "c.pem", "--keyfile", "k.pem"], "--certfile needs --cafile"),
     (["--cafile", "/nonexistent/ca.pem"], "no such file: /nonexistent/ca.pem"),
-    (["--username", "monitor", "--password-env", "CRACKBOT_TEST_UNSET_VAR"], "needs the password in $CRACKBOT_TEST_UNSET_VAR"),
+    (["--username", "monitor", "--password-env", "CRACKBOT_TEST_UNSET_VAR"],
+     "needs the password in $CRACKBOT_TEST_UNSET_VAR"),
     (["--topic-root", "crackbot/#"], "no wildcards"),
     (["--csv", "/nonexistent/dir/c.csv"], "CSV export folder does not exist"),
     (["--report", "/nonexistent/dir/r.html"], "report folder does not exist"),
@@ -81,6 +82,7 @@ def test_live_table_and_exports_from_a_real_process(mqtt_broker, make_event, tmp
     assert "c-2" in (out / "r.html").read_text()
 
 
+@pytest.mark.slow
 def test_session_keeps_events_sent_while_the_monitor_was_away(mqtt_broker, make_event, tmp_path):
     if mqtt_broker.kind != "mosquitto":
         pytest.skip("the embedded amqtt broker does not queue messages for an absent persistent session")

@@ -28,7 +28,8 @@ def registry(make_event, tmp_path):
     reg.add_event(make_event(crack_id="c-wide", width_max_mm=7.5, severity={"scale": "BRE-Digest-251", "category": 3,
                                                                             "label": "3 moderate"},
                              evidence="https://robot.local/crops/c-wide.jpg",
-                             wall={"id": "north", "bbox_mm": [100.0, 200.0, 400.0, 260.0], "center_mm": [250.0, 230.0]}))
+                             wall={"id": "north", "bbox_mm": [100.0, 200.0, 400.0, 260.0],
+                                   "center_mm": [250.0, 230.0]}))
     reg.add_event(make_event(robot_id="rb-02", crack_id="c-east", evidence="crops/c-east.png",
                              wall={"id": "east", "bbox_mm": [10.0, 20.0, 30.0, 40.0], "center_mm": [20.0, 30.0]}))
     reg.add_event(make_event(robot_id="rb-02", crack_id="c-nopose", width_max_mm=None, length_mm=None,
@@ -43,7 +44,8 @@ def test_csv_one_row_per_crack_with_wall_mm(registry):
     assert [r["crack_id"] for r in rows] == [c["crack_id"] for c in registry.cracks()]
     assert list(rows[0]) == CSV_COLUMNS
     wide = next(r for r in rows if r["crack_id"] == "c-wide")
-    assert (wide["wall_id"], wide["wall_x0_mm"], wide["wall_y1_mm"], wide["center_x_mm"]) == ("north", "100.0", "260.0", "250.0")
+    placed = (wide["wall_id"], wide["wall_x0_mm"], wide["wall_y1_mm"], wide["center_x_mm"])
+    assert placed == ("north", "100.0", "260.0", "250.0")
     assert (wide["severity_category"], wide["width_max_mm"]) == ("3", "7.5")
     assert wide["first_seen_utc"].endswith("Z")
     nopose = next(r for r in rows if r["crack_id"] == "c-nopose")

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.crackmap import render_crack_map
-from monitor.exports import cracks_csv, cracks_geojson, write_geojson
+from monitor.exports import cracks_csv, cracks_geojson
 from monitor.live import render_table
 from monitor.registry import Registry
 from monitor.report import evidence_html, render_report, write_outputs
@@ -181,7 +181,8 @@ def test_evidence_is_embedded_from_under_the_root_only(evidence_tree):
     root, outside = evidence_tree
     assert "data:image/png" in evidence_html("crop.png", root)
     assert "data:image/png" in evidence_html(str(root / "crop.png"), root)
-    for hostile in (str(outside / "crop.png"), "../secret/crop.png", "link.png", str(root / ".." / "secret" / "crop.png")):
+    for hostile in (str(outside / "crop.png"), "../secret/crop.png", "link.png",
+                    str(root / ".." / "secret" / "crop.png")):
         cell = evidence_html(hostile, root)
         assert "data:" not in cell and "not under the evidence root" in cell, hostile
 

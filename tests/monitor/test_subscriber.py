@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -14,15 +13,7 @@ import pytest
 from monitor.broker import start_broker
 from monitor.registry import Registry
 from monitor.subscriber import MAX_PAYLOAD_BYTES, InvalidPayload, Subscriber, parse_payload
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+from tests.helpers import wait_until
 
 
 @contextlib.contextmanager
@@ -79,7 +70,7 @@ def test_valid_duplicate_and_malformed_payloads(mqtt_broker, listening, make_eve
         second = make_event(type="update", seq=1, ts=1_700_000_001.0)
         publish(pub, topic, second)                                  # still receiving
         publish(pub, "crackbot/rb-01/events", make_event(crack_id="c-0002"))
-        assert wait_for(lambda: sub.summary()["events_received"] == 3 and sub.summary()["invalid"] == 5)
+        assert wait_until(lambda: sub.summary()["events_received"] == 3 and sub.summary()["invalid"] == 5)
 
     summary = sub.summary()
     assert summary["duplicates_dropped"] == 1
@@ -109,7 +100,7 @@ def test_hook_errors_do_not_stop_the_subscriber(mqtt_broker, make_event, caplog)
         with publisher(mqtt_broker) as pub:
             publish(pub, "crackbot/rb-01/events", make_event(crack_id="a"))
             publish(pub, "crackbot/rb-01/events", make_event(crack_id="b"))
-            assert wait_for(lambda: sub.summary()["events_received"] == 2)
+            assert wait_until(lambda: sub.summary()["events_received"] == 2)
     assert "printer on fire" in caplog.text
 
 
@@ -119,7 +110,7 @@ def test_status_retained_versus_live(mqtt_broker, make_event):
     registry = Registry()
     with Subscriber(mqtt_broker.host, mqtt_broker.port, registry) as sub:
         assert sub.wait_connected(5)
-        assert wait_for(lambda: "rb-01" in sub.status())
+        assert wait_until(lambda: "rb-01" in sub.status())
         assert sub.status()["rb-01"].live is False
         assert sub.wait_until_stopped(timeout=0.3) is False  # an earlier run's stop does not count
 
@@ -131,7 +122,7 @@ def test_status_retained_versus_live(mqtt_broker, make_event):
         while not info.is_published():  # driven by hand: no network thread left to reconnect after the crash
             robot.loop(0.05)
         robot.socket().close()  # crash: no DISCONNECT, so the broker sends the will
-        assert wait_for(lambda: sub.status().get("rb-02") and sub.status()["rb-02"].state == "offline")
+        assert wait_until(lambda: sub.status().get("rb-02") and sub.status()["rb-02"].state == "offline")
         assert not sub.wait_until_stopped(timeout=0)
 
         with publisher(mqtt_broker, "rb-01") as pub:
@@ -144,6 +135,7 @@ def test_status_retained_versus_live(mqtt_broker, make_event):
     assert {r["robot_id"]: r["state"] for r in registry.robots()} == {"rb-01": "stopped", "rb-02": "offline"}
 
 
+@pytest.mark.broker
 def test_waits_for_the_broker_and_survives_a_restart(free_port, make_event):
     registry = Registry()
     sub = Subscriber("127.0.0.1", free_port, registry, reconnect_min_s=0.1, reconnect_max_s=0.5)
@@ -154,12 +146,12 @@ def test_waits_for_the_broker_and_survives_a_restart(free_port, make_event):
         try:
             assert sub.wait_connected(5)
             broker.kill()
-            assert wait_for(lambda: not sub.connected)
+            assert wait_until(lambda: not sub.connected)
             broker.restart()
-            assert wait_for(lambda: sub.connected and sub.summary()["connects"] == 2, 10)
+            assert wait_until(lambda: sub.connected and sub.summary()["connects"] == 2, 10)
             with publisher(broker) as pub:  # subscriptions were renewed on reconnect
                 publish(pub, "crackbot/rb-01/events", make_event())
-            assert wait_for(lambda: sub.summary()["events_received"] == 1)
+            assert wait_until(lambda: sub.summary()["events_received"] == 1)
         finally:
             broker.stop()
     finally:
@@ -172,8 +164,8 @@ def test_one_robot_only(mqtt_broker, make_event):
         with publisher(mqtt_broker) as pub:
             publish(pub, "crackbot/rb-08/events", make_event(robot_id="rb-08"))
             publish(pub, "crackbot/rb-07/events", make_event(robot_id="rb-07"))
-        assert wait_for(lambda: sub.summary()["events_received"] == 1)
-        time.sleep(0.1)
+        # rb-08's event was sent first, by the same client: had it been taken, it would be counted by now
+        assert wait_until(lambda: sub.summary()["events_received"] == 1)
         assert sub.summary()["robots"] == ["rb-07"]
 
 
@@ -209,7 +201,7 @@ def test_summary_is_safe_to_read_while_messages_arrive(mqtt_broker, listening, m
         with publisher(mqtt_broker) as pub:
             for i in range(50):
                 pub.publish("crackbot/rb-01/events", json.dumps(make_event(crack_id=f"c{i}")), qos=1)
-            assert wait_for(lambda: sub.summary()["events_received"] == 50)
+            assert wait_until(lambda: sub.summary()["events_received"] == 50)
     finally:
         stop.set()
         t.join()

@@ -9,15 +9,7 @@ import paho.mqtt.client as mqtt
 from monitor.live import render_table
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber, topic_parts
-
-
-def _wait(predicate, timeout=5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+from tests.helpers import wait_until
 
 
 def test_topic_kinds():
@@ -33,16 +25,19 @@ def test_telemetry_and_command_answers_reach_the_summary(mqtt_broker):
     client.loop_start()
     try:
         assert sub.wait_connected(5)
+
+        def send(topic, data):
+            payload = data if isinstance(data, bytes) else json.dumps(data)
+            client.publish(topic, payload, qos=1).wait_for_publish(5)
+
         now = time.time()
-        send = lambda topic, data: client.publish(topic, json.dumps(data) if not isinstance(data, bytes) else data,
-                                                  qos=1).wait_for_publish(5)
         send("crackbot/rb-1/status", {"schema_version": 1, "robot_id": "rb-1", "state": "online", "ts": now})
         send("crackbot/rb-1/telemetry", {"schema_version": 1, "robot_id": "rb-1", "ts": now, "fps": 12.5, "frames": 40,
                                          "frames_dropped": 1, "latency_ms": {"classify": 30.0}, "outbox_backlog": 3})
         send("crackbot/rb-1/cmd/pause/state", {"schema_version": 1, "robot_id": "rb-1", "ts": now, "command": "pause",
                                                "accepted": True, "paused": True, "threshold": 0.5})
         send("crackbot/rb-1/telemetry", {"fps": "fast"})  # counted as invalid, the last good one stays
-        assert _wait(lambda: sub.summary()["invalid"] == 1)
+        assert wait_until(lambda: sub.summary()["invalid"] == 1)
         summary = sub.summary()
         assert summary["telemetry"]["rb-1"]["fps"] == 12.5 and summary["telemetry"]["rb-1"]["outbox_backlog"] == 3
         assert summary["controls"]["rb-1"]["paused"] is True

@@ -39,6 +39,7 @@ def test_config_values_are_typed_and_checked():
         resolve_config(sets=["epochs"])
 
 
+@pytest.mark.tf
 def test_config_file_and_cli_errors_are_one_line(tmp_path, capsys):
     bad = tmp_path / "c.yaml"
     bad.write_text("epochs: 2\nbatchsize: 8\n")
@@ -61,6 +62,7 @@ def run_dir(tmp_path_factory):
     return out / "tiny"
 
 
+@pytest.mark.tf
 def test_fit_writes_the_run_folder(run_dir):
     for name in ("config.yaml", "best.keras", "history.csv", "curves.png", "metrics.json", "summary.txt"):
         assert (run_dir / name).is_file(), name
@@ -79,13 +81,15 @@ def test_fit_writes_the_run_folder(run_dir):
     assert (run_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.tf
 def test_evaluate_cli_on_keras(run_dir, tmp_path, capsys):
     from edge.sim import save_classification_folder
 
     folder = tmp_path / "holdout"
     save_classification_folder(folder, 12, size=TINY["input_size"], seed=9)
     out = tmp_path / "eval.json"
-    assert cli.main(["evaluate", "--model", str(run_dir / "best.keras"), "--data", str(folder), "--json", str(out)]) == 0
+    assert cli.main(["evaluate", "--model", str(run_dir / "best.keras"), "--data", str(folder),
+                     "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert {"n", "accuracy", "precision", "recall", "f1"} <= set(result)
     assert result["n"] == 12 and 0.0 <= result["accuracy"] <= 1.0
@@ -94,6 +98,7 @@ def test_evaluate_cli_on_keras(run_dir, tmp_path, capsys):
     assert "--zoom is for segmenters" in capsys.readouterr().err
 
 
+@pytest.mark.tf
 def test_evaluate_scores_a_segmentation_model_per_pixel(tmp_path, capsys):
     import keras
 
@@ -131,6 +136,7 @@ def test_evaluate_errors_are_one_line(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+@pytest.mark.tf
 def test_init_starts_from_a_saved_models_weights_and_refuses_a_misfit(tmp_path):
     from train.runs import load_init
     from train.models import build_model

@@ -7,6 +7,8 @@ import pytest
 from edge.errors import ConfigError
 from train.losses import LOSSES, get_loss, pixel_f1_metric
 
+pytestmark = pytest.mark.tf
+
 
 def _value(loss, t, p, **kw):
     t = np.asarray(t, np.float32)

@@ -5,6 +5,8 @@ import pytest
 from edge.errors import ConfigError
 from train.models import build_model
 
+pytestmark = pytest.mark.tf
+
 
 @pytest.mark.parametrize("name", ["small_cnn", "small_cnn_lean"])  # the whole zoo: test_train_zoo.py
 def test_small_classifier_trains_one_step(name):

@@ -123,6 +123,7 @@ def test_predict_tiled_covers_every_pixel_once_averaged():
     assert small.shape == (20, 20)
 
 
+@pytest.mark.slow
 def test_wall_tiles_show_cracks_of_whole_walls_one_group_per_wall():
     from train.segdata import WALL_SEED_BASE, synthetic_wall_seg
 

@@ -4,7 +4,14 @@ import pytest
 
 from train.metrics import classification_metrics
 from train.segmetrics import (
-    best_threshold, centreline_lengths, f1_tolerance, ods_ois, pixel_metrics, segmentation_metrics, threshold_curve, tolerant_counts,
+    best_threshold,
+    centreline_lengths,
+    f1_tolerance,
+    ods_ois,
+    pixel_metrics,
+    segmentation_metrics,
+    threshold_curve,
+    tolerant_counts,
     within,
 )
 

@@ -5,6 +5,8 @@ import pytest
 from edge.errors import ConfigError
 from train.models import SEGMENTERS, ZOO, build_model, task_of
 
+pytestmark = pytest.mark.tf
+
 SMALL = {
     "small_cnn": {"width": 0.25},
     "small_cnn_lean": {"width": 0.25},
@@ -22,7 +24,8 @@ def test_the_zoo_has_every_model_of_the_issue():
     assert {n for n in ZOO if task_of(n) == "segmentation"} == set(SEGMENTERS)
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "resnet50" else n
+                                  for n in sorted(SMALL)])
 def test_builds_and_trains_one_step(name):
     import keras
 
