@@ -38,10 +38,10 @@ $(VENV)/.device: setup.cfg pyproject.toml
 	$(PIP) -e ".[device,broker]"
 	touch $@
 
-# The light venv plus the test tools (pytest, ruff) and the .tflite reader of convert.ccode (the training extra's
-# tflite package, which is not TensorFlow): what make test-fast needs.
+# The light venv plus the test tools (the dev extra: pytest, ruff, the .tflite reader of convert.ccode; no
+# TensorFlow): what make test-fast needs.
 $(VENV)/.dev: $(VENV)/.device
-	$(PIP) -e ".[device,broker,dev]" "tflite>=2.18"
+	$(PIP) -e ".[device,broker,dev]"
 	touch $@
 
 # Everything: training (TensorFlow), device, broker and test tools.
