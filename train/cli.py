@@ -75,7 +75,6 @@ def _quiet_tensorflow() -> None:
 
 
 def _fit(args) -> int:
-    require("tensorflow", "matplotlib")  # the curves are drawn after training: know now, not then
     from .options import resolve_config
     from .models import task_of
     from .tasks import TASKS, fit
@@ -86,6 +85,7 @@ def _fit(args) -> int:
         if value is not None:
             sets.insert(0, f"{key}={value}")
     config = resolve_config(sets=sets, config_file=args.config, data=args.data)
+    require("tensorflow", "matplotlib")  # the curves are drawn after training: know now, not then
     result = fit(config, out=args.out, name=args.name, command=args.command_line)
     for line in TASKS[task_of(config["model"])].fit_lines(result.metrics):
         print(line)
@@ -94,7 +94,7 @@ def _fit(args) -> int:
 
 
 def _evaluate(args) -> int:
-    if str(args.model).endswith(".keras"):
+    if str(args.model).endswith(".keras") and os.path.isfile(args.model):
         require("tensorflow")
     if args.figures:
         require("matplotlib")

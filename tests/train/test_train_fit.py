@@ -127,11 +127,15 @@ def test_evaluate_scores_a_segmentation_model_per_pixel(tmp_path, capsys):
     assert capsys.readouterr().err.strip().endswith("zoom must be a whole number from 1 to 4, got 7")
 
 
-def test_evaluate_errors_are_one_line(tmp_path, capsys):
+@pytest.mark.tf
+def test_a_file_that_is_no_keras_model_is_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"garbage")
     assert cli.main(["evaluate", "--model", str(bad), "--synthetic", "4"]) == 2
     assert "not a .keras model file" in capsys.readouterr().err
+
+
+def test_evaluate_errors_are_one_line(tmp_path, capsys):
     assert cli.main(["evaluate", "--model", str(tmp_path / "none.keras"), "--synthetic", "4"]) == 2
     assert "not found" in capsys.readouterr().err
 

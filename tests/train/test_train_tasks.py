@@ -23,6 +23,7 @@ def test_the_table_holds_both_tasks_and_fit_picks_by_model(monkeypatch, tmp_path
     assert calls == [("unet", {"out": tmp_path, "name": "x", "data": None, "command": None})]
 
 
+@pytest.mark.tf
 def test_the_classifier_fit_refuses_a_segmenter(tmp_path):
     from train.fit import fit
 
