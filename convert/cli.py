@@ -76,7 +76,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         if is_segmentation_model(args.model):
             return run_segmentation(args, argv)
-        from .bundle import build_bundle, data_for_conversion
+        from .classifier_bundle import build_bundle, data_for_conversion
 
         calib, val = data_for_conversion(args.model, args.data, args.synthetic, args.calibration)
         info, table = build_bundle(

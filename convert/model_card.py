@@ -138,7 +138,7 @@ def _classifier_validation(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
 
 
 def _variant_table(info: ModelInfo, facts: Dict[str, Any]) -> Lines:
-    """Every converted variant's size, accuracy, agreement and latency (convert.bundle.VariantResult rows)."""
+    """Every converted variant's size, accuracy, agreement and latency (convert.classifier_bundle.VariantResult)."""
     table = facts.get("table") or ()
     if not table:
         return []
@@ -263,7 +263,7 @@ CARDS: Dict[str, CardSpec] = {
 
 def render_model_card(info: ModelInfo, commands: Optional[Dict[str, str]] = None, **facts: Any) -> str:
     """Markdown card for a bundle of either task. `commands` holds the 'train' and 'convert' command
-    lines that rebuild it; `facts`: table= (convert.bundle.VariantResult rows) for a classifier,
+    lines that rebuild it; `facts`: table= (convert.classifier_bundle.VariantResult rows) for a classifier,
     keras_bytes=, tflite_bytes= and max_f1_drop= for a segmenter."""
     spec = CARDS[info.task]
     t = info.training

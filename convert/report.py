@@ -1,7 +1,7 @@
 """The variant report: every converted variant against the Keras model, with its LiteRT latency.
 
 annotate_table() adds the output differences, metric deltas and latency to the rows the bundle
-step builds (convert.bundle.VariantResult); build_report() turns them into report.json, which is
+step builds (convert.classifier_bundle.VariantResult); build_report() turns them into report.json, which is
 written into the bundle folder; format_table() is the printed table.
 """
 from __future__ import annotations

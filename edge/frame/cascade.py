@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from edge.frame.detect import group_crack_tiles
+from edge.frame.tile_groups import group_crack_tiles
 from edge.frame.measure import FAINT, SURE, measure_component, own_levels
 from edge.frame.tiler import tile_frame
 from edge.types import Crack, Frame, Patch

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from convert import cli as convert_cli
-from convert.bundle import convert_run, write_bundle
+from convert.classifier_bundle import convert_run, write_bundle
 from edge.models.bundle import load_bundle
 from edge.models.classifier import Classifier
 from edge.errors import ModelError

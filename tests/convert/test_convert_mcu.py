@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from convert import mcu
-from convert.bundle import build_bundle
+from convert.classifier_bundle import build_bundle
 from edge.models.bundle import load_bundle, sha256_of, write_model_json
 from edge.errors import ConfigError, ModelError
 from train.fit import prepare_data

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from edge.errors import ModelError
-from convert.bundle import check_drop
+from convert.classifier_bundle import check_drop
 from convert.model_card import source_summary
 from convert.tflite import EXPORTERS, calibration_sample, export_model, to_int8_tflite, to_tflite
 from train.models import build_model

@@ -8,7 +8,7 @@ import pytest
 
 from convert import cli as convert_cli
 from convert import latency as latency_cli
-from convert.bundle import build_bundle
+from convert.classifier_bundle import build_bundle
 from convert.report import REPORT_NAME, format_table
 from convert.tflite import EXPORTERS
 from convert.validate import check_keras_task, metric_deltas, output_differences

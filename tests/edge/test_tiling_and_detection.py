@@ -1,7 +1,7 @@
 import numpy as np
 
 from edge.sim.camera import lawnmower_path
-from edge.frame.detect import group_crack_tiles
+from edge.frame.tile_groups import group_crack_tiles
 from edge.wall.localize import place_on_wall, px_to_wall
 from edge.frame.severity import classify_width
 from edge.frame.tiler import tile_frame

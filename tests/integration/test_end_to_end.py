@@ -19,7 +19,7 @@ WALL = dict(width_px=2400, height_px=1400, n_cracks=3, kind="concrete", seed=3, 
 
 
 def test_tiny_model_to_subscriber_positions_match_known_cracks(tmp_path, mqtt_broker):
-    from convert.bundle import convert_run
+    from convert.classifier_bundle import convert_run
     from train.fit import fit
     from train.options import TINY, resolve_config
 
