@@ -70,3 +70,10 @@ def test_no_edge_module_imports_a_higher_layer_or_tensorflow():
                                   "from monitor.registry import Registry", "import convert.ccode as cc"])
 def test_an_added_forbidden_import_would_fail(line):
     assert forbidden_imports(f"def f():\n    {line}\n")
+
+
+def test_no_module_is_over_400_lines():
+    """A module longer than this holds more than one job: split it by concern."""
+    long = {str(p.relative_to(ROOT)): n for pkg in ("edge", "train", "convert", "monitor", "bench", "crackbot")
+            for p in (ROOT / pkg).rglob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert long == {}

@@ -130,9 +130,8 @@ MANIFEST_PHOTO_COLUMNS = ("source_id", "source_photo")  # manifest.csv columns n
 
 
 def manifest_photos(folder: Path) -> Dict[str, str]:
-    """File stem -> source photo, from the folder's manifest.csv (bridge tiles and marble crops name
-    theirs; ceramic tiles are whole photos); empty without a manifest. Crops of one photo must stay on one
-    side of a split."""
+    """File stem -> source photo, from the folder's manifest.csv (bridge tiles and marble crops name theirs),
+    so crops of one photo stay on one side of a split; empty without a manifest (each file its own photo)."""
     import csv
 
     path = Path(folder) / "manifest.csv"
