@@ -100,10 +100,15 @@ def device_setup_cfg(cfg: configparser.ConfigParser) -> str:
     )
 
 
-def requirements(cfg: configparser.ConfigParser) -> Dict[str, str]:
+def requirements(cfg: configparser.ConfigParser, target: str = "") -> Dict[str, str]:
+    """requirements.txt and requirements-legacy.txt from the target's extra (rpi, jetson, else device). Where
+    the OS brings OpenCV (a Jetson: JetPack's, with GStreamer), pip's is left out: it would shadow it."""
     extras = cfg["options.extras_require"]
-    device = _lines(extras["device"])
+    extra = next((name for name in ("rpi", "jetson") if target.startswith(name) and name in extras), "device")
+    device = _lines(extras[extra])
     legacy = _lines(extras.get("legacy-runtime", "tflite-runtime"))
+    if "python3-opencv" in system_needs(target).apt:
+        legacy = [line for line in legacy if not line.startswith("opencv")]
     return {
         "requirements.txt": "# LiteRT runs the int8 models (numpy>=2 systems)\n" + "\n".join(device) + "\n",
         "requirements-legacy.txt": "# numpy<2 systems: tflite-runtime instead of LiteRT (install.sh --legacy-runtime)\n"
@@ -226,7 +231,7 @@ def build_package(target: str, out_dir="dist", mcu_method: str = "auto") -> Path
             files[f"src/{path.relative_to(ROOT).as_posix()}"] = (path.read_bytes(), 0o644)
         files["src/setup.cfg"] = (device_setup_cfg(cfg).encode(), 0o644)
         files["src/pyproject.toml"] = ((ROOT / "pyproject.toml").read_bytes(), 0o644)
-        for fname, text in requirements(cfg).items():
+        for fname, text in requirements(cfg, name).items():
             files[fname] = (text.encode(), 0o644)
         model_sets = " ".join(f"{key}={folder.name}" for key, folder in models.items())
         script = (ROOT / "firmware_configs" / "install.sh").read_text()

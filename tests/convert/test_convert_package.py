@@ -74,6 +74,16 @@ def test_pi_package_brings_picamera2_from_apt(tmp_path):
     assert f"{top}/models/crack_classifier/model.json" in data
 
 
+def test_a_jetson_gets_no_pip_opencv_to_shadow_jetpacks():
+    cfg = package._setup_cfg()
+    for target in ("jetson_nano", "jetson_orin"):
+        reqs = package.requirements(cfg, target)
+        assert "ai-edge-litert" in reqs["requirements.txt"] and "tflite-runtime" in reqs["requirements-legacy.txt"]
+        assert "opencv" not in reqs["requirements.txt"] + reqs["requirements-legacy.txt"]
+    for target in ("rpi4", "desktop_sim"):
+        assert "opencv-python-headless" in package.requirements(cfg, target)["requirements.txt"]
+
+
 def test_mcu_target_packs_the_micro_sources(tmp_path):
     archive = package.build_package("mcu/esp32s3", tmp_path, mcu_method="computed")
     assert archive.name == f"crackbot-esp32s3-{package.version()}.tar.gz"
