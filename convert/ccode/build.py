@@ -6,6 +6,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +53,11 @@ def _run(cmd: List[str], cwd: Path) -> str:
     return proc.stderr
 
 
-def _accepts(cc: List[str], flag: str, folder: Path) -> bool:
-    probe = subprocess.run(cc + [flag, "-x", "c", "-c", "-", "-o", "/dev/null"], input="int x;\n",
-                           capture_output=True, text=True, cwd=folder)
+def _accepts(cc: List[str], flag: str) -> bool:
+    """Whether the compiler takes `flag`; probed in a scratch folder (-fstack-usage on stdin writes "-.su")."""
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = subprocess.run(cc + [flag, "-x", "c", "-c", "-", "-o", "/dev/null"], input="int x;\n",
+                               capture_output=True, text=True, cwd=scratch)
     return probe.returncode == 0
 
 
@@ -89,7 +92,7 @@ def build(folder, march_native: bool = False) -> BuildResult:
     for source in ("model.c", "weights.c", "main.c"):
         obj = source.replace(".c", ".o")
         # -fstack-usage (gcc, clang) writes model.su: the measured stack frame of every operator.
-        extra = ["-fstack-usage"] if source == "model.c" and _accepts(cc, "-fstack-usage", folder) else []
+        extra = ["-fstack-usage"] if source == "model.c" and _accepts(cc, "-fstack-usage") else []
         diagnostics.append(_run(cc + list(flags) + extra + ["-c", source, "-o", obj], folder))
         objects.append(obj)
     lib = library_name()

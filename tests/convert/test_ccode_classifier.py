@@ -46,6 +46,7 @@ def test_compiled_folder_is_a_bundle_of_the_library(compiled):
     assert bundle.info.training["compiled_from"]["sha256"] == source.sha256
     assert (bundle.info.input, bundle.info.output, bundle.info.labels) == (source.input, source.output, source.labels)
     assert compiled.build.warnings == ()  # clean under -Wall -Wextra
+    assert not (compiled.folder / "-.su").exists()  # the compiler probe leaves nothing behind
     header = (compiled.folder / "model.h").read_text()
     assert "int crack_model_run(const int8_t *input, int8_t *output);" in header
     assert f"#define CRACK_MODEL_ARENA_BYTES {compiled.code.plan.arena_bytes}" in header
