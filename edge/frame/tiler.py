@@ -20,22 +20,21 @@ def tile_grid(height: int, width: int, size: int, stride: int) -> Tuple[int, int
 def tile_frame(rgb: np.ndarray, size: int, stride: int) -> Tuple[np.ndarray, List[Patch], Tuple[int, int]]:
     """(tiles (N, size, size, 3), patches with their top-left corners, (rows, cols)).
 
-    Borders are mirrored rather than filled with a constant, so a tile half off the frame does not
-    show the model a straight edge that could look like a crack.
+    The tiles are gathered from a strided view of the frame (padded where the grid runs past it) in one copy,
+    not one per tile. Borders are mirrored rather than filled with a constant, so a tile half off the frame
+    does not show the model a straight edge that could look like a crack.
     """
     if stride <= 0 or size <= 0:
         raise ValueError("tile size and stride must be positive")
     h, w = rgb.shape[:2]
     rows, cols = tile_grid(h, w, size, stride)
     need_h, need_w = (rows - 1) * stride + size, (cols - 1) * stride + size
-    padded = rgb
+    padded = np.ascontiguousarray(rgb)
     if need_h > h or need_w > w:
-        padded = cv2.copyMakeBorder(rgb, 0, need_h - h, 0, need_w - w, cv2.BORDER_REFLECT_101)
-    tiles = np.empty((rows * cols, size, size, rgb.shape[2]), rgb.dtype)
-    patches = []
-    for r in range(rows):
-        for c in range(cols):
-            y, x = r * stride, c * stride
-            tiles[r * cols + c] = padded[y : y + size, x : x + size]
-            patches.append(Patch(x=x, y=y, size=size))
+        padded = cv2.copyMakeBorder(padded, 0, need_h - h, 0, need_w - w, cv2.BORDER_REFLECT_101)
+    sy, sx, sc = padded.strides
+    grid = np.lib.stride_tricks.as_strided(padded, (rows, cols, size, size, padded.shape[2]),
+                                           (sy * stride, sx * stride, sy, sx, sc), writeable=False)
+    tiles = grid.reshape(rows * cols, size, size, padded.shape[2])  # the one copy
+    patches = [Patch(x=c * stride, y=r * stride, size=size) for r in range(rows) for c in range(cols)]
     return tiles, patches, (rows, cols)

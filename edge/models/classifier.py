@@ -6,7 +6,7 @@ from typing import Tuple
 import numpy as np
 
 from edge.models.engines import TileModel
-from edge.models.preprocess import dequantize, to_model_input
+from edge.models.preprocess import dequantize
 
 
 class Classifier(TileModel):
@@ -30,5 +30,5 @@ class Classifier(TileModel):
             patches = patches[None]
         if patches.shape[1:3] != self.input_size:
             raise ValueError(f"patches are {patches.shape[1:3]}, model wants {self.input_size}")
-        q = self.engine.run(to_model_input(patches, self.info))
+        q = self.engine.run(self.feed(patches))
         return dequantize(q.reshape(-1, q.shape[-1])[:, -1], self.info.output)  # the last class: crack

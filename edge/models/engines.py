@@ -14,6 +14,7 @@ from edge.errors import ModelError
 from edge.models.batched import BatchedRunner
 from edge.models.bundle import Bundle, TensorInfo
 from edge.models.interpreter import load_interpreter
+from edge.models.preprocess import PixelFeed
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class TileModel:
         self.name = bundle.info.name
         self.sha256 = bundle.info.sha256
         self.check_info(bundle)
+        self.feed = PixelFeed(bundle.info)  # pixels -> this model's input
         self.engine = ENGINES[backend](bundle, threads, self.may_batch)
 
     def check_info(self, bundle: Bundle) -> None:

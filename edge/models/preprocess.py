@@ -46,13 +46,37 @@ def pixel_table(info: ModelInfo) -> np.ndarray:
     return quantize(normalize(levels, info), info.input)
 
 
+def _offset_table(table: np.ndarray) -> bool:
+    """Whether the table maps every level p to the int8 p - 128 (raw 0-255 input, scale 1, zero point -128):
+    then the conversion is a flip of the top bit, one pass of the cheapest arithmetic there is."""
+    return table.dtype == np.int8 and np.array_equal(table, np.repeat(np.arange(-128, 128)[:, None], 3, axis=1))
+
+
+class PixelFeed:
+    """uint8 RGB pixels (..., H, W, 3) -> one model's input, in one pass over the pixels: a lookup table
+    built once (the same values as normalize + quantize), or the top-bit flip where that is what the table
+    is. Pixels may be a strided view (the tiler's tiles); the result is a new contiguous array."""
+
+    def __init__(self, info: ModelInfo):
+        self.info = info
+        self.lookup = info.input.dtype != "float16"  # float16 inputs take the arithmetic
+        self.table = pixel_table(info) if self.lookup else None
+        self.flip = self.lookup and info.color_order == "RGB" and _offset_table(self.table)
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        if pixels.dtype != np.uint8 or pixels.ndim < 3 or pixels.shape[-1] != 3 or pixels.size == 0 \
+                or not self.lookup:
+            return quantize(normalize(pixels, self.info), self.info.input)
+        if self.flip:
+            out = np.empty(pixels.shape, np.uint8)
+            np.bitwise_xor(pixels, np.uint8(0x80), out=out)
+            return out.view(np.int8)
+        if self.info.color_order == "BGR":
+            pixels = pixels[..., ::-1]
+        flat = np.ascontiguousarray(pixels).reshape(-1, pixels.shape[-2], 3)  # cv2.LUT takes 2-D images
+        return cv2.LUT(flat, self.table.reshape(1, 256, 3)).reshape(pixels.shape)
+
+
 def to_model_input(pixels: np.ndarray, info: ModelInfo) -> np.ndarray:
-    """uint8 RGB pixels (..., H, W, 3) -> model input. 8-bit pixels go through a lookup table: the same
-    values as the arithmetic below, at a fraction of its cost (no float copy of the frame)."""
-    if (pixels.dtype != np.uint8 or pixels.ndim < 3 or pixels.shape[-1] != 3 or pixels.size == 0
-            or info.input.dtype == "float16"):
-        return quantize(normalize(pixels, info), info.input)
-    if info.color_order == "BGR":
-        pixels = pixels[..., ::-1]
-    flat = np.ascontiguousarray(pixels).reshape(-1, pixels.shape[-2], 3)  # cv2.LUT takes 2-D images
-    return cv2.LUT(flat, pixel_table(info).reshape(1, 256, 3)).reshape(pixels.shape)
+    """uint8 RGB pixels (..., H, W, 3) -> model input (see PixelFeed, for many calls with one model)."""
+    return PixelFeed(info)(pixels)

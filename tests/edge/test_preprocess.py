@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from edge.models.bundle import ModelInfo, Normalization, TensorInfo, TileInfo
-from edge.models.preprocess import normalize, quantize, to_model_input
+from edge.models.preprocess import PixelFeed, normalize, quantize, to_model_input
 
 
 def _info(color_order, mean, std, dtype, scale, zero_point):
@@ -31,3 +31,12 @@ def test_table_path_equals_the_arithmetic(color_order, mean, std, dtype, scale, 
         assert got.dtype == expected.dtype and got.shape == x.shape
         assert np.array_equal(got, quantize(normalize(x, info), info.input))
     assert np.array_equal(to_model_input(pixels, info), expected)
+
+
+def test_the_shipped_models_input_is_a_top_bit_flip():
+    feed = PixelFeed(_info("RGB", [0, 0, 0], [1, 1, 1], "int8", 1.0, -128))
+    assert feed.flip  # pixel - 128 as int8: the cheapest conversion
+    assert not PixelFeed(_info("BGR", [0, 0, 0], [1, 1, 1], "int8", 1.0, -128)).flip  # channels swap: the table
+    assert not PixelFeed(_info("RGB", [0, 0, 0], [1, 1, 1], "int8", 1.0, -127)).flip
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1).repeat(3, axis=3)
+    assert np.array_equal(feed(pixels), pixels.astype(np.int16) - 128)

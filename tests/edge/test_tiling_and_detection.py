@@ -24,6 +24,15 @@ def test_overlapping_stride():
     assert grid == (1, 3) and [p.x for p in patches] == [0, 113, 226]
 
 
+def test_each_tile_is_the_frame_under_its_patch():
+    rgb = np.random.default_rng(1).integers(0, 256, (454, 700, 3), dtype=np.uint8)
+    for stride in (227, 150):  # side by side, and overlapping
+        tiles, patches, _ = tile_frame(rgb, 227, stride)
+        for tile, p in zip(tiles, patches):
+            inside = rgb[p.y : p.y + 227, p.x : p.x + 227]
+            np.testing.assert_array_equal(tile[: inside.shape[0], : inside.shape[1]], inside)
+
+
 def test_neighbouring_crack_tiles_are_one_crack():
     _, patches, grid = tile_frame(np.zeros((681, 908, 3), np.uint8), 227, 227)  # 3 x 4 grid
     probs = np.zeros(12)
