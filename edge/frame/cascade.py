@@ -115,21 +115,45 @@ def is_spot_rim(component: np.ndarray, mm_per_px: Optional[float], min_elongatio
     return elongation(hull) < min_elongation
 
 
+def _box_gap(a: Tuple[int, int, int, int], b: Tuple[int, int, int, int]) -> float:
+    """Distance between two boxes (x0, y0, x1, y1); 0 when they overlap. No two pixels of the boxes are closer."""
+    dx = max(a[0] - b[2], b[0] - a[2], 0)
+    dy = max(a[1] - b[3], b[1] - a[3], 0)
+    return math.hypot(dx, dy)
+
+
+def _pieces_within(labels: np.ndarray, a, b, gap_px: float) -> bool:
+    """Whether some pixel of piece `a` lies within gap_px of a pixel of piece `b` ((label, box) each): the
+    distance to `a` measured over the union of the two boxes only."""
+    x0, y0 = min(a[1][0], b[1][0]), min(a[1][1], b[1][1])
+    x1, y1 = max(a[1][2], b[1][2]), max(a[1][3], b[1][3])
+    crop = labels[y0:y1, x0:x1]
+    distance = cv2.distanceTransform((crop != a[0]).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return bool(distance[crop == b[0]].min() <= gap_px)
+
+
 def join_pieces(labels: np.ndarray, pieces: Sequence[Tuple[int, Tuple[int, int, int, int]]],
                 gap_px: float) -> List[List[int]]:
     """Groups of pieces (indices into `pieces`: (label, (x0, y0, x1, y1)) in `labels`) that are one
-    crack: each piece within gap_px of another of its group. Two pieces within the gap touch once
-    each is grown by half of it, so one dilation and one labelling decide every pair at once."""
-    if len(pieces) < 2 or gap_px <= 0:
-        return [[i] for i in range(len(pieces))]
-    r = int(math.ceil(gap_px / 2))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    grown = cv2.dilate(np.isin(labels, [label for label, _ in pieces]).astype(np.uint8), disc)
-    _, joined = cv2.connectedComponents(grown, connectivity=8)
+    crack: each piece within gap_px of another of its group. Only pairs whose boxes are that close are
+    measured, each over the two boxes alone: a frame's few pieces cost a few distance transforms."""
+    group = list(range(len(pieces)))  # union-find: each piece's representative
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    if gap_px > 0:
+        for i in range(len(pieces)):
+            for j in range(i + 1, len(pieces)):
+                if root(i) != root(j) and _box_gap(pieces[i][1], pieces[j][1]) <= gap_px \
+                        and _pieces_within(labels, pieces[i], pieces[j], gap_px):
+                    group[root(j)] = root(i)
     groups: dict = {}
-    for i, (label, (x0, y0, x1, y1)) in enumerate(pieces):
-        own = labels[y0:y1, x0:x1] == label
-        groups.setdefault(int(joined[y0:y1, x0:x1][own][0]), []).append(i)
+    for i in range(len(pieces)):
+        groups.setdefault(root(i), []).append(i)
     return list(groups.values())
 
 

@@ -98,13 +98,24 @@ def noise(h: int, w: int, cell: float, rng: np.random.Generator) -> np.ndarray:
         oy = int(rng.integers(0, max(1, int(cell)))) + int(round(cell))
         ox = int(rng.integers(0, max(1, int(cell)))) + int(round(cell))
         out = big[oy : oy + h, ox : ox + w]
-    # Cubic interpolation of white noise shrinks the variance; bring it back near 1.
-    return np.ascontiguousarray(out) * np.float32(1.45)
+    # Cubic interpolation of white noise shrinks the variance; bring it back near 1. In place: a whole
+    # wall's field is 72 MB, and every copy of one counts against the simulator's memory.
+    # The crop is a view into the interpolated field: scaled where it lies, never copied.
+    out *= np.float32(1.45)
+    return out
 
 
-def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    t = np.clip((x - np.float32(lo)) * np.float32(1.0 / (hi - lo)), 0.0, 1.0)
-    return t * t * (np.float32(3.0) - np.float32(2.0) * t)
+def smoothstep(x: np.ndarray, lo: float, hi: float, overwrite: bool = False) -> np.ndarray:
+    """3t^2 - 2t^3 of t = (x - lo) / (hi - lo) clipped to 0..1; overwrite: x is used for the work (and lost)."""
+    t = x if overwrite else x.copy()
+    t -= np.float32(lo)
+    t *= np.float32(1.0 / (hi - lo))
+    np.clip(t, 0.0, 1.0, out=t)
+    square = t * t
+    t *= np.float32(-2.0)
+    t += np.float32(3.0)  # 3 - 2t
+    square *= t
+    return square
 
 
 def _illumination(h: int, w: int, rng: np.random.Generator, strength: float) -> np.ndarray:
@@ -114,35 +125,76 @@ def _illumination(h: int, w: int, rng: np.random.Generator, strength: float) -> 
     amp = rng.uniform(0.3, 1.0) * strength
     ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
     xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
-    field = np.float32(1.0) + np.float32(amp) * (xs * np.float32(gx) + ys * np.float32(gy))
+    field = xs * np.float32(gx) + ys * np.float32(gy)
+    field *= np.float32(amp)
+    field += np.float32(1.0)
     vig = np.float32(rng.uniform(0.0, 0.5) * strength)
-    field = field - vig * (xs * xs + ys * ys)
-    return field.astype(np.float32)
+    radius = xs * xs + ys * ys
+    radius *= vig
+    field -= radius
+    return field
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
-    return np.clip(x * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+    y = x * np.float32(255.0)
+    y += np.float32(0.5)
+    np.clip(y, 0, 255, out=y)
+    return y.astype(np.uint8)
 
 
 # --------------------------------------------------------------------------------------------
 # Textures
 
 
+_BAND_ROWS = 256
+
+
+def _add_flecks(lum: np.ndarray, field: np.ndarray, ragged: np.ndarray, light: bool, scale: np.float32,
+                edges) -> None:
+    """lum += scale * smoothstep(field +- ragged, *edges) (+ for light flecks, - for dark), a band of rows at a
+    time: no whole-wall temporaries."""
+    for top in range(0, lum.shape[0], _BAND_ROWS):
+        rows = slice(top, top + _BAND_ROWS)
+        band = field[rows] + ragged[rows] if light else field[rows] - ragged[rows]
+        flecks = smoothstep(band, *edges, overwrite=True)
+        if scale < 0:
+            flecks *= -scale
+            lum[rows] -= flecks
+        else:
+            flecks *= scale
+            lum[rows] += flecks
+
+
+def _add_scaled(total: np.ndarray, scale: np.float32, make_field) -> None:
+    """total += scale * field, with the field made after `scale` was drawn (the order of the random draws)
+    and scaled in place: no third array the size of the wall. A negative scale subtracts."""
+    field = make_field()  # a fresh array, or one the caller drops next: scaled where it lies
+    if scale < 0:
+        field *= -scale
+        total -= field
+    else:
+        field *= scale
+        total += field
+
+
 def _concrete(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarray:
     base = rng.uniform(0.50, 0.72)
     lum = np.full((h, w), base, np.float32)
     # Multi-scale mottling: faint cloudy areas down to sand grain.
+    # (Fields are scaled in place and the random draws keep their order: the same seed, the same wall.)
     for cell_mm, amp in ((150.0, 0.015), (40.0, 0.011), (8.0, 0.012), (2.0, 0.018)):
-        lum += np.float32(amp * rng.uniform(0.6, 1.4)) * noise(h, w, cell_mm * ppm, rng)
-    lum += np.float32(rng.uniform(0.018, 0.035)) * rng.standard_normal((h, w), dtype=np.float32)
+        _add_scaled(lum, np.float32(amp * rng.uniform(0.6, 1.4)), lambda: noise(h, w, cell_mm * ppm, rng))
+    _add_scaled(lum, np.float32(rng.uniform(0.018, 0.035)), lambda: rng.standard_normal((h, w), dtype=np.float32))
     # Aggregate and sand: ragged flecks (two scales mixed), some lighter, some darker than the paste.
     agg_cell = rng.uniform(1.5, 3.5) * ppm
-    ragged = np.float32(0.6) * noise(h, w, max(1.0, agg_cell * 0.35), rng)
-    light = smoothstep(noise(h, w, agg_cell, rng) + ragged, 1.5, 2.3)
-    lum += np.float32(rng.uniform(0.03, 0.07)) * light
-    dark = smoothstep(noise(h, w, agg_cell * 0.7, rng) - ragged, 1.7, 2.5)
-    lum -= np.float32(rng.uniform(0.03, 0.07)) * dark
-    del ragged, light, dark
+    ragged = noise(h, w, max(1.0, agg_cell * 0.35), rng)
+    ragged *= np.float32(0.6)
+    field = noise(h, w, agg_cell, rng)
+    _add_flecks(lum, field, ragged, True, np.float32(rng.uniform(0.03, 0.07)), (1.5, 2.3))
+    del field  # before the next field is made, not after
+    field = noise(h, w, agg_cell * 0.7, rng)
+    _add_flecks(lum, field, ragged, False, -np.float32(rng.uniform(0.03, 0.07)), (1.7, 2.5))
+    del field, ragged
     # Bug holes (small pores): dark pits, a few bigger than the rest.
     n_pores = rng.poisson(h * w / (ppm * ppm) / 1500.0 * rng.uniform(0.2, 1.5))
     if n_pores:
@@ -155,20 +207,28 @@ def _concrete(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarra
                 pores, (int(x * FIXED_ONE), int(y * FIXED_ONE)), int(r * FIXED_ONE), 255, -1, cv2.LINE_AA, FIXED_SHIFT
             )
         pores = cv2.GaussianBlur(pores, (0, 0), 0.6)
-        lum -= np.float32(rng.uniform(0.15, 0.3) / 255.0) * pores.astype(np.float32)
+        _add_scaled(lum, -np.float32(rng.uniform(0.15, 0.3) / 255.0), lambda: pores.astype(np.float32))
+        del pores
     # Large faint stains (water, curing marks).
     if rng.random() < 0.6:
-        st = smoothstep(noise(h, w, 60.0 * ppm, rng), 0.6, 1.8)
-        lum -= np.float32(rng.uniform(0.015, 0.045)) * st
+        st = smoothstep(noise(h, w, 60.0 * ppm, rng), 0.6, 1.8, overwrite=True)
+        st *= np.float32(rng.uniform(0.015, 0.045))
+        lum -= st
+        del st
     lum *= _illumination(h, w, rng, 0.18)
     # Concrete is near-neutral grey, from slightly cool to slightly warm (sandy).
     tint = np.float32(1.0 + rng.normal(0, 0.004)) + np.float32(rng.uniform(-0.01, 0.045)) * np.array(
         [1.0, 0.3, -0.9], np.float32)
     out = np.empty((h, w, 3), np.uint8)
-    chroma = noise(h, w, 80.0 * ppm, rng) * np.float32(0.006)
-    for c in range(3):
-        sign = (1.0, 0.0, -1.0)[c]
-        out[..., c] = to_uint8(lum * (tint[c] + np.float32(sign) * chroma))
+    chroma = noise(h, w, 80.0 * ppm, rng)
+    chroma *= np.float32(0.006)
+    for top in range(0, h, _BAND_ROWS):  # a band of rows at a time: the colour work needs no whole-wall copies
+        rows = slice(top, top + _BAND_ROWS)
+        for c in range(3):
+            channel = chroma[rows] * np.float32((1.0, 0.0, -1.0)[c])
+            channel += tint[c]
+            channel *= lum[rows]
+            out[rows, :, c] = to_uint8(channel)
     return out
 
 

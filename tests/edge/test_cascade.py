@@ -198,3 +198,19 @@ def test_the_frame_mask_keeps_a_cracks_faint_tip_in_one_component():
     without = FrameAnalyzer(lambda t: np.array([0.9, 0.1, 0.1, 0.1, 0.1, 0.1]), 30, 30, segment_fn=segment,
                             segment="crack_tiles", pixel_threshold=0.5, min_area_px=5)
     assert without.analyze(_frame(), 0.5).cracks[0].bbox_px == (2, 10, 20, 11)
+
+
+def test_pieces_join_through_a_chain_and_by_their_nearest_pixels():
+    from edge.frame.cascade import join_pieces
+
+    labels = np.zeros((200, 400), np.int32)
+    labels[10, 10:100] = 1    # A
+    labels[10, 130:200] = 2   # B: 30 px after A's end
+    labels[40:120, 230] = 3   # C: 30 px below and right of B's end (42 px away), far from A
+    labels[190, 390] = 4      # D: alone
+    pieces = [(k, (int(np.nonzero(labels == k)[1].min()), int(np.nonzero(labels == k)[0].min()),
+                   int(np.nonzero(labels == k)[1].max()) + 1, int(np.nonzero(labels == k)[0].max()) + 1))
+              for k in (1, 2, 3, 4)]
+    assert sorted(map(sorted, join_pieces(labels, pieces, 45))) == [[0, 1, 2], [3]]  # A-B-C by the chain
+    assert sorted(map(sorted, join_pieces(labels, pieces, 35))) == [[0, 1], [2], [3]]  # C is 42 px from B
+    assert sorted(map(sorted, join_pieces(labels, pieces, 0))) == [[0], [1], [2], [3]]
