@@ -43,7 +43,7 @@ def test_availability_reads_online_while_running_and_offline_after_a_stop(tmp_pa
     finally:
         publisher.stop()
     assert wait_until(lambda: _availability(collector)[-1:] == ["offline"]), _availability(collector)
-    assert collector.wait_for(2, "status") and collector.payloads("status")[-1]["state"] == "stopped"  # JSON status
+    assert wait_until(lambda: [p["state"] for p in collector.payloads("status")][-1:] == ["stopped"])  # JSON status
 
 
 def test_availability_goes_offline_when_the_robot_is_killed(tmp_path, mqtt_broker, mqtt_collector):
