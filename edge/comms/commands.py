@@ -3,8 +3,9 @@
 A request arrives on <topic_root>/<robot_id>/cmd/<command>/set and is answered, accepted or
 refused, on .../cmd/<command>/state (retained, so whoever looks later sees the current setting).
 Payloads (edge/comms/schemas/command_set.schema.json): pause and resume take an empty payload or
-{"request_id": ...}; threshold takes {"value": 0.6} or a bare 0.6. Anything else is refused with
-a one-line reason in the answer and the log, and changes nothing.
+{"request_id": ...}; threshold takes {"value": 0.6} or a bare 0.6. Any request may carry `sent_at`
+and `expiry_s`: one older than its expiry is refused as expired (edge/comms/expiry.py). Anything
+refused gets a one-line reason and a `reason` code in the answer and the log, and changes nothing.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from edge.errors import CrackbotError
+from edge.comms.expiry import INVALID, ExpiryRules, refusal
 from edge.comms.schemas import SCHEMA_VERSION, validator
 from edge.comms.topics import command_set, command_state
 
@@ -27,7 +29,11 @@ MAX_REQUEST_BYTES = 4096
 
 
 class CommandError(CrackbotError):
-    """A command request that is refused; the message says why."""
+    """A command request that is refused; the message says why, `reason` is the answer's code for it."""
+
+    def __init__(self, message: str, reason: str = INVALID):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class CommandRequest:
     command: str
     value: Optional[float] = None
     request_id: Optional[str] = None
+    sent_at: Optional[float] = None  # the sender's clock, epoch seconds
+    expiry_s: Optional[float] = None
 
 
 class RobotControls:
@@ -124,7 +132,8 @@ def parse_request(command: str, payload: bytes) -> CommandRequest:
             raise CommandError(f"threshold must be finite, got {value}")
     elif value is not None:
         raise CommandError(f"{command} takes no value")
-    return CommandRequest(command, None if value is None else float(value), data.get("request_id"))
+    return CommandRequest(command, None if value is None else float(value), data.get("request_id"),
+                          data.get("sent_at"), data.get("expiry_s"))
 
 
 def _request_id_of(payload: bytes) -> Optional[str]:
@@ -140,10 +149,13 @@ def _request_id_of(payload: bytes) -> Optional[str]:
 class CommandHandler:
     """Subscribes to the command topics of one robot and answers every request on its state topic."""
 
-    def __init__(self, controls: RobotControls, publisher, robot_id: str):
+    def __init__(self, controls: RobotControls, publisher, robot_id: str, rules: ExpiryRules = ExpiryRules(),
+                 clock=time.time):
         self.controls = controls
         self.publisher = publisher
         self.robot_id = robot_id
+        self.rules = rules
+        self.clock = clock  # the robot's own clock decides a request's age
         self.accepted = 0
         self.refused = 0
 
@@ -164,6 +176,9 @@ class CommandHandler:
         try:
             request = parse_request(command, payload)
             request_id = request.request_id
+            stale = refusal(request.sent_at, request.expiry_s, self.clock(), self.rules)
+            if stale is not None:
+                raise CommandError(stale[1], reason=stale[0])
             if request.command == "pause":
                 self.controls.pause()
             elif request.command == "resume":
@@ -173,7 +188,8 @@ class CommandHandler:
         except CommandError as exc:
             self.refused += 1
             log.warning("command %s refused: %s", command, exc)
-            answer = self.state(command, accepted=False, error=str(exc), request_id=_request_id_of(payload))
+            answer = self.state(command, accepted=False, error=str(exc), request_id=_request_id_of(payload),
+                                reason=exc.reason)
         else:
             self.accepted += 1
             log.info("command %s accepted%s", command, f" (value {request.value})" if request.value is not None else "")
@@ -183,12 +199,13 @@ class CommandHandler:
         return answer
 
     def state(self, command: str, accepted: bool, error: Optional[str] = None,
-              request_id: Optional[str] = None) -> dict:
+              request_id: Optional[str] = None, reason: Optional[str] = None) -> dict:
         paused, threshold = self.controls.snapshot()
         answer = {"schema_version": SCHEMA_VERSION, "robot_id": self.robot_id, "ts": time.time(),
                   "command": command, "accepted": accepted, "paused": paused, "threshold": threshold}
         if error is not None:
             answer["error"] = error
+            answer["reason"] = reason or INVALID
         if request_id is not None:
             answer["request_id"] = request_id
         return answer

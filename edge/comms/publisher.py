@@ -6,6 +6,9 @@ after a reconnect (persistent session, client id per robot); after a restart of 
 outbox sends every row it still holds, oldest first. Telemetry rides the same outbox at QoS 0:
 when the outbox is full it is the first to go (see edge/comms/outbox.py).
 
+The plain availability topic (online / offline) and Home Assistant discovery ride a second, small
+connection with a last will of its own (edge/comms/availability.py).
+
 Security: TLS with a CA file and an optional client certificate (mqtt.tls), user name and
 password from the config, where they come from the environment as ${VAR}. With mqtt.protocol 5 a
 broker that refuses an event (an ACL) says so in its acknowledgement: the event then stays in the
@@ -16,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import ssl
 import sys
 import threading
 import time
@@ -25,8 +27,10 @@ from typing import Callable, Dict, Optional, Tuple
 
 import paho.mqtt.client as mqtt
 
-from edge.errors import ConfigError
+from edge.comms.availability import AvailabilityLink
+from edge.comms.client import is_v5, new_client
 from edge.comms.events import status_payload
+from edge.comms.homeassistant import discovery_configs
 from edge.comms.outbox import EVENT, TELEMETRY, Outbox
 from edge.comms import topics
 
@@ -34,7 +38,8 @@ log = logging.getLogger(__name__)
 
 
 class Publisher:
-    def __init__(self, mqtt_cfg, robot_id: str, outbox: Outbox):
+    def __init__(self, mqtt_cfg, robot_id: str, outbox: Outbox, home_assistant=None):
+        """home_assistant: the config's home_assistant section; with discovery on, the configs go out too."""
         self.cfg = mqtt_cfg
         self.robot_id = robot_id
         self.outbox = outbox
@@ -58,16 +63,10 @@ class Publisher:
         self._handlers: Dict[str, Callable[[str, bytes], None]] = {}  # full topic -> handler
 
         client_id = mqtt_cfg.client_id or f"crackbot-{robot_id}"
-        # A persistent session, so the broker keeps our QoS 1 state across short drop-outs.
-        self._v5 = getattr(mqtt_cfg, "protocol", "3.1.1") == "5"
-        if self._v5:  # MQTT 5: the session is kept by clean_start=False and an expiry, set at connect
-            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        else:
-            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
-        if mqtt_cfg.username:
-            self.client.username_pw_set(mqtt_cfg.username, mqtt_cfg.password)
-        if getattr(mqtt_cfg, "tls", None) is not None:
-            self._set_tls(mqtt_cfg.tls)
+        # A persistent session, so the broker keeps our QoS 1 state (and commands sent to us) across drop-outs;
+        # under MQTT 5 it is kept by clean_start=False and an expiry, set at connect.
+        self._v5 = is_v5(mqtt_cfg)
+        self.client = new_client(mqtt_cfg, client_id, persistent=True)
         self.client.will_set(
             self.topics[topics.STATUS],
             json.dumps(status_payload(robot_id, "offline"), allow_nan=False),
@@ -84,17 +83,11 @@ class Publisher:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
-
-    def _set_tls(self, tls) -> None:
-        """Verify the broker against tls.ca_certs; present a client certificate when one is configured."""
-        try:
-            self.client.tls_set(ca_certs=tls.ca_certs, certfile=tls.certfile, keyfile=tls.keyfile,
-                                cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"mqtt.tls: cannot read {exc.filename or exc}") from None
-        except (ssl.SSLError, ValueError, OSError) as exc:
-            raise ConfigError(f"mqtt.tls: unusable certificate or key ({exc})") from None
-        self.client.tls_insecure_set(tls.insecure)
+        discovery = []
+        if home_assistant is not None and home_assistant.discovery:
+            discovery = discovery_configs(home_assistant.discovery_prefix, self.topic_root, robot_id)
+        self.availability = AvailabilityLink(mqtt_cfg, robot_id, discovery,
+                                             getattr(home_assistant, "discovery_prefix", ""))
 
     # paho callbacks run on its network thread
     def _on_connect(self, client, userdata, flags, reason_code, properties):
@@ -228,6 +221,7 @@ class Publisher:
         else:
             self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
         self.client.loop_start()
+        self.availability.start()
         self._pump = threading.Thread(target=self._pump_loop, name="outbox-pump", daemon=True)
         self._pump.start()
 
@@ -341,5 +335,6 @@ class Publisher:
                 pass
             self.client.disconnect()
         self.client.loop_stop()
+        self.availability.stop()
         if self._pump:
             self._pump.join(timeout=2)

@@ -223,6 +223,26 @@ class MqttConfig(_Strict):
     )
 
 
+class CommandsConfig(_Strict):
+    max_age_s: float = Field(60.0, gt=0, description="A command request whose sent_at is older than this (on the "
+                             "robot's clock) is refused as expired; a request's own expiry_s can only shorten it")
+    max_skew_s: float = Field(5.0, ge=0, description="A request whose sent_at is further than this ahead of the "
+                              "robot's clock is refused (the clocks disagree, its age is unknown)")
+    require_sent_at: bool = Field(False, description="Refuse requests without sent_at; false: they are applied "
+                                  "whatever their age (older senders, Home Assistant buttons)")
+
+
+class HomeAssistantConfig(_Strict):
+    discovery: bool = Field(False, description="Publish retained Home Assistant MQTT discovery configs (online, "
+                            "fps, outbox backlog, last crack width, pause and resume buttons) at every connect")
+    discovery_prefix: str = Field(
+        "homeassistant",
+        pattern=r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$",
+        description="Home Assistant's discovery prefix (its MQTT integration setting); no wildcards, no "
+        "leading or trailing /",
+    )
+
+
 class OutboxConfig(_Strict):
     path: str = Field(
         "out/outbox.sqlite", description="SQLite file where events wait until the broker acknowledges them"
@@ -362,3 +382,9 @@ class EdgeConfig(_Strict):
     outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Disk outbox of events")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="Telemetry topic")
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence crops on disk")
+
+    # what it takes from outside
+    commands: CommandsConfig = Field(default_factory=CommandsConfig, description="Which command requests are "
+                                     "fresh enough to apply (pause, resume, threshold over MQTT)")
+    home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig,
+                                                description="Home Assistant MQTT discovery")

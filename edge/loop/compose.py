@@ -99,7 +99,8 @@ def compose(cfg: EdgeConfig, camera=None, segment_fn: Optional[SegmentFn] = None
     )
     # The outbox first: a disk that cannot take events is refused before a camera is opened.
     if sink is None:
-        sink = Publisher(cfg.mqtt, cfg.robot_id, Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages))
+        sink = Publisher(cfg.mqtt, cfg.robot_id, Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages),
+                         home_assistant=cfg.home_assistant)
     if camera is None:
         camera = open_camera(cfg.camera, mm_per_px=mm_per_px(cfg.scale))
     camera.max_pixels = cfg.pipeline.max_frame_pixels  # the folder camera checks file headers before decoding

@@ -9,6 +9,7 @@ from typing import Optional
 
 from edge.comms.commands import CommandHandler
 from edge.comms.events import crack_event
+from edge.comms.expiry import ExpiryRules
 from edge.comms.schemas import SCHEMA_VERSION
 from edge.config import EdgeConfig
 from edge.loop.compose import Robot, compose
@@ -69,7 +70,8 @@ def run_robot(robot: Robot, max_frames: Optional[int] = None, stop: Optional[thr
     backlog_at_start = sink.backlog
     if backlog_at_start:
         log.info("outbox holds %d unacknowledged events from an earlier run; they go first", backlog_at_start)
-    CommandHandler(controls, sink, cfg.robot_id).attach()  # pause, resume and threshold over MQTT
+    rules = ExpiryRules(cfg.commands.max_age_s, cfg.commands.max_skew_s, cfg.commands.require_sent_at)
+    CommandHandler(controls, sink, cfg.robot_id, rules).attach()  # pause, resume and threshold over MQTT
     if cfg.pose.source == "mqtt":
         MqttPoseListener(robot.pose_buffer, cfg.robot_id).attach(sink)
     sink.start()

@@ -1,4 +1,5 @@
-"""Every payload the robot publishes (status, events, telemetry) validates against its JSON Schema."""
+"""Every payload the robot publishes (status, events, telemetry) validates against its JSON Schema; availability
+is plain text."""
 import json
 
 from edge.comms.schemas import validator
@@ -12,7 +13,9 @@ def test_status_events_and_telemetry_match_their_schemas(tmp_path, shipped_bundl
     proc = edge_run(config, tmp_path / "s.json", "--set", "telemetry.interval_s=0.05")
     assert proc.returncode == 0, proc.stderr
     assert wait_until(lambda: robot_stopped(got))
-    received = [(m.topic, m.retain, m.json()) for m in got.of()]
+    assert wait_until(lambda: [m.payload for m in got.of("availability")][-1:] == [b"offline"])
+    assert [m.payload for m in got.of("availability")] == [b"online", b"offline"]
+    received = [(m.topic, m.retain, m.json()) for m in got.of() if m.kind != "availability"]
 
     by_kind = {}
     schema_of = {"events": "event", "status": "status", "telemetry": "telemetry", "state": "command_state"}
