@@ -12,7 +12,7 @@ import logging
 from typing import List, Tuple
 
 from edge.comms import topics
-from edge.comms.client import new_client
+from edge.comms.client import last_word, new_client
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,6 @@ class AvailabilityLink:
         if not self._started:
             return
         if self.client.is_connected():
-            info = self.client.publish(self.topic, topics.NOT_AVAILABLE, qos=1, retain=True)
-            try:
-                info.wait_for_publish(timeout=5)
-            except (RuntimeError, ValueError):
-                pass
-            self.client.disconnect()
+            last_word(self.client, self.client.publish(self.topic, topics.NOT_AVAILABLE, qos=1, retain=True))
         self.client.loop_stop()
         self._started = False

@@ -36,3 +36,13 @@ def _set_tls(client: mqtt.Client, tls) -> None:
     except (ssl.SSLError, ValueError, OSError) as exc:
         raise ConfigError(f"mqtt.tls: unusable certificate or key ({exc})") from None
     client.tls_insecure_set(tls.insecure)
+
+
+def last_word(client, info, timeout: float = 5.0) -> None:
+    """Wait (up to `timeout`) for a final retained message to leave, then disconnect cleanly: a clean
+    disconnect fires no last will, so this message is what the broker keeps."""
+    try:
+        info.wait_for_publish(timeout=timeout)
+    except (RuntimeError, ValueError):
+        pass
+    client.disconnect()

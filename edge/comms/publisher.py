@@ -28,7 +28,7 @@ from typing import Callable, Dict, Optional, Tuple
 import paho.mqtt.client as mqtt
 
 from edge.comms.availability import AvailabilityLink
-from edge.comms.client import is_v5, new_client
+from edge.comms.client import is_v5, last_word, new_client
 from edge.comms.events import status_payload
 from edge.comms.homeassistant import discovery_configs
 from edge.comms.outbox import EVENT, TELEMETRY, Outbox
@@ -328,12 +328,7 @@ class Publisher:
         """Publish the retained `stopped` status and disconnect cleanly (no last will then)."""
         self._stop.set()
         if self._connected.is_set():
-            info = self._publish_status("stopped")
-            try:
-                info.wait_for_publish(timeout=5)
-            except (RuntimeError, ValueError):
-                pass
-            self.client.disconnect()
+            last_word(self.client, self._publish_status("stopped"))
         self.client.loop_stop()
         self.availability.stop()
         if self._pump:
