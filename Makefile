@@ -30,7 +30,7 @@ help:
 	@echo "make train-segmenter / convert-segmenter   the shipped crack_segmenter (train/segmenter.yaml, then SEG_TUNE)"
 	@echo "make compile  \$$BUNDLE as standalone C + native library in build/<name>_c, checked against LiteRT (report.json)"
 	@echo "make bundle   TARGET=rpi4: dist/crackbot-<target>-<version>.tar.gz to install on a device (TARGET=mcu/esp32s3: MCU sources)"
-	@echo "make arm64-check  (root) that tarball installed and run in an emulated arm64 Debian bookworm (out/arm64/result.json)"
+	@echo "make arm64-check  (root) a device tarball installed and run in an emulated arm64 Debian bookworm (out/arm64/result.json)"
 
 # The light venv: the device side and the embedded broker, no TensorFlow.
 $(VENV)/.device: setup.cfg pyproject.toml
