@@ -15,7 +15,7 @@ SEG_DATA ?= ../shared/data/masonry_dais ../shared/data/deepcrack/train ../shared
 SEG_TUNE ?= --set init=runs/crack_segmenter/best.keras --set synthetic_walls=60 --set epochs=20 \
 	--set learning_rate=0.001 --set patience=8 --set loss=bce_dice_cldice
 
-.PHONY: help setup demo test test-fast lint photo-check train convert train-segmenter convert-segmenter compile bench bundle mosquitto clean
+.PHONY: help setup demo test test-fast lint photo-check train convert train-segmenter convert-segmenter compile bench bundle arm64-check mosquitto clean
 
 help:
 	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
@@ -30,6 +30,7 @@ help:
 	@echo "make train-segmenter / convert-segmenter   the shipped crack_segmenter (train/segmenter.yaml, then SEG_TUNE)"
 	@echo "make compile  \$$BUNDLE as standalone C + native library in build/<name>_c, checked against LiteRT (report.json)"
 	@echo "make bundle   TARGET=rpi4: dist/crackbot-<target>-<version>.tar.gz to install on a device (TARGET=mcu/esp32s3: MCU sources)"
+	@echo "make arm64-check  (root) a device tarball installed and run in an emulated arm64 Debian bookworm (out/arm64/result.json)"
 
 # The light venv: the device side and the embedded broker, no TensorFlow.
 $(VENV)/.device: setup.cfg pyproject.toml
@@ -109,6 +110,12 @@ bench: $(VENV)/.all mosquitto
 bundle: $(VENV)/.device
 	@test -n "$(TARGET)" || { echo "usage: make bundle TARGET=<firmware config>, e.g. rpi4, desktop_sim, mcu/esp32s3"; exit 2; }
 	$(PY) -m convert.package --target $(TARGET) --out dist
+
+# The device tarball installed by its install.sh into an arm64 Debian bookworm (debootstrap, run under
+# qemu-user), then the robot run there on a folder of frames against a broker and subscriber on this machine.
+# Needs root; the root is kept in out/arm64-root for the next run. Not part of make test (see the README).
+arm64-check: $(VENV)/.device mosquitto
+	$(PY) -m convert.arm64_check --root out/arm64-root --out out/arm64
 
 clean:
 	rm -rf out runs build *.egg-info
