@@ -110,3 +110,25 @@ def confusion_matrix_png(metrics: Dict[str, Any], path: Path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def precision_recall_png(result: Dict[str, Any], path: Path) -> Path:
+    """Precision against recall over thresholds, per source and for all, on exact pixels (solid) and within
+    2 px (dashed): the curves behind ODS. `result` is a segmentation evaluate result (pr_curve per source)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=120)
+    rows = list(result.get("per_source", {}).items()) + [("all", result)]
+    for i, (name, m) in enumerate(rows):
+        colour = "black" if name == "all" else f"C{i % 10}"
+        for kind, style in (("exact", "-"), ("tol2", "--")):
+            curve = m["pr_curve"][kind]
+            ods = m["ods_f1_exact"] if kind == "exact" else m["ods_f1"]
+            label = f"{name} ({'0 px' if kind == 'exact' else '2 px'}, ODS {ods:.3f})"
+            ax.plot(curve["recall"], curve["precision"], style, color=colour, lw=1.4, label=label)
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision-recall over thresholds")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path

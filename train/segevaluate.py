@@ -156,9 +156,10 @@ def evaluate_segmenter(model_path, folders: Sequence, split_config: Dict[str, An
     result.update({"model": str(model_path), "variant": predictor.kind, "task": "segmentation", "split": split,
                    "input_size": predictor.input_size})
     if figures:
-        from .figures import segmentation_grid
+        from .figures import precision_recall_png, segmentation_grid
 
-        result["figures"] = [str(segmentation_grid(data, probs, result["threshold"], Path(figures) / "grid.png"))]
+        result["figures"] = [str(segmentation_grid(data, probs, result["threshold"], Path(figures) / "grid.png")),
+                             str(precision_recall_png(result, Path(figures) / "precision_recall.png"))]
     return result
 
 

@@ -9,6 +9,9 @@ each threshold (one threshold for all images); OIS: each image's best-threshold 
 Centreline completeness and correctness (Wiedemann et al.'s measures for linear structures) weigh
 a crack by its length instead of its pixels: the share of the true centreline within `tol` px of
 the prediction, and of the predicted centreline within `tol` px of the truth.
+ods_f1_exact and ois_f1_exact are ODS and OIS on exact pixels (0 px), as recent crack papers score;
+f1_dil is Dais et al.'s one-sided tolerant F1: precision against the true mask dilated by a 5 x 5 square,
+recall on exact pixels.
 """
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 DEFAULT_THRESHOLDS = np.round(np.linspace(0.01, 0.99, 99), 2)
-TABLE_KEYS = ("precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1", "centreline_completeness",
-              "centreline_correctness")  # the columns of the printed tables
-SHORT_NAMES = {"centreline_completeness": "complete", "centreline_correctness": "correct"}  # their headings
+TABLE_KEYS = ("precision", "recall", "f1", "iou", "ods_f1_exact", "ois_f1_exact", "f1_dil", "f1_tol2", "ods_f1",
+              "ois_f1", "centreline_completeness", "centreline_correctness")  # the columns of the printed tables
+SHORT_NAMES = {"ods_f1_exact": "ods_0px", "ois_f1_exact": "ois_0px", "ods_f1": "ods_2px", "ois_f1": "ois_2px",
+               "centreline_completeness": "complete", "centreline_correctness": "correct"}  # their headings
 
 
 def _ratio(num: float, den: float) -> float:
@@ -108,6 +112,34 @@ def _f1_rows(c: np.ndarray) -> np.ndarray:
     return np.divide(2 * p * r, p + r, out=np.zeros(len(c)), where=(p + r) > 0)
 
 
+def dilated_counts(y_true, y_pred, side: int = 5) -> Dict[str, int]:
+    """Dais et al.'s one-sided tolerance: pred_hit are predicted pixels inside the true mask dilated by a
+    side x side square (precision), tp are true pixels predicted exactly (recall)."""
+    import cv2
+
+    t = np.asarray(y_true).astype(bool)
+    p = np.asarray(y_pred).astype(bool)
+    near = cv2.dilate(t.astype(np.uint8), np.ones((side, side), np.uint8)).astype(bool)
+    return {"pred": int(p.sum()), "pred_hit": int(np.sum(p & near)), "true": int(t.sum()), "tp": int(np.sum(p & t))}
+
+
+def f1_dil(c: Dict[str, int]) -> Dict[str, float]:
+    """precision_dil, recall, f1_dil from summed dilated_counts."""
+    p, r = _ratio(c["pred_hit"], c["pred"]), _ratio(c["tp"], c["true"])
+    return {"precision_dil": p, "recall_dil": r, "f1_dil": _f1(p, r)}
+
+
+def pr_curve(curves: Iterable[np.ndarray]) -> Dict[str, List[float]]:
+    """Precision and recall at every threshold, from summed threshold curves (for the PR figure)."""
+    curves = list(curves)
+    if not curves:
+        return {"precision": [], "recall": []}
+    total = np.sum(curves, axis=0)
+    precision = np.divide(total[:, 1], total[:, 0], out=np.ones(len(total)), where=total[:, 0] > 0)
+    recall = np.divide(total[:, 3], total[:, 2], out=np.zeros(len(total)), where=total[:, 2] > 0)
+    return {"precision": [float(v) for v in precision], "recall": [float(v) for v in recall]}
+
+
 def ods_ois(curves: Iterable[np.ndarray], thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> Dict[str, float]:
     """ODS and OIS F1 from per-image threshold curves (threshold_curve). Images without any
     true crack pixel count towards ODS (their false alarms lower its precision) but have no
@@ -136,8 +168,9 @@ def segmentation_metrics(masks: List[np.ndarray], probs: List[np.ndarray], thres
         raise ValueError(f"{len(masks)} masks but {len(probs)} predictions")
     exact = np.zeros(3, np.int64)
     tolc = np.zeros(4, np.int64)
+    dil = np.zeros(4, np.int64)
     line = np.zeros(4)
-    curves = []
+    curves, exact_curves = [], []
     for m, pr in zip(masks, probs):
         pred = np.asarray(pr) >= threshold
         c = pixel_counts(m, pred)
@@ -147,6 +180,9 @@ def segmentation_metrics(masks: List[np.ndarray], probs: List[np.ndarray], thres
         lengths = centreline_lengths(m, crack_levels(np.asarray(pr), threshold, faint_threshold) > 0, tol)
         line += (lengths["true"], lengths["true_hit"], lengths["pred"], lengths["pred_hit"])
         curves.append(threshold_curve(m, pr, thresholds, tol))
+        exact_curves.append(threshold_curve(m, pr, thresholds, 0.0))
+        d = dilated_counts(m, pred)
+        dil += (d["pred"], d["pred_hit"], d["true"], d["tp"])
     tp, fp, fn = (int(v) for v in exact)
     p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     tol_prf = tolerant_prf(dict(zip(("pred", "pred_hit", "true", "true_hit"), (int(v) for v in tolc))))
@@ -160,6 +196,10 @@ def segmentation_metrics(masks: List[np.ndarray], probs: List[np.ndarray], thres
         "precision_tol2": tol_prf["precision"],
         "recall_tol2": tol_prf["recall"],
         **ods_ois(curves, thresholds),
+        **{f"{k}_exact": v for k, v in ods_ois(exact_curves, thresholds).items()},
+        **f1_dil(dict(zip(("pred", "pred_hit", "true", "tp"), (int(v) for v in dil)))),
+        "pr_curve": {"thresholds": [float(v) for v in thresholds], "tol2": pr_curve(curves),
+                     "exact": pr_curve(exact_curves)},
         "centreline_completeness": _ratio(line[1], line[0]),
         "centreline_correctness": _ratio(line[3], line[2]),
         "threshold": float(threshold),

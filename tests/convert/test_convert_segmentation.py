@@ -81,12 +81,15 @@ def test_evaluate_bundle_and_keras_on_a_segmentation_folder(seg_run, seg_bundle,
         assert train_cli.main(["evaluate", "--model", str(model), "--data", str(folder), "--json", str(out),
                                "--figures", str(figs)]) == 0
         results[label] = json.loads(out.read_text())
-        assert (figs / "grid.png").is_file()
+        assert (figs / "grid.png").is_file() and (figs / "precision_recall.png").is_file()
     for r in results.values():
-        assert {"n", "precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1"} <= set(r)
+        assert {"n", "precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1", "ods_f1_exact",
+                "ois_f1_exact", "f1_dil"} <= set(r)
+        assert r["ods_f1_exact"] <= r["ods_f1"] + 1e-9 and set(r["per_source"]["synthetic"]) >= {"f1_dil"} \
+            if "synthetic" in r["per_source"] else True
         assert r["n"] == 4 and r["task"] == "segmentation" and 0.0 <= r["f1"] <= r["f1_tol2"] + 1e-9 <= 1.0
     assert results["int8"]["variant"] == "int8" and results["keras"]["variant"] == "keras"
-    assert "ods_f1" in capsys.readouterr().out
+    assert "ods_2px" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -123,3 +123,21 @@ def test_centreline_with_hysteresis_follows_a_faint_tip():
     faint = segmentation_metrics([truth], [prob], threshold=0.5, thresholds=[0.5], faint_threshold=0.3)
     assert plain["centreline_completeness"] == pytest.approx(0.54, abs=0.05)
     assert faint["centreline_completeness"] == pytest.approx(1.0) and faint["recall"] == plain["recall"]
+
+
+def test_exact_ods_ois_and_dais_f1_dil_by_hand():
+    truth = np.zeros((10, 10), bool)
+    truth[:, 4] = True  # a 10 px line
+    prob = np.zeros((10, 10), np.float32)
+    prob[:5, 4] = 0.9  # half of it, exactly
+    prob[:5, 6] = 0.8  # and a parallel line 2 px off: inside the 5x5 dilation, not exact
+    m = segmentation_metrics([truth], [prob], threshold=0.5, thresholds=[0.5, 0.85])
+    # exact: at 0.5, 5 of 10 predicted right (p 0.5, r 0.5); at 0.85 only the exact half (p 1, r 0.5)
+    assert m["ods_f1_exact"] == pytest.approx(2 / 3) and m["ods_threshold_exact"] == 0.85
+    assert m["ois_f1_exact"] == pytest.approx(2 / 3)
+    # Dais: precision against the truth dilated by 5x5 (both lines count: 10 / 10), recall exact (5 / 10)
+    assert m["precision_dil"] == 1.0 and m["recall_dil"] == 0.5 and m["f1_dil"] == pytest.approx(2 / 3)
+    # within 2 px both ways the off line counts too: ODS at 0.5 has precision 1
+    assert m["ods_f1"] >= m["ods_f1_exact"]
+    curve = m["pr_curve"]["exact"]
+    assert curve["precision"] == [0.5, 1.0] and curve["recall"] == [0.5, 0.5]
