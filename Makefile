@@ -15,14 +15,14 @@ SEG_DATA ?= ../shared/data/masonry_dais ../shared/data/deepcrack/train ../shared
 SEG_TUNE ?= --set init=runs/crack_segmenter/best.keras --set synthetic_walls=60 --set epochs=20 \
 	--set learning_rate=0.001 --set patience=8 --set loss=bce_dice_cldice
 
-.PHONY: help setup demo test test-fast lint photo-check train convert train-segmenter convert-segmenter compile bench bundle arm64-check mosquitto clean
+.PHONY: help setup demo test test-fast lint photo-check train convert train-segmenter convert-segmenter compile bench bundle arm64-check mosquitto chromium clean
 
 help:
 	@echo "make demo     simulated robot + shipped models + local broker + subscriber + crack map"
-	@echo "make test     install everything (venv, training extras, mosquitto via apt), lint (ruff) and run the suite"
+	@echo "make test     install everything (venv, training extras, mosquitto and chromium via apt), lint (ruff) and run the suite"
 	@echo "make test-fast  the quick tier in the device venv, no TensorFlow: not slow, not tf, not integration (< 1 min)"
 	@echo "make lint     ruff check . (ruff.toml)"
-	@echo "make setup    build .venv with every extra and install mosquitto where possible"
+	@echo "make setup    build .venv with every extra and install mosquitto and chromium where possible"
 	@echo "make train    train the classifier (synthetic data; DATA='dir ...' adds real folders)"
 	@echo "make photo-check  the robot's code path over real photos with masks, photo by photo (out/photo_check)"
 	@echo "make bench    speed and memory of the shipped models and the edge process (bench/results.json)"
@@ -47,7 +47,7 @@ $(VENV)/.dev: $(VENV)/.device
 
 # Everything: training (TensorFlow), device, broker and test tools.
 $(VENV)/.all: $(VENV)/.device
-	$(PIP) -e ".[device,broker,train,mcu,dev,check]"
+	$(PIP) -e ".[device,broker,monitor,train,mcu,dev,check]"
 	touch $@
 
 # mosquitto where we may install it; otherwise tests and the demo use the embedded broker.
@@ -61,12 +61,25 @@ mosquitto:
 		|| echo "mosquitto could not be installed: using the embedded broker"; \
 	else echo "mosquitto not installed (no root): using the embedded broker"; fi
 
-setup: $(VENV)/.all mosquitto
+# Headless Chromium prints the inspection report to PDF and lets its test look at it in a real browser
+# (Debian's package is chromium); where it cannot be installed those tests skip and --pdf says so.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| command -v google-chrome >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: the report's browser tests skip, --pdf writes the HTML only"; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: the report's browser tests skip, --pdf writes the HTML only"; \
+	else echo "chromium not installed (no root): the report's browser tests skip, --pdf writes the HTML only"; fi
+
+setup: $(VENV)/.all mosquitto chromium
 
 demo: $(VENV)/.device
 	$(PY) -m monitor.demo
 
-test: $(VENV)/.all mosquitto
+test: $(VENV)/.all mosquitto chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -161,8 +161,8 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> Non
     tar.addfile(info, io.BytesIO(data))
 
 
-# Desktop tools that a robot never runs: the simulator and the photo check.
-DESKTOP_ONLY = ("edge/sim", "edge/photocheck")
+# Desktop tools that a robot never runs: the simulator, the photo check, inspect and its report.
+DESKTOP_ONLY = ("edge/sim", "edge/photocheck", "edge/inspect", "edge/report")
 
 
 def _edge_files() -> List[Path]:

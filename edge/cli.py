@@ -1,4 +1,4 @@
-"""`python -m edge`: check-config and run."""
+"""`python -m edge`: check-config, run, and the desktop checks and tools (scan-check, photo-check, inspect)."""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +18,8 @@ MISSING = {
     "edge.sim": "the simulator (edge/sim) is not part of this install: scan-check and camera.type sim run from "
                 "a desktop checkout",
     "edge.photocheck": "the photo check (edge/photocheck) is not part of this install: run it from a desktop checkout",
+    "edge.inspect": "inspect (edge/inspect) is not part of this install: run it from a desktop checkout",
+    "edge.report": "the inspection report (edge/report) is not part of this install: run it from a desktop checkout",
 }
 
 
@@ -33,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--config", required=True, help="firmware config YAML")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key, e.g. robot_id=r2")
     r.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
-    r.add_argument("--summary", default=None, metavar="OUT.json", help="write the run summary here")
+    r.add_argument("--json", "--summary", dest="summary", default=None, metavar="OUT.json",
+                   help="write the run summary here (--summary: the older name)")
     r.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     s = sub.add_parser(
         "scan-check", help="run offline over the simulator's wall and score cracks against the known ones"
@@ -61,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     pc.add_argument("--limit", type=int, default=None, metavar="N", help="the first N photos of each set")
     pc.add_argument("--figures", default=None, metavar="DIR", help="write each set's worst photos here as PNG")
     pc.add_argument("--json", default=None, metavar="OUT.json", help="write the full result here")
+    try:
+        from edge.inspect.cli import add_parser
+    except ModuleNotFoundError:  # a device install: no edge/inspect
+        pass
+    else:
+        add_parser(sub)
     return p
 
 
@@ -136,6 +145,11 @@ def main(argv=None) -> int:
             from edge.photocheck.cli import photo_check_main
 
             return photo_check_main(args)
+        if args.command == "inspect":
+            logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+            from edge.inspect.cli import inspect_main
+
+            return inspect_main(args)
         cfg = load_config(args.file if args.command == "check-config" else args.config, args.set)
         if args.command == "check-config":
             print(f"ok: {args.file} (robot {cfg.robot_id}, camera {cfg.camera.type})")

@@ -14,6 +14,7 @@ EXTRAS: Dict[str, Tuple[str, ...]] = {
     "check": ("skimage",),
     "mcu": ("tflite_micro",),
     "broker": ("amqtt",),
+    "monitor": ("jinja2",),  # the inspection report's template (edge/report), for monitor and edge inspect
 }
 NOTES = {
     "cv2": "on a Jetson: apt install python3-opencv, in a venv made with --system-site-packages",

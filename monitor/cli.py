@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from edge import jsonsafe
+from edge.errors import CrackbotError
+from edge.extras import require
 from monitor import MonitorError
 from monitor.args import Parser, port, positive
+from monitor.report import add_header_options
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wall-width-mm", metavar="W", type=positive, help="wall width for the map (with --wall-height-mm)")
     p.add_argument("--wall-height-mm", metavar="H", type=positive, help="wall height for the map")
     p.add_argument("--title", help="crack map title")
-    p.add_argument("--summary", metavar="OUT.json", type=Path, help="write the summary JSON here at the end")
+    p.add_argument("--json", "--summary", dest="summary", metavar="OUT.json", type=Path,
+                   help="write the summary JSON here at the end (--summary: the older name)")
     p.add_argument("--quiet", action="store_true", help="no line per event (the final summary is still printed)")
     p.add_argument(
         "--live",
@@ -53,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--geojson", metavar="FILE", type=Path, help="cracks as polygons in wall mm (x right, y down)")
     out.add_argument("--maps", metavar="DIR", type=Path, help="one crack map PNG per wall")
     out.add_argument("--report", metavar="FILE", type=Path, help="HTML report with maps and evidence crops")
+    add_header_options(out)
+    out.add_argument("--pdf", action="store_true", help="also print --report to a PDF beside it (headless Chromium)")
     out.add_argument("--evidence-root", metavar="DIR", type=Path,
                      help="folder of the evidence crops: only images under it are embedded in the report, "
                           "relative evidence paths are taken from it (default: none embedded)")
@@ -97,6 +103,8 @@ def _check_args(args: argparse.Namespace) -> tuple[float, float] | None:
         from monitor.crackmap import require_opencv
 
         require_opencv()
+    if args.report is not None:
+        require("jinja2")  # the report's template
     if (args.certfile is None) != (args.keyfile is None):
         raise MonitorError("give both --certfile and --keyfile, or neither")
     if args.certfile is not None and args.cafile is None:
@@ -224,7 +232,9 @@ def run(args: argparse.Namespace, wall_size: tuple[float, float] | None) -> int:
 
             summary["exports"] = write_outputs(registry, args.robot, csv_path=args.csv, geojson_path=args.geojson,
                                                maps_dir=args.maps, report_path=args.report, wall_size_mm=wall_size,
-                                               title=args.title, evidence_root=args.evidence_root)
+                                               title=args.title, evidence_root=args.evidence_root,
+                                               header={"site": args.site, "structure": args.structure,
+                                                       "inspector": args.inspector}, pdf=args.pdf)
         if args.summary is not None:
             _write_json(args.summary, summary)
     finally:
@@ -253,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wall_size = _check_args(args)
         return run(args, wall_size)
-    except MonitorError as exc:
+    except (MonitorError, CrackbotError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a write that the checks could not foresee (disk full, a race)

@@ -1,5 +1,9 @@
-"""The HTML inspection report: one self-contained file with the crack maps, a table of every crack
-(worst first) and the evidence crops.
+"""The inspection report from the crack registry: the shared template (edge/report/report.html.j2: header,
+counts by severity, crack maps, every crack worst first with its evidence crop) filled from registry rows,
+one self-contained HTML file, printed to PDF on request (edge/report/browser.py).
+
+A crop the registry received over MQTT (Registry.evidence_jpeg, where the registry has it) is embedded
+as it is: JPEG bytes in a data: URI, never a path. Otherwise the event's `evidence` field is used.
 
 Evidence is what events name in their optional `evidence` field, and events come from the network,
 so the field is untrusted: a file path (absolute, or relative to evidence_root) is embedded only
@@ -12,10 +16,14 @@ from __future__ import annotations
 import base64
 import html
 import re
-import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from edge import jsonsafe
+from edge.errors import CrackbotError
+from edge.report.render import DASH, ReportError, data_uri, local_time, markup, num, optional_text, render_html, \
+    write_html
+from edge.report.severity import severity_rows
 from monitor import MonitorError
 from monitor.args import Parser
 from monitor.palette import severity_colour
@@ -24,28 +32,8 @@ MAX_EMBED_BYTES = 5 * 1024 * 1024
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?![\\/])")  # scheme:..., not C:\ or C:/
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;font-size:14px}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f2f2ee}td.num{text-align:right}img.map{max-width:100%;border:1px solid #ccc}
-img.crop{max-width:220px;max-height:160px}.sev{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
-.muted{color:#777}
-"""
-
-
-def _local_time(ts) -> str:
-    """Local date and time of an epoch timestamp; empty when there is none."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
-
-
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    return "&ndash;" if value is None else f"{value:.{digits}f}"
-
 
 def _data_uri(path: Path) -> str | None:
     kind = _IMAGE_TYPES.get(path.suffix.lower())
@@ -55,7 +43,6 @@ def _data_uri(path: Path) -> str | None:
         return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
     except OSError:
         return None
-
 
 def _under_root(evidence: str, evidence_root: Path | None) -> Path | None:
     """The evidence file when it resolves to a place under evidence_root, else None."""
@@ -68,7 +55,6 @@ def _under_root(evidence: str, evidence_root: Path | None) -> Path | None:
     except (OSError, ValueError, RuntimeError):  # outside the root, a symlink loop, a NUL byte
         return None
     return path
-
 
 def evidence_html(evidence: str | None, evidence_root: Path | None = None) -> str:
     """The evidence cell: an image embedded from under evidence_root, a link, or the text."""
@@ -88,11 +74,9 @@ def evidence_html(evidence: str | None, evidence_root: Path | None = None) -> st
         return f'<span class="muted">{why}: {_e(evidence)}</span>'
     return f'<img class="crop" src="{uri}" alt="evidence crop {_e(path.name)}">'
 
-
 def _severity_colour(category: int | None) -> str:
     b, g, r = severity_colour(category)
     return f"#{r:02x}{g:02x}{b:02x}"
-
 
 def worst_first(cracks: Sequence[dict]) -> list[dict]:
     """Highest severity first, then widest; unmeasured cracks last."""
@@ -100,66 +84,95 @@ def worst_first(cracks: Sequence[dict]) -> list[dict]:
                                          -(c.get("width_max_mm") or 0.0), c.get("robot_id") or "",
                                          c.get("crack_id") or ""))
 
+def stored_crop(registry, crack: dict) -> str | None:
+    """The newest evidence crop the registry received over MQTT as a data: URI, where the registry keeps
+    crops (Registry.evidence_jpeg); None otherwise, and for anything that is not a JPEG of sane size."""
+    fetch = getattr(registry, "evidence_jpeg", None)
+    if fetch is None:
+        return None
+    try:
+        data = fetch(crack.get("robot_id"), crack.get("crack_id"))
+    except Exception:  # noqa: BLE001 - a stored crop the registry cannot read leaves the report to the path
+        return None
+    if not isinstance(data, (bytes, bytearray)) or not data.startswith(b"\xff\xd8") or len(data) > MAX_EMBED_BYTES:
+        return None
+    return data_uri(bytes(data), "image/jpeg")
+
+def _severity_text(c: dict) -> str:
+    sev, label = c.get("severity_category"), c.get("severity_label") or ""
+    if sev is None:
+        return "unmeasured"
+    return label if label.split(" ")[0] == str(sev) else f"{sev} {label}".strip()
+
+def _position(c: dict) -> str:
+    centre = c.get("center_mm") or [None, None]
+    if num(centre[0], 0) == DASH or num(centre[1], 0) == DASH:
+        return DASH
+    wall = f" ({c['wall_id']})" if c.get("wall_id") else ""
+    return f"{num(centre[0], 0)}, {num(centre[1], 0)}{wall}"
+
+def _crack_row(c: dict, evidence_root: Path | None, registry) -> dict:
+    crop = stored_crop(registry, c)
+    return {"id": c.get("crack_id"), "source": c.get("robot_id"), "category": c.get("severity_category"),
+            "severity": _severity_text(c), "colour": _severity_colour(c.get("severity_category")),
+            "length": c.get("length_mm"), "width_max": c.get("width_max_mm"), "width_mean": c.get("width_mean_mm"),
+            "width_p95": c.get("width_p95_mm"), "position": _position(c), "confidence": c.get("confidence"),
+            "state": c.get("state"), "crop_uri": crop,
+            "evidence": None if crop else markup(evidence_html(c.get("evidence"), evidence_root))}
+
+def _stamps(cracks: Sequence[dict]) -> list[float]:
+    return sorted(t for c in cracks for t in (c.get("first_ts"), c.get("last_ts"))
+                  if isinstance(t, (int, float)) and local_time(t) != DASH)
+
+def report_context(cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Mapping[str, Path] | None = None,
+                   title: str = "crackbot inspection report", evidence_root: Path | None = None, registry=None,
+                   site: str | None = None, structure: str | None = None, inspector: str | None = None,
+                   source: str = "crack registry") -> dict[str, Any]:
+    """The report template's context (edge/report/report.html.j2) from registry rows."""
+    rows = [_crack_row(c, evidence_root, registry) for c in worst_first(cracks)]
+    models = sorted({(c.get("model_name"), c.get("model_sha256")) for c in cracks if c.get("model_name")},
+                    key=lambda m: (str(m[0]), str(m[1])))
+    scales = [c.get("severity_scale") for c in cracks if c.get("severity_scale")]
+    scale_name = max(set(scales), key=scales.count) if scales else "BRE-Digest-251"
+    stamps = _stamps(cracks)
+    map_rows = [{"name": wall, "uri": uri} for wall, path in (maps or {}).items()
+                if (uri := _data_uri(Path(path))) is not None]
+    return {
+        "title": title, "site": optional_text(site), "structure": optional_text(structure),
+        "inspector": optional_text(inspector), "source": source,
+        "date_from": local_time(stamps[0]) if stamps else DASH, "date_to": local_time(stamps[-1]) if stamps else DASH,
+        "robots": [{"robot_id": r["robot_id"], "state": r.get("state") or "unknown",
+                    "last_seen": local_time(r.get("last_seen"), "%Y-%m-%d %H:%M:%S"),
+                    "cracks": sum(1 for c in cracks if c.get("robot_id") == r["robot_id"])} for r in robots],
+        "models": [{"name": name, "sha256": sha or DASH} for name, sha in models],
+        "scale": "each robot's own (scale in its config); positions are mm from the wall origin (top left), "
+                 "x right, y down",
+        "severity_scale": scale_name, "units": "mm", "position_header": "centre x, y mm",
+        "severity": severity_rows([c.get("severity_category") for c in cracks], scale_name),
+        "notes": [], "maps": map_rows, "photos": [], "cracks": rows,
+    }
 
 def render_report(cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Mapping[str, Path] | None = None,
-                  title: str = "crackbot inspection report", evidence_root: Path | None = None) -> str:
-    rows = []
-    for c in worst_first(cracks):
-        centre = c.get("center_mm")
-        where = f"{centre[0]:.0f}, {centre[1]:.0f}" if centre else "&ndash;"
-        sev = c.get("severity_category")
-        label = (
-            f"{sev} {_e(c.get('severity_label') or '')}" if sev is not None else '<span class="muted">unmeasured</span>'
-        )
-        rows.append(
-            f"<tr><td><span class=\"sev\" style=\"background:{_severity_colour(sev)}\"></span>{label}</td>"
-            f"<td>{_e(c['robot_id'])}</td><td>{_e(c['crack_id'])}</td><td>{_e(c.get('wall_id') or '')}</td>"
-            f"<td class=num>{_num(c.get('width_max_mm'), 2)}</td><td class=num>{_num(c.get('width_mean_mm'), 2)}</td>"
-            f"<td class=num>{_num(c.get('length_mm'), 0)}</td><td class=num>{where}</td>"
-            f"<td class=num>{_num(c.get('confidence'), 2)}</td><td>{_e(c.get('state'))}</td>"
-            f"<td>{evidence_html(c.get('evidence'), evidence_root)}</td></tr>")
-    robot_rows = "".join(
-        f"<tr><td>{_e(r['robot_id'])}</td><td>{_e(r.get('state') or 'unknown')}</td>"
-        f"<td>{_e(_local_time(r.get('last_seen')))}</td>"
-        f"<td class=num>{sum(1 for c in cracks if c['robot_id'] == r['robot_id'])}</td></tr>"
-        for r in robots
-    )
-    map_html = []
-    for wall, path in (maps or {}).items():
-        uri = _data_uri(Path(path))
-        if uri:
-            map_html.append(f"<h3>{_e(wall)}</h3><img class=map src=\"{uri}\" alt=\"crack map of {_e(wall)}\">")
-    measured = sum(1 for c in cracks if c.get("severity_category") is not None)
-    return (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{_e(title)}</title><style>{_STYLE}</style></head>'
-        f"<body><h1>{_e(title)}</h1>"
-        f"<p>{len(cracks)} cracks ({measured} measured) from {len(robots)} robot(s); "
-        f"written {_e(time.strftime('%Y-%m-%d %H:%M:%S %Z'))}. Positions are mm from the wall origin "
-        f"(top left), x right, y down.</p>"
-        f"<h2>Robots</h2><table><tr><th>robot</th><th>state</th><th>last "
-        f"heard</th><th>cracks</th></tr>{robot_rows}</table>"
-        f"<h2>Crack maps</h2>{''.join(map_html) or '<p class=muted>no map</p>'}"
-        f"<h2>Cracks, worst first</h2><table><tr><th>severity</th><th>robot</th><th>crack</th><th>wall</th>"
-        f"<th>width max mm</th><th>width mean mm</th><th>length mm</th><th>centre x, y mm</th><th>confidence</th>"
-        f"<th>state</th><th>evidence</th></tr>{''.join(rows)}</table></body></html>\n"
-    )
-
+                  title: str = "crackbot inspection report", evidence_root: Path | None = None, registry=None,
+                  **header: str | None) -> str:
+    """The report's HTML; header: site, structure, inspector."""
+    return render_html(report_context(cracks, robots, maps, title, evidence_root, registry, **header))
 
 def write_report(path, cracks: Sequence[dict], robots: Sequence[dict] = (), maps: Mapping[str, Path] | None = None,
-                 title: str = "crackbot inspection report", evidence_root: Path | None = None) -> Path:
-    path = Path(path)
-    text = render_report(cracks, robots, maps, title, evidence_root)
+                 title: str = "crackbot inspection report", evidence_root: Path | None = None, registry=None,
+                 **header: str | None) -> Path:
     try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise MonitorError(f"cannot write the report {path}: {exc.strerror or exc}") from exc
-    return path
-
+        return write_html(path, report_context(cracks, robots, maps, title, evidence_root, registry, **header))
+    except ReportError as exc:
+        raise MonitorError(str(exc)) from exc
 
 def write_outputs(registry, robot_id: str | None = None, *, csv_path=None, geojson_path=None, maps_dir=None,
                   report_path=None, wall_size_mm=None, title: str | None = None,
-                  evidence_root: Path | None = None) -> dict[str, Any]:
-    """Every export the user asked for, from the registry; returns what was written (paths as strings)."""
+                  evidence_root: Path | None = None, header: Mapping[str, str | None] | None = None,
+                  pdf: bool = False) -> dict[str, Any]:
+    """Every export the user asked for, from the registry; returns what was written (paths as strings).
+    header: the report's site, structure and inspector; pdf: print the report to report_path with .pdf
+    (where no browser can, `pdf_note` says why in one line and the HTML is still written)."""
     from monitor.crackmap import draw_wall_maps
     from monitor.exports import write_csv, write_geojson
 
@@ -178,10 +191,21 @@ def write_outputs(registry, robot_id: str | None = None, *, csv_path=None, geojs
         if not maps:  # the report shows the maps: draw them next to it
             maps = draw_wall_maps(cracks, Path(report_path).parent / "maps", wall_size_mm=wall_size_mm, title=title)
             written["maps"] = {wall: str(path) for wall, path in maps.items()}
-        written["report"] = str(write_report(report_path, cracks, robots, maps, title or "crackbot inspection report",
-                                             evidence_root))
+        report = write_report(report_path, cracks, robots, maps, title or "crackbot inspection report",
+                              evidence_root, registry, **(header or {}))
+        written["report"] = str(report)
+        if pdf:
+            from edge.report.browser import print_pdf
+
+            note = print_pdf(report, report.with_suffix(".pdf"))
+            written["pdf" if note is None else "pdf_note"] = str(report.with_suffix(".pdf")) if note is None else note
     return written
 
+def add_header_options(p) -> None:
+    """--site, --structure, --inspector: the report's header (python -m monitor and monitor.report)."""
+    p.add_argument("--site", help="site named in the report's header (e.g. 'Harbour Road bridge')")
+    p.add_argument("--structure", help="structure or element inspected (e.g. 'pier 3, north face')")
+    p.add_argument("--inspector", help="who inspected, for the report's header")
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m monitor.report``: exports from an existing registry file, no broker needed."""
@@ -196,8 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wall-width-mm", type=float, help="wall width for the maps (with --wall-height-mm)")
     p.add_argument("--wall-height-mm", type=float, help="wall height for the maps")
     p.add_argument("--title", help="report and map title")
+    add_header_options(p)
+    p.add_argument("--pdf", action="store_true", help="also print the report to report.pdf with headless Chromium "
+                   "(where none is installed, says so and writes the HTML)")
+    p.add_argument("--maps", type=Path, metavar="DIR", help="folder for the crack maps (default: OUT/maps)")
+    p.add_argument("--json", type=Path, metavar="OUT.json", help="write what was written, as JSON")
     p.add_argument("--evidence-root", type=Path, help="folder of the evidence crops: only images under it are "
-                   "embedded, relative evidence paths are taken from it (default: none embedded)")
+                   "embedded, relative evidence paths are taken from it (default: none embedded; crops the "
+                   "registry received over MQTT are embedded always)")
     args = p.parse_args(argv)
     from monitor.registry import Registry
 
@@ -211,18 +241,23 @@ def main(argv: list[str] | None = None) -> int:
             raise MonitorError("give both --wall-width-mm and --wall-height-mm, or neither")
         wall = (args.wall_width_mm, args.wall_height_mm) if args.wall_width_mm else None
         args.out.mkdir(parents=True, exist_ok=True)
+        header = {"site": args.site, "structure": args.structure, "inspector": args.inspector}
         with Registry(args.db) as registry:
             written = write_outputs(registry, args.robot, csv_path=args.out / "cracks.csv",
-                                    geojson_path=args.out / "cracks.geojson", maps_dir=args.out / "maps",
+                                    geojson_path=args.out / "cracks.geojson", maps_dir=args.maps or args.out / "maps",
                                     report_path=args.out / "report.html", wall_size_mm=wall, title=args.title,
-                                    evidence_root=args.evidence_root)
-    except (MonitorError, OSError) as exc:
+                                    evidence_root=args.evidence_root, header=header, pdf=args.pdf)
+        if args.json is not None:
+            args.json.write_text(jsonsafe.dumps(written, indent=2) + "\n")
+    except (MonitorError, CrackbotError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"report -> {written['report']}; csv -> {written['csv']}; geojson -> {written['geojson']}; "
-          f"maps: {', '.join(written['maps'].values())}")
+          f"maps: {', '.join(written['maps'].values())}"
+          + (f"; pdf -> {written['pdf']}" if "pdf" in written else ""))
+    if "pdf_note" in written:
+        print(written["pdf_note"], file=sys.stderr)
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
