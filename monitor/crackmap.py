@@ -1,6 +1,7 @@
-"""The crack map: a PNG of the wall in millimetres with every placed crack as a box.
+"""The crack map: a PNG of the wall in millimetres with every placed crack as a box, and as itself where its
+events carried a trace (monitor/crack_traces.py: the centreline, thicker where wider, widest point labelled).
 
-Boxes are coloured by severity category; a crack not yet measured (category None) is grey, darker
+Boxes and traces are coloured by severity category; a crack not yet measured (category None) is grey, darker
 the more confident the detector was. Cracks without a wall position (no pose) cannot be placed and
 are listed in a note under the map instead. Drawn with OpenCV only (the device venv has no matplotlib).
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from monitor import MonitorError
+from monitor.crack_traces import draw_trace, draw_truth, polylines
 from monitor.palette import SCALE_LABELS, SEVERITY_COLOURS, severity_colour, strip_category, width_bands
 from monitor.values import MAX_MM, finite
 
@@ -198,18 +200,28 @@ def _draw_cracks(cv: _Canvas, placed: list[tuple[dict, list[float]]]) -> None:
             cy = (y0 + y1) // 2
             y0, y1 = cy - 3, cy + 4
         rects.append((x0, y0, x1, y1))
+        if polylines(crack):
+            continue  # a traced crack is drawn as itself: its box stays an outline
         cv2.rectangle(overlay, (x0, y0), (x1, y1), severity_colour(crack.get("severity_category"),
                                                                   crack.get("confidence")), -1)
     cv2.addWeighted(overlay, 0.28, img, 0.72, 0, dst=img)
     labels: list[tuple[int, int, int, int]] = []
     for (crack, box), (x0, y0, x1, y1) in zip(placed, rects):
         colour = severity_colour(crack.get("severity_category"), crack.get("confidence"))
-        ended = crack.get("state") == "ended"
-        cv2.rectangle(img, (x0, y0), (x1, y1), colour, 2 if ended else 1, cv2.LINE_AA)
+        ended, traced = crack.get("state") == "ended", bool(polylines(crack))
+        box_colour = tuple((c + 2 * 255) // 3 for c in colour) if traced else colour  # the trace stands out
+        cv2.rectangle(img, (x0, y0), (x1, y1), box_colour, 2 if ended else 1, cv2.LINE_AA)
+        for wx, wy, text in draw_trace(cv, crack, colour):  # the widest point of each line, where there is room
+            w, h = _text_size(text, 0.4)
+            r = (wx + 4, wy - h - 4, wx + w + 8, wy)
+            if not _overlaps(r, labels):
+                labels.append(r)
+                _text(img, text, (wx + 6, wy - 3), 0.4, INK, 1, halo=True)
         centre = [finite(v, MAX_MM) for v in crack.get("center_mm") or []]
         if len(centre) != 2 or None in centre:
             centre = [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]
-        cv2.drawMarker(img, cv.px(*centre), colour, cv2.MARKER_CROSS, 12, 2, cv2.LINE_AA)
+        if not traced:
+            cv2.drawMarker(img, cv.px(*centre), colour, cv2.MARKER_CROSS, 12, 2, cv2.LINE_AA)
         text = str(crack.get("crack_id", "?"))
         if finite(crack.get("width_max_mm")) is not None:  # the width that set the colour, to read off the map
             text += f" {float(crack['width_max_mm']):.2g} mm"
@@ -230,7 +242,7 @@ def _draw_cracks(cv: _Canvas, placed: list[tuple[dict, list[float]]]) -> None:
         _text(img, text, (tx, ty), 0.45, INK, 1, halo=True)
 
 
-def _draw_legend(cv: _Canvas, cracks: Sequence[dict]) -> None:
+def _draw_legend(cv: _Canvas, cracks: Sequence[dict], truth: bool = False) -> None:
     import cv2
 
     img, y = cv.img, cv.legend_top + 8
@@ -266,7 +278,8 @@ def _draw_legend(cv: _Canvas, cracks: Sequence[dict]) -> None:
     _text(img, "1", (x + 66, y + 13), 0.4, FAINT_INK)
     y += 40
     cv2.drawMarker(img, (cv.left + 8, y - 4), INK, cv2.MARKER_CROSS, 12, 2, cv2.LINE_AA)
-    _text(img, "centre of the crack     thin box: open     thick box: ended (out of view)", (cv.left + 24, y),
+    _text(img, "centre (untraced crack)   line: traced centreline, thicker = wider (not to scale)   "
+          "thin box: open   thick box: ended" + ("   grey: true cracks" if truth else ""), (cv.left + 24, y),
           0.45, FAINT_INK)
 
 
@@ -290,13 +303,15 @@ def _note_lines(unplaced: list[dict]) -> list[str]:
 
 
 def render_crack_map(cracks: Sequence[dict], wall_size_mm: Sequence[float] | None = None,
-                     title: str | None = None):
-    """The crack map as a BGR numpy image, IMAGE_WIDTH pixels wide."""
+                     title: str | None = None, truth_mm: Sequence | None = None):
+    """The crack map as a BGR numpy image, IMAGE_WIDTH pixels wide; truth_mm: polylines of (x, y) wall mm
+    drawn faintly (a simulated wall's true cracks)."""
     placed = [(c, b) for c, b in ((c, _placed_box(c)) for c in cracks) if b]
     unplaced = [c for c in cracks if _placed_box(c) is None]
     notes = _note_lines(unplaced)
     cv = _Canvas(wall_extent(cracks, wall_size_mm), len(notes))
     _draw_grid(cv, tuple(float(v) for v in wall_size_mm) if wall_size_mm else None)
+    draw_truth(cv, truth_mm or [])
     # Larger boxes first so small ones stay visible on top.
     placed.sort(key=lambda cb: -(cb[1][2] - cb[1][0]) * (cb[1][3] - cb[1][1]))
     _draw_cracks(cv, placed)
@@ -315,7 +330,7 @@ def render_crack_map(cracks: Sequence[dict], wall_size_mm: Sequence[float] | Non
     if wall_size_mm:
         size = f"wall {_metres(wall_size_mm[0])} x {_metres(wall_size_mm[1])}"
         _text(cv.img, size, (IMAGE_WIDTH - MARGIN_RIGHT - _text_size(size, 0.45)[0], 76), 0.45, FAINT_INK)
-    _draw_legend(cv, cracks)
+    _draw_legend(cv, cracks, bool(truth_mm))
     y = cv.legend_top + LEGEND_BAND + 8
     for line in notes:
         _text(cv.img, line, (cv.left, y + 14), 0.45, INK)
@@ -324,7 +339,7 @@ def render_crack_map(cracks: Sequence[dict], wall_size_mm: Sequence[float] | Non
 
 
 def draw_crack_map(cracks: Sequence[dict], out_png: str | Path, wall_size_mm: Sequence[float] | None = None,
-                   title: str | None = None) -> Path:
+                   title: str | None = None, truth_mm: Sequence | None = None) -> Path:
     """Render the crack map and write it as PNG; returns the path. MonitorError if it cannot be written.
 
     cracks: dicts as Registry.cracks() returns them (crack_id, robot_id, state, wall_bbox_mm, center_mm,
@@ -334,7 +349,7 @@ def draw_crack_map(cracks: Sequence[dict], out_png: str | Path, wall_size_mm: Se
     import cv2
 
     out = Path(out_png)
-    img = render_crack_map(list(cracks), wall_size_mm, title)
+    img = render_crack_map(list(cracks), wall_size_mm, title, truth_mm)
     ok, data = cv2.imencode(".png", img)
     if not ok:
         raise MonitorError(f"could not encode the crack map as PNG for {out}")

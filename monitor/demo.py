@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="firmware_configs/desktop_sim.yaml", help="robot config (camera.type sim)")
     p.add_argument("--out", default="out/demo", help="folder for the map, registry, outbox and summaries")
     p.add_argument("--broker", default="auto", choices=["auto", "mosquitto", "embedded"], help="which local broker")
+    p.add_argument("--segmenter", default="models/crack_segmenter",
+                   help="segmentation bundle the robot runs when its config names none (lengths, widths, traced "
+                        "cracks on the map); 'none': the classifier alone")
     p.add_argument("--max-frames", type=int, default=None, help="stop the robot after this many frames")
     p.add_argument("--quiet", action="store_true", help="no line per event")
     return p
@@ -42,6 +45,10 @@ def run_demo(args) -> dict:
     if cfg.camera.type != "sim":
         raise MonitorError(f"{args.config}: the demo needs camera.type sim, not {cfg.camera.type}")
     require_opencv()  # the robot and the map both need it: say so before starting anything
+    add_segmenter = not cfg.models.segmenter and args.segmenter != "none"
+    segmenter = ["--set", f"models.segmenter={args.segmenter}"] if add_segmenter else []
+    if segmenter and not Path(args.segmenter).is_dir():
+        raise MonitorError(f"--segmenter {args.segmenter}: no such bundle folder ('none' runs the classifier alone)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("registry.sqlite", "outbox.sqlite"):  # a fresh run, not the leftovers of the last one
@@ -61,7 +68,7 @@ def run_demo(args) -> dict:
         edge_cmd = [sys.executable, "-m", "edge", "run", "--config", args.config, "--log-level", "WARNING",
                     "--set", f"mqtt.host={broker.host}", "--set", f"mqtt.port={broker.port}",
                     "--set", f"outbox.path={out / 'outbox.sqlite'}", "--summary", str(out / "edge_summary.json"),
-                    "--set", f"evidence.dir={evidence_dir}"]  # crops for the report
+                    "--set", f"evidence.dir={evidence_dir}", *segmenter]  # crops for the report
         if args.max_frames:
             edge_cmd += ["--max-frames", str(args.max_frames)]
         started = time.monotonic()
@@ -76,22 +83,27 @@ def run_demo(args) -> dict:
     edge_summary = json.loads((out / "edge_summary.json").read_text())
     monitor_summary = sub.summary()
     cracks = registry.cracks(cfg.robot_id)
-    title = f"crackbot demo: {cfg.robot_id} on a {wall_mm[0] / 1000:g} x {wall_mm[1] / 1000:g} m wall"
-    map_path = draw_crack_map(cracks, out / "crack_map.png", wall_size_mm=wall_mm, title=title)
-    exports = write_outputs(registry, cfg.robot_id, csv_path=out / "cracks.csv", geojson_path=out / "cracks.geojson",
-                            report_path=out / "report.html", wall_size_mm=wall_mm, title=title,
-                            evidence_root=evidence_dir)  # only the crops this robot wrote are embedded
-    registry.close()
-
+    evidence_received = registry.evidence_count(cfg.robot_id)
     # The wall is synthetic, so the truth is known: render it again from the same seed.
+    import numpy as np
+
     from edge.sim import render_wall
 
     truth = render_wall(width_px=wall.width_px, height_px=wall.height_px, n_cracks=wall.cracks, kind=wall.kind,
                         seed=wall.seed, mm_per_px=wall.mm_per_px)
+    truth_mm = [np.column_stack([line.points, line.widths]) * wall.mm_per_px
+                for crack in truth.cracks for line in crack.polylines]  # x, y, full width
+    title = f"crackbot demo: {cfg.robot_id} on a {wall_mm[0] / 1000:g} x {wall_mm[1] / 1000:g} m wall"
+    map_path = draw_crack_map(cracks, out / "crack_map.png", wall_size_mm=wall_mm, title=title, truth_mm=truth_mm)
+    exports = write_outputs(registry, cfg.robot_id, csv_path=out / "cracks.csv", geojson_path=out / "cracks.geojson",
+                            report_path=out / "report.html", wall_size_mm=wall_mm, title=title,
+                            evidence_root=evidence_dir)  # only the crops this robot wrote are embedded
+    registry.close()
     tile_mm = load_bundle(cfg.models.classifier, verify_sha=False).info.tile.size * wall.mm_per_px
     result = score(cracks, known_boxes_mm(truth), tolerance_mm=tile_mm)
     summary = {"edge": edge_summary, "monitor": monitor_summary, "ground_truth": result,
-               "broker": broker.kind, "seconds": round(elapsed, 1), "map": str(map_path), "exports": exports}
+               "broker": broker.kind, "seconds": round(elapsed, 1), "map": str(map_path), "exports": exports,
+               "evidence_in_registry": evidence_received}
     (out / "summary.json").write_text(jsonsafe.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -111,6 +123,7 @@ def _print_summary(s: dict) -> None:
             "events received",
             f"{m['events_received']} ({m['duplicates_dropped']} duplicates dropped, {m['invalid']} invalid)",
         ),
+        ("evidence JPEGs sent / in the registry", f"{e['evidence_mqtt']['sent']} / {s['evidence_in_registry']}"),
         ("robot fps", e["fps"]),
         ("broker", s["broker"]),
         ("crack map", s["map"]),

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from monitor import MonitorError
 
@@ -64,6 +64,14 @@ CREATE TABLE IF NOT EXISTS cracks (
     evidence          TEXT,     -- URL or robot path of the newest evidence crop
     width_p95_mm      REAL,
     merged_into       TEXT,     -- set when the robot found this crack to be part of another one
+    trace_mm          TEXT,     -- JSON: the newest centreline polylines on the wall, [x, y, width] mm
+    PRIMARY KEY (robot_id, crack_id)
+);
+CREATE TABLE IF NOT EXISTS evidence (  -- the newest evidence JPEG of each crack, received over MQTT
+    robot_id    TEXT NOT NULL,
+    crack_id    TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    jpeg        BLOB NOT NULL,
     PRIMARY KEY (robot_id, crack_id)
 );
 """
@@ -72,9 +80,11 @@ _STATE_OF_TYPE = {"new": "new", "update": "updated", "end": "ended"}
 # Measurements that only ever improve: a null in a newer event keeps the old value.
 _KEEP_IF_NULL = ("wall_x0", "wall_y0", "wall_x1", "wall_y1", "center_x_mm", "center_y_mm",
                  "length_mm", "width_max_mm", "width_mean_mm", "orientation_deg",
-                 "severity_category", "severity_label", "wall_id", "evidence", "width_p95_mm", "merged_into")
+                 "severity_category", "severity_label", "wall_id", "evidence", "width_p95_mm", "merged_into",
+                 "trace_mm")
 # Columns added after the first release: an older registry file gets them on open.
-_ADDED_COLUMNS = {"wall_id": "TEXT", "evidence": "TEXT", "width_p95_mm": "REAL", "merged_into": "TEXT"}
+_ADDED_COLUMNS = {"wall_id": "TEXT", "evidence": "TEXT", "width_p95_mm": "REAL", "merged_into": "TEXT",
+                  "trace_mm": "TEXT"}
 # Always taken from the newest event (they are never null in a valid event).
 _TAKE_NEWEST = ("frame_index", "frame_x0", "frame_y0", "frame_x1", "frame_y1", "frame_width",
                 "frame_height", "confidence", "severity_scale", "model_name", "model_sha256")
@@ -92,6 +102,7 @@ def _crack_columns(p: dict[str, Any]) -> dict[str, Any]:
     fbox = frame.get("bbox_px") or [None] * 4
     sev = p.get("severity") or {}
     model = p.get("model") or {}
+    trace = (p.get("trace") or {}).get("wall_mm")
     return {
         "wall_x0": bbox[0], "wall_y0": bbox[1], "wall_x1": bbox[2], "wall_y1": bbox[3],
         "center_x_mm": centre[0], "center_y_mm": centre[1],
@@ -106,6 +117,7 @@ def _crack_columns(p: dict[str, Any]) -> dict[str, Any]:
         "model_name": model.get("name"), "model_sha256": model.get("sha256"),
         "wall_id": wall.get("id"), "evidence": p.get("evidence"), "width_p95_mm": p.get("width_p95_mm"),
         "merged_into": p.get("merged_into"),
+        "trace_mm": json.dumps(trace, separators=(",", ":"), allow_nan=False) if trace else None,
     }
 
 
@@ -133,6 +145,7 @@ def _crack_dict(row: sqlite3.Row) -> dict[str, Any]:
         "model_name": r["model_name"], "model_sha256": r["model_sha256"],
         "wall_id": r["wall_id"], "evidence": r["evidence"], "width_p95_mm": r["width_p95_mm"],
         "merged_into": r["merged_into"],
+        "trace_mm": json.loads(r["trace_mm"]) if r["trace_mm"] else None,
     }
 
 
@@ -242,7 +255,28 @@ class Registry:
                 (robot_id, state, float(ts), received_at),
             )
 
+    def add_evidence(self, robot_id: str, crack_id: str, jpeg: bytes, received_at: float | None = None) -> None:
+        """Keep a crack's evidence JPEG (checked by monitor/evidence.py): it replaces the one before."""
+        received_at = time.time() if received_at is None else received_at
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO evidence (robot_id, crack_id, received_at, jpeg)"
+                             " VALUES (?, ?, ?, ?)", (robot_id, crack_id, received_at, sqlite3.Binary(jpeg)))
+            self._touch_robot(robot_id, received_at)
+
     # -- reads ---------------------------------------------------------------------------------
+    def evidence_jpeg(self, robot_id: str, crack_id: str) -> Optional[bytes]:
+        """The newest evidence JPEG of a crack received over MQTT, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT jpeg FROM evidence WHERE robot_id = ? AND crack_id = ?",
+                                   (robot_id, crack_id)).fetchone()
+        return bytes(row["jpeg"]) if row else None
+
+    def evidence_count(self, robot_id: str | None = None) -> int:
+        """Cracks with an evidence JPEG (of one robot when given)."""
+        where, args = ("", ()) if robot_id is None else (" WHERE robot_id = ?", (robot_id,))
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM evidence" + where, args).fetchone()[0])
+
     def has_event(self, event_id: str) -> bool:
         with self._lock:
             return self._db.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None

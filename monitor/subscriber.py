@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from edge.comms import topics
 from monitor import MonitorError
+from monitor.evidence import InvalidEvidence, check_evidence
 from monitor.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,7 @@ class Subscriber:
                 "cracks": len(self._session_cracks),
                 "robots": sorted({r for r, _ in self._session_cracks} | set(self._status)),
                 "events_by_type": {t: self._events_by_type.get(t, 0) for t in ("new", "update", "end")},
+                "evidence_received": self._counts["evidence_received"],
                 "status": {r: {"state": s.state, "ts": s.ts, "live": s.live} for r, s in self._status.items()},
                 "stopped": sorted(self._live_stopped),
                 "connects": self._connects,
@@ -295,7 +297,9 @@ class Subscriber:
                 self._handle_status(msg.topic, msg.payload, bool(msg.retain))
             elif kind in ("telemetry", "command_state"):
                 self._handle_robot_state(msg.topic, msg.payload, kind)
-        except InvalidPayload as exc:
+            elif kind == topics.EVIDENCE:
+                self._handle_evidence(msg.topic, msg.payload)
+        except (InvalidPayload, InvalidEvidence) as exc:
             self._count_invalid(msg.topic, str(exc), exc.reason)
         except Exception:
             log.exception("error handling a message on %s", msg.topic)
@@ -325,6 +329,15 @@ class Subscriber:
                 self.on_event(event, is_new_crack)
             except Exception:
                 log.exception("on_event hook failed for event %s", event["event_id"])
+
+    def _handle_evidence(self, topic: str, payload: bytes) -> None:
+        """A crack's evidence JPEG: checked (monitor/evidence.py), then the registry keeps the newest."""
+        with self._lock:
+            self._counts["messages"] += 1
+        robot, crack_id = check_evidence(topic, payload, self.topic_root)
+        self.registry.add_evidence(robot, crack_id, payload)
+        with self._lock:
+            self._counts["evidence_received"] += 1
 
     def _handle_status(self, topic: str, payload: bytes, retained: bool) -> None:
         if not payload:  # an empty retained message clears the topic; nothing to record

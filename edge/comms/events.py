@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Optional
 
 from edge.comms.schemas import SCHEMA_VERSION
 from edge.frame.severity import classify_width
-from edge.wall.tracker import TrackEvent
+from edge.frame.trace import trace_mask
+from edge.wall.tracker import Track, TrackEvent
 
 
 def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: str,
@@ -45,7 +47,34 @@ def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: st
     }
     if ev.merged_into is not None:
         payload["merged_into"] = ev.merged_into
+    trace = crack_trace(track)
+    if trace:
+        payload["trace"] = trace
     return payload
+
+
+def crack_trace(track: Track) -> Optional[dict]:
+    """The crack's centreline (edge/frame/trace.py) as [x, y, full width] vertices: `wall_mm` from the
+    stitched wall mask (frames with a pose), `frame_px` from the latest frame's mask (pixel centres at
+    +0.5); None without a segmenter's mask. The wall trace is kept until the mask changes."""
+    out = {}
+    wall = track.wall
+    if wall is not None and wall.canvas is not None:
+        key = wall.area() + wall.sure_area()
+        if track.trace_cache is None or track.trace_cache[0] != key:
+            (ox, oy), r = wall.origin, wall.res
+            lines = [[[round((ox + x + 0.5) * r, 1), round((oy + y + 0.5) * r, 1), round(w * r, 3)]
+                      for x, y, w in line] for line in trace_mask(wall.fused())]
+            track.trace_cache = (key, lines)
+        if track.trace_cache[1]:
+            out["wall_mm"] = track.trace_cache[1]
+    crack = track.last
+    if crack.mask is not None:
+        x0, y0 = crack.bbox_px[:2]
+        lines = [[[x0 + x + 0.5, y0 + y + 0.5, round(w, 2)] for x, y, w in line] for line in trace_mask(crack.mask)]
+        if lines:
+            out["frame_px"] = lines
+    return out or None
 
 
 def status_payload(robot_id: str, state: str) -> dict:

@@ -4,7 +4,7 @@ SQLite in WAL mode survives a power cut; rows leave only through ack(), so a cra
 connection re-sends them (at least once: subscribers drop duplicates by event_id).
 
 The outbox is bounded by `max_messages`, with one policy: when it is full, the oldest telemetry
-rows are dropped to make room; crack events are never dropped. If only events are left, the
+rows are dropped to make room; crack events and evidence JPEGs are never dropped. If only events are left, the
 outbox grows past its bound (and says so in the log): a full disk is a smaller failure than a
 lost crack.
 
@@ -27,8 +27,9 @@ from edge.errors import OutboxError
 
 log = logging.getLogger(__name__)
 
-EVENT, TELEMETRY = "event", "telemetry"
-KINDS = (EVENT, TELEMETRY)
+EVENT, TELEMETRY, EVIDENCE = "event", "telemetry", "evidence"
+KINDS = (EVENT, TELEMETRY, EVIDENCE)
+KEPT = (EVENT, EVIDENCE)  # kinds that leave only when acknowledged: never dropped, kept when refused
 
 
 class Outbox:
@@ -160,8 +161,9 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._flush()
-            events = sum(1 for row in self._unwritten if row[4] == EVENT)
-            if events:
-                log.error("outbox %s: %d event(s) never reached the disk and are lost with this process",
-                          self.path, events)
+            for kind in KEPT:
+                lost = sum(1 for row in self._unwritten if row[4] == kind)
+                if lost:
+                    log.error("outbox %s: %d %s(s) never reached the disk and are lost with this process",
+                              self.path, lost, kind)
             self._db.close()

@@ -3,8 +3,9 @@
 Events are sent in outbox order at QoS 1 and deleted from the outbox only in on_publish, i.e.
 when the broker acknowledged them. Within a process paho re-sends its unacknowledged messages
 after a reconnect (persistent session, client id per robot); after a restart of the process the
-outbox sends every row it still holds, oldest first. Telemetry rides the same outbox at QoS 0:
-when the outbox is full it is the first to go (see edge/comms/outbox.py).
+outbox sends every row it still holds, oldest first. Evidence JPEGs ride it like events (QoS 1, kept
+until acknowledged), each right after its event. Telemetry rides the same outbox at QoS 0: when the outbox
+is full it is the first to go (see edge/comms/outbox.py).
 
 The plain availability topic (online / offline) and Home Assistant discovery ride a second, small
 connection with a last will of its own (edge/comms/availability.py).
@@ -31,7 +32,7 @@ from edge.comms.availability import AvailabilityLink
 from edge.comms.client import is_v5, last_word, new_client
 from edge.comms.events import status_payload
 from edge.comms.homeassistant import discovery_configs
-from edge.comms.outbox import EVENT, TELEMETRY, Outbox
+from edge.comms.outbox import EVENT, EVIDENCE, KEPT, TELEMETRY, Outbox
 from edge.comms import topics
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class Publisher:
         self.topics = {kind: topics.robot_topic(mqtt_cfg.topic_root, robot_id, kind)
                        for kind in (topics.STATUS, topics.EVENTS, topics.TELEMETRY)}
         self.acked = 0  # events the broker acknowledged
+        self.evidence_acked = 0  # evidence JPEGs the broker acknowledged
         self.unencodable = 0  # events refused before the outbox: a NaN or Infinity in them
         self.last_error: Optional[str] = None  # why the last connection attempt failed, for logs and tests
         self._answered = False  # the broker sent a CONNACK on the current connection
@@ -149,8 +151,8 @@ class Publisher:
             self._settle(*entry, refusal)
 
     def _settle(self, row_id: int, kind: str, refusal: Optional[str]) -> None:
-        """The broker answered for an outbox row: gone when accepted; a refused event stays."""
-        if refusal is None or kind != EVENT:  # refused telemetry is not worth keeping
+        """The broker answered for an outbox row: gone when accepted; a refused event or JPEG stays."""
+        if refusal is None or kind not in KEPT:  # refused telemetry is not worth keeping
             self._ack(row_id, kind)
             return
         self.refused_rows.add(row_id)
@@ -206,6 +208,8 @@ class Publisher:
         self.outbox.ack(row_id)
         if kind == EVENT:
             self.acked += 1
+        elif kind == EVIDENCE:
+            self.evidence_acked += 1
         self._wake.set()
 
     def start(self) -> None:
@@ -267,6 +271,13 @@ class Publisher:
         self.outbox.put(self.topics[topics.EVENTS], data, qos=1, kind=EVENT)
         self._wake.set()
 
+    def publish_evidence(self, crack_id: str, jpeg: bytes) -> None:
+        """Queue a crack's evidence JPEG (raw bytes) on <root>/<robot_id>/evidence/<crack_id>, QoS 1, kept
+        in the outbox until acknowledged like an event."""
+        topic = topics.robot_topic(self.topic_root, self.robot_id, topics.evidence(crack_id))
+        self.outbox.put(topic, jpeg, qos=1, kind=EVIDENCE)
+        self._wake.set()
+
     def publish_telemetry(self, payload: dict) -> None:
         """Telemetry goes through the outbox too (QoS 0), so a robot out of reach reports its history when
         back; the outbox bound drops the oldest telemetry first."""
@@ -283,13 +294,13 @@ class Publisher:
         return self._connected.is_set()
 
     def drain(self, timeout: float) -> bool:
-        """Wait until the outbox is empty or the timeout passes; True when no event is left in it (every
-        one acknowledged). Queued telemetry leaves as soon as it is written, so it only waits with the events."""
+        """Wait until the outbox is empty or the timeout passes; True when no event or evidence JPEG is left
+        in it (every one acknowledged). Queued telemetry leaves as soon as it is written, so it only waits with them."""
         deadline = time.monotonic() + timeout
         while len(self.outbox) > len(self.refused_rows) and time.monotonic() < deadline:
             self._wake.set()
             time.sleep(0.05)
-        return self.outbox.count(EVENT) == 0
+        return self.outbox.count(EVENT) + self.outbox.count(EVIDENCE) == 0
 
     @property
     def backlog(self) -> int:

@@ -346,6 +346,10 @@ class EvidenceConfig(_Strict):
     )
     max_mb: float = Field(200.0, gt=0, description="Disk cap of the folder: the oldest crops go first")
     margin_px: int = Field(32, ge=0, description="Context kept around the crack box")
+    mqtt: bool = Field(True, description="Also send a JPEG per new/updated crack, its trace and a scale bar drawn on "
+                       "it, on <root>/<robot_id>/evidence/<crack_id> through the outbox (kept until acknowledged)")
+    mqtt_max_kb: float = Field(60.0, ge=4, le=250, description="Cap of one MQTT evidence JPEG in KB: lower quality, "
+                               "then smaller, until it fits; one that cannot is dropped and counted")
 
 
 class PipelineConfig(_Strict):
@@ -381,7 +385,7 @@ class EdgeConfig(_Strict):
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection")
     outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Disk outbox of events")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="Telemetry topic")
-    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence crops on disk")
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence crops, on disk and MQTT")
 
     # what it takes from outside
     commands: CommandsConfig = Field(default_factory=CommandsConfig, description="Which command requests are "

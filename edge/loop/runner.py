@@ -13,6 +13,7 @@ from edge.comms.expiry import ExpiryRules
 from edge.comms.schemas import SCHEMA_VERSION
 from edge.config import EdgeConfig
 from edge.loop.compose import Robot, compose
+from edge.loop.evidence_feed import EvidenceFeed
 from edge.loop.pipeline import LoopSettings, Pipeline, Stages
 from edge.wall.pose import MqttPoseListener
 
@@ -37,18 +38,22 @@ def run(cfg: EdgeConfig, max_frames: Optional[int] = None, stop: Optional[thread
     return run_robot(compose(cfg), max_frames, stop)
 
 
-def _event_handler(robot: Robot):
-    """handle_events(frame, track events) -> payloads, with evidence crops saved for the frame's own events."""
+def _event_handler(robot: Robot, feed: Optional[EvidenceFeed]):
+    """handle_events(frame, track events) -> payloads, with evidence crops saved (and made for MQTT, `feed`)
+    for the frame's own events."""
     cfg, evidence = robot.cfg, robot.evidence
 
     def handle_events(frame, track_events):
         payloads = []
         for ev in track_events:
             payload = crack_event(cfg.robot_id, ev, robot.model_name, robot.model_sha256, cfg.measure.severity_scale)
-            if evidence is not None and frame is not None and ev.type != "end" and ev.track.last_frame == frame.index:
+            own = frame is not None and ev.type != "end" and ev.track.last_frame == frame.index
+            if evidence is not None and own:
                 path = evidence.save(frame.rgb, ev.track.last.bbox_px, f"{ev.track.crack_id}-{ev.seq:03d}", frame.hires)
                 if path is not None:
                     payload["evidence"] = str(path)
+            if feed is not None and own:
+                feed.prepare(frame, ev, payload)
             payloads.append(payload)
         robot.sink.remember_open(payloads)
         return payloads
@@ -93,8 +98,10 @@ def run_robot(robot: Robot, max_frames: Optional[int] = None, stop: Optional[thr
             "latency_ms": pipeline.timer.means_ms(), "outbox_backlog": sink.backlog,
         })
 
-    stages = Stages(robot.camera, robot.analyzer, robot.tracker, robot.attach_pose, _event_handler(robot),
-                    sink.publish_event, telemetry, lambda: controls.threshold, lambda: controls.paused)
+    feed = EvidenceFeed(cfg.evidence.mqtt_max_kb, cfg.evidence.margin_px) if cfg.evidence.mqtt else None
+    publish = sink.publish_event if feed is None else (lambda payload: feed.publish(sink, payload))
+    stages = Stages(robot.camera, robot.analyzer, robot.tracker, robot.attach_pose, _event_handler(robot, feed),
+                    publish, telemetry, lambda: controls.threshold, lambda: controls.paused)
     pipeline = Pipeline(stages, _settings(robot), max_frames=max_frames, stop=stop)
     try:
         with robot.camera:
@@ -104,7 +111,9 @@ def run_robot(robot: Robot, max_frames: Optional[int] = None, stop: Optional[thr
     finally:
         sink.stop()  # retained `stopped`, clean disconnect
         outbox = {"outbox_backlog_at_start": backlog_at_start, "cracks_ended_from_killed_run": len(closed),
-                  "outbox_backlog": sink.backlog, "outbox_write_failures": sink.write_failures}
+                  "outbox_backlog": sink.backlog, "outbox_write_failures": sink.write_failures,
+                  "evidence_mqtt": {"sent": feed.sent if feed else 0, "dropped": feed.dropped if feed else 0,
+                                    "acked": sink.evidence_acked, "largest_bytes": feed.largest if feed else 0}}
         sink.close()  # logs any event the disk never took
     if pipeline.errors:
         raise pipeline.errors[0]

@@ -26,7 +26,7 @@ def photo_config(cfg: EdgeConfig, folder: Path) -> EdgeConfig:
         "camera": FolderCameraConfig(type="folder", path=str(folder), fps=10.0),
         "pose": cfg.pose.model_copy(update={"source": "none"}),
         "scale": ScaleConfig(mm_per_px=1.0),
-        "evidence": cfg.evidence.model_copy(update={"dir": None}),
+        "evidence": cfg.evidence.model_copy(update={"dir": None, "mqtt": False}),
         "pipeline": cfg.pipeline.model_copy(update={"drop_when_late": False}),
     })
 

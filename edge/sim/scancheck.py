@@ -121,6 +121,7 @@ def scan_check(cfg, oracle: bool = False, max_frames=None) -> dict:
     if cfg.camera.type != "sim":
         raise ConfigError(f"scan-check needs camera.type sim, not {cfg.camera.type}")
     events: List[dict] = []
+    cfg = cfg.model_copy(update={"evidence": cfg.evidence.model_copy(update={"mqtt": False})})  # nobody to see them
     camera = SimCamera(cfg.camera)
     segment_fn = None
     if oracle:  # exact masks, cut at 0.5, no faint levels

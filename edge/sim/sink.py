@@ -11,6 +11,7 @@ class MemorySink:
 
     backlog = 0
     acked = 0
+    evidence_acked = 0
     unencodable = 0
     write_failures = 0
 
@@ -28,6 +29,9 @@ class MemorySink:
 
     def publish_event(self, payload: dict) -> None:
         self.on_event(payload)
+
+    def publish_evidence(self, crack_id: str, jpeg: bytes) -> None:
+        pass
 
     def publish_telemetry(self, payload: dict) -> None:
         pass

@@ -91,6 +91,7 @@ class Track:
     reported_box: Box = field(default=(0.0, 0.0, 0.0, 0.0))
     reported_confidence: float = 0.0
     reported_measure: Optional[CrackMeasure] = None
+    trace_cache: Optional[tuple] = None  # (mask area, wall trace) of the last event (edge/comms/events.py)
 
 
 @dataclass(frozen=True)

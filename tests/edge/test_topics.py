@@ -22,4 +22,14 @@ def test_any_other_topic_is_refused(topic):
 def test_a_monitor_subscribes_to_what_a_robot_publishes():
     subs = dict(topics.monitor_subscriptions("crackbot", "+"))
     assert subs == {"crackbot/+/events": 1, "crackbot/+/status": 1, "crackbot/+/telemetry": 0,
-                    "crackbot/+/cmd/+/state": 1}
+                    "crackbot/+/cmd/+/state": 1, "crackbot/+/evidence/+": 1}
+
+
+def test_evidence_topics_name_their_crack():
+    topic = topics.robot_topic("crackbot", "rb-1", topics.evidence("rb-1-a1b2c3-0007"))
+    assert topic == "crackbot/rb-1/evidence/rb-1-a1b2c3-0007"
+    assert topics.topic_kind(topic, "crackbot") == ("rb-1", topics.EVIDENCE)
+    assert topics.evidence_crack_id(topic) == "rb-1-a1b2c3-0007"
+    for bad in ("a/b", "+", "#", "", "..", "x" * 129):
+        with pytest.raises(ValueError):
+            topics.evidence(bad)

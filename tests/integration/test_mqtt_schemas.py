@@ -6,7 +6,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from edge.comms.schemas import SCHEMA_VERSION, load_schema, validator
+from edge.comms.schemas import SCHEMA_VERSION, SCHEMA_VERSIONS, load_schema, validator
 
 SCHEMAS = sorted(p.name[: -len(".schema.json")]
                  for p in (Path(__file__).parents[2] / "edge" / "comms" / "schemas").glob("*.schema.json"))
@@ -22,7 +22,8 @@ def test_schema_is_valid_and_versioned(name):
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["additionalProperties"] is False  # a typo in a field name is refused, not ignored
     if name != "command_set":  # requests carry no version; everything a robot publishes does
-        assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+        assert schema["properties"]["schema_version"]["enum"] == list(SCHEMA_VERSIONS)  # old robots still heard
+        assert SCHEMA_VERSION == max(SCHEMA_VERSIONS)
         assert "schema_version" in schema["required"]
 
 

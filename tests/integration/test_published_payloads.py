@@ -15,7 +15,9 @@ def test_status_events_and_telemetry_match_their_schemas(tmp_path, shipped_bundl
     assert wait_until(lambda: robot_stopped(got))
     assert wait_until(lambda: [m.payload for m in got.of("availability")][-1:] == [b"offline"])
     assert [m.payload for m in got.of("availability")] == [b"online", b"offline"]
-    received = [(m.topic, m.retain, m.json()) for m in got.of() if m.kind != "availability"]
+    evidence = [m for m in got.of() if "/evidence/" in m.topic]  # JPEGs, not JSON
+    assert evidence and all(m.payload[:3] == b"\xff\xd8\xff" and m.qos == 1 for m in evidence)
+    received = [(m.topic, m.retain, m.json()) for m in got.of() if m.kind != "availability" and m not in evidence]
 
     by_kind = {}
     schema_of = {"events": "event", "status": "status", "telemetry": "telemetry", "state": "command_state"}

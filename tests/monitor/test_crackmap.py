@@ -68,3 +68,23 @@ def test_empty_map(tmp_path):
 def test_unwritable_map_path(tmp_path):
     with pytest.raises(MonitorError, match="cannot write"):
         draw_crack_map(CRACKS, tmp_path / "missing" / "map.png")
+
+
+def test_a_traced_crack_is_drawn_as_itself_beside_the_truth():
+    traced = {**crack("t1", [1000, 1000, 3000, 1040], category=3),
+              "trace_mm": [[[1000.0, 1020.0, 6.0], [2000.0, 1020.0, 9.0], [3000.0, 1020.0, 4.0]]]}
+    truth = [np.array([[1000.0, 1025.0, 8.0], [3000.0, 1025.0, 8.0]]), np.array([[500.0, 2500.0], [900.0, 2600.0]])]
+    plain = render_crack_map([crack("t1", [1000, 1000, 3000, 1040], category=3)], wall_size_mm=(6000, 3000))
+    img = render_crack_map([traced], wall_size_mm=(6000, 3000), truth_mm=truth)
+    # the line in its severity colour, thicker than the box outline it replaces as the mark
+    assert _has_colour(img, SEVERITY_COLOURS[3]) > 3 * _has_colour(plain, SEVERITY_COLOURS[3]) // 2
+    from monitor.crack_traces import TRUTH_INK
+
+    assert _has_colour(img, TRUTH_INK) > 100  # the true crack no trace covers, faint
+
+
+@pytest.mark.parametrize("trace", [None, [], "x", [["a", None]], [[[float("nan"), 1.0, 1.0]]], [[[1e300, 0, 1]]],
+                                   [[[1.0, 2.0, "w"], [3.0, 4.0]]], [[[1.0, 2.0, 1.0]] * 5000]])
+def test_any_stored_trace_draws_or_is_left_out(trace):
+    img = render_crack_map([{**crack("h1", [100, 100, 400, 300], category=2), "trace_mm": trace}])
+    assert img.shape[1] == IMAGE_WIDTH

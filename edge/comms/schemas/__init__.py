@@ -5,7 +5,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # what this robot writes; 2 added the events' optional `trace`
+SCHEMA_VERSIONS = (1, 2)  # what every schema here accepts: a monitor reads robots of either version
 _DIR = Path(__file__).parent
 
 

@@ -1,0 +1,119 @@
+"""A crack's shape for the wire: its centreline as a few polylines, each vertex with the full width there.
+
+The skeleton (edge/frame/skeleton.py) is cut into paths between its free ends and junctions, each path is
+simplified by Douglas-Peucker (cv2.approxPolyDP), and the width at a vertex is the median of the full
+widths (edge/frame/measure.py local_widths, from the sure pixels) along the path within WIDTH_SPAN_PX.
+The trace is bounded: the longest paths first, at most `max_lines` of them and `max_vertices` vertices in
+all, the tolerance loosened until they fit, so an event never grows with the crack.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+import cv2
+import numpy as np
+
+from edge.frame.measure import local_widths, sure_pixels
+from edge.frame.skeleton import neighbour_total, skeletonize
+
+MAX_VERTICES = 64  # per trace, all polylines together: ~1.3 KB of JSON in wall mm
+MAX_LINES = 16
+WIDTH_SPAN_PX = 3  # a vertex's width: the median along the path this far either side of it
+MIN_PATH_PX = 3  # shorter paths (the stubs between neighbouring junction pixels) are left out
+
+Vertex = Tuple[float, float, float]  # x, y, full width (mask pixels)
+Pixel = Tuple[int, int]  # y, x
+_STEPS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
+
+
+def _paths(skel: np.ndarray) -> List[List[Pixel]]:
+    """The skeleton cut into paths (pixel lists) between free ends and junctions; closed loops whole."""
+    h, w = skel.shape
+    count = neighbour_total(skel)
+    on = {(int(y), int(x)) for y, x in zip(*np.nonzero(skel))}
+
+    def neighbours(p: Pixel) -> List[Pixel]:
+        return [(p[0] + dy, p[1] + dx) for dy, dx in _STEPS if (p[0] + dy, p[1] + dx) in on]
+
+    is_node = {p for p in on if count[p] != 2}
+    used: set = set()  # pixels inside a path already walked (nodes are never used up)
+    paths = []
+
+    def walk(start: Pixel, first: Pixel) -> List[Pixel]:
+        path, prev, cur = [start], start, first
+        while True:
+            path.append(cur)
+            if cur in is_node:
+                return path
+            used.add(cur)
+            nxt = [p for p in neighbours(cur) if p != prev and p not in used and (p not in path or p == start)]
+            if not nxt:
+                return path
+            prev, cur = cur, nxt[0]
+            if cur == start:
+                path.append(cur)
+                return path
+
+    for node in sorted(is_node):
+        for nb in neighbours(node):
+            if nb in used or (nb in is_node and nb < node):
+                continue  # walked already, or a node-to-node link counted from its other end
+            paths.append(walk(node, nb))
+    for p in sorted(on - used - is_node):  # loops without a free end or junction
+        if p not in used:
+            used.add(p)
+            nxt = neighbours(p)
+            if nxt:
+                paths.append(walk(p, nxt[0]))
+    return [path for path in paths if len(path) >= MIN_PATH_PX] or paths[:1]
+
+
+def _simplify(path: List[Pixel], epsilon: float) -> List[int]:
+    """Indices into `path` of its Douglas-Peucker vertices (both ends always kept)."""
+    pts = np.array([(x, y) for y, x in path], np.int32).reshape(-1, 1, 2)
+    kept = cv2.approxPolyDP(pts, epsilon, closed=False).reshape(-1, 2)
+    index: Dict[Pixel, int] = {}
+    for i, (y, x) in enumerate(path):
+        index.setdefault((y, x), i)
+    out = sorted({index[(int(y), int(x))] for x, y in kept} | {0, len(path) - 1})
+    return out
+
+
+def _vertex_widths(path: List[Pixel], picks: List[int], width_img: np.ndarray) -> List[float]:
+    along = np.array([width_img[p] for p in path], np.float64)
+    return [float(np.median(along[max(0, i - WIDTH_SPAN_PX) : i + WIDTH_SPAN_PX + 1])) for i in picks]
+
+
+def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: int = MAX_LINES,
+               epsilon_px: float = 1.0) -> List[List[Vertex]]:
+    """Polylines of the centreline of `levels` (bool or uint8 levels, non-zero = crack), in its pixels:
+    each vertex (x, y, full width) at a pixel centre (x, y are column and row). [] for an empty mask."""
+    levels = np.asarray(levels)
+    crop = levels > 0
+    if not crop.any() or max_vertices < 2:
+        return []
+    skel = skeletonize(crop)
+    if not skel.any():
+        skel = crop.copy()
+    sure = sure_pixels(levels)
+    width_img = np.zeros(skel.shape, np.float32)
+    ys, xs = np.nonzero(skel)
+    dist = cv2.distanceTransform(np.pad(sure, 1).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    width_img[ys, xs] = local_widths(skel, dist)
+    width_img[ys, xs] *= sure[ys, xs]  # a faint-only stretch has no width to report
+    paths = sorted(_paths(skel), key=len, reverse=True)[: min(max_lines, max_vertices // 2)]
+    epsilon = float(epsilon_px)
+    while True:
+        picks = [_simplify(path, epsilon) for path in paths]
+        if sum(len(p) for p in picks) <= max_vertices or epsilon > 4 * max(skel.shape):
+            break  # (the second: every path is down to its two ends, which always fit)
+        epsilon *= 1.5
+    out = []
+    for path, pick in zip(paths, picks):
+        widths = _vertex_widths(path, pick, width_img)
+        out.append([(float(path[i][1]), float(path[i][0]), w) for i, w in zip(pick, widths)])
+    return out
+
+
+def vertex_count(polylines: List[List[Vertex]]) -> int:
+    return sum(len(line) for line in polylines)
