@@ -114,7 +114,8 @@ def test_evaluate_scores_a_segmentation_model_per_pixel(tmp_path, capsys):
     result = json.loads(out.read_text())
     assert result["task"] == "segmentation" and result["n"] == 2
     assert {"precision", "recall", "f1", "iou", "f1_tol2", "ods_f1", "ois_f1"} <= set(result)
-    assert "ods_f1" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ods_2px" in printed and "ods_0px" in printed and "f1_dil" in printed
     # Segmented enlarged, as the robot's models.segment_zoom: a per-pixel model scores as before.
     zoomed = tmp_path / "seg2.json"
     assert cli.main(["evaluate", "--model", str(path), "--data", str(tmp_path / "pairs"), "--zoom", "2",
