@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from edge.comms.schemas import SCHEMA_VERSION
 from monitor.registry import Registry
+from monitor.report import write_outputs
 from monitor.subscriber import Subscriber
 from tests.helpers import wait_until
 from tests.integration.helpers import ROOT, edge_run, write_sim_config
@@ -52,4 +53,10 @@ def test_every_crack_has_its_crop_and_trace_from_mqtt_alone(tmp_path, shipped_bu
         for x, y, width in (v for line in lines for v in line):
             assert x0 - 1 <= x <= x1 + 1 and y0 - 1 <= y <= y1 + 1 and width >= 0  # on the crack, in mm
         assert max(v[2] for line in lines for v in line) > 0
+    # the report made on the monitor's side alone embeds every crack's crop
+    report = monitor_dir / "report.html"
+    write_outputs(registry, "ev-bot", report_path=report)
+    html = report.read_text()
+    assert html.count("data:image/jpeg;base64,") >= len(cracks)
+    assert all(c["crack_id"] in html for c in cracks)
     registry.close()
