@@ -1,10 +1,12 @@
-"""Evidence JPEGs over MQTT: made on the inference thread while the frame is at hand, for each new or updated
-crack the frame itself shows, and handed to the sink right after their event, so a subscriber that has the
-picture has the crack too."""
+"""Evidence JPEGs over MQTT, for each new or updated crack the frame itself shows: the frame is kept with the
+event (frames are never written to after capture) and the JPEG is drawn and encoded on the publishing thread,
+right before it is handed to the sink after its event, so the encoding does not hold up the next frame's
+inference, and a subscriber that has the picture has the crack too."""
 from __future__ import annotations
 
 import logging
-from typing import Dict, Tuple
+from functools import partial
+from typing import Callable, Dict, Optional, Tuple
 
 from edge.comms.evidence_image import evidence_jpeg
 
@@ -18,26 +20,30 @@ class EvidenceFeed:
         self.sent = 0  # JPEGs handed to the sink (its outbox)
         self.dropped = 0  # crops over the cap even at the smallest size and lowest quality tried
         self.largest = 0  # bytes of the largest JPEG sent
-        self._waiting: Dict[str, Tuple[str, bytes]] = {}  # event_id -> (crack_id, JPEG)
+        # event_id -> (crack_id, what makes its JPEG: bytes, or None when no crop fits the cap)
+        self._waiting: Dict[str, Tuple[str, Callable[[], Optional[bytes]]]] = {}
 
     def prepare(self, frame, ev, payload: dict) -> None:
-        """Make the JPEG of one event's crack in `frame`; it waits for its event to be published."""
+        """Keep what the JPEG of one event's crack in `frame` needs; it is made when the event is published."""
         trace = (payload.get("trace") or {}).get("frame_px")
-        jpeg = evidence_jpeg(frame.rgb, ev.track.last.bbox_px, self.max_bytes, frame.scale, trace, self.margin,
-                             frame.hires)
-        if jpeg is None:
-            self.dropped += 1
-            log.warning("evidence of crack %s dropped: no crop of it fits evidence.mqtt_max_kb %.0f",
-                        payload["crack_id"], self.max_bytes / 1024)
-            return
-        self._waiting[payload["event_id"]] = (payload["crack_id"], jpeg)
+        make = partial(evidence_jpeg, frame.rgb, ev.track.last.bbox_px, self.max_bytes, frame.scale, trace,
+                       self.margin, frame.hires)
+        self._waiting[payload["event_id"]] = (payload["crack_id"], make)
 
     def publish(self, sink, payload: dict) -> None:
-        """Publish an event, then its JPEG when one was made for it."""
+        """Publish an event, then its JPEG when one is to be made for it."""
         sink.publish_event(payload)
         item = self._waiting.pop(payload["event_id"], None)
         if item is None:
             return
+        crack_id, make = item
+        jpeg = make()
+        if jpeg is None:
+            self.dropped += 1
+            log.warning("evidence of crack %s dropped: no crop of it fits evidence.mqtt_max_kb %.0f",
+                        crack_id, self.max_bytes / 1024)
+            return
+        item = (crack_id, jpeg)
         try:
             sink.publish_evidence(*item)
         except ValueError as exc:  # a crack id no topic level may hold (never the tracker's own)
