@@ -15,7 +15,8 @@ from typing import Any, Iterable, Sequence
 
 from monitor import MonitorError
 from monitor.crack_traces import draw_trace, draw_truth, polylines
-from monitor.palette import SCALE_LABELS, SEVERITY_COLOURS, severity_colour, strip_category, width_bands
+from edge.frame.severity import label_name, width_bands
+from monitor.palette import SCALE_LABELS, SEVERITY_COLOURS, severity_colour
 from monitor.values import MAX_MM, finite
 
 IMAGE_WIDTH = 1600
@@ -252,7 +253,7 @@ def _draw_legend(cv: _Canvas, cracks: Sequence[dict], truth: bool = False) -> No
     for c in cracks:
         cat = finite(c.get("severity_category"), 100)
         if cat is not None and c.get("severity_label"):
-            labels[int(cat)] = strip_category(str(c["severity_label"]))
+            labels[int(cat)] = label_name(str(c["severity_label"]))
     bands = width_bands(scale_name)
     labels = {cat: f"{text} {bands[cat]}" if cat in bands else text for cat, text in labels.items()}
     categories = sorted(set(SEVERITY_COLOURS) | set(labels))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-from monitor.palette import strip_category
+from edge.frame.severity import label_name
 from monitor.report import worst_first
 from monitor.values import MAX_MM, finite, format_time
 
@@ -48,7 +48,7 @@ def render_table(cracks: Sequence[dict], summary: dict | None = None, max_rows: 
     ordered = worst_first(cracks)
     for c in ordered[:max_rows]:
         sev = c.get("severity_category")
-        severity = f"{sev} {strip_category(c.get('severity_label') or '')}" if sev is not None else "unmeasured"
+        severity = f"{sev} {label_name(c.get('severity_label') or '')}" if sev is not None else "unmeasured"
         centre = c.get("center_mm")
         cells = [c["robot_id"], c["crack_id"], c.get("wall_id") or "-", c.get("state") or "-", severity,
                  _fmt(c.get("width_max_mm"), 2), _fmt(c.get("length_mm"), 0),

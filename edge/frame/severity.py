@@ -26,3 +26,24 @@ def classify_width(width_mm: Optional[float], scale: str = "BRE-Digest-251") -> 
         if width_mm < upper or (category > 0 and width_mm <= upper):
             return {"scale": scale, "category": category, "label": label}
     raise ValueError(f"width {width_mm} mm is outside the {scale} scale")
+
+
+def width_bands(scale_name: str, under: str = "<", over: str = ">") -> Dict[int, str]:
+    """Category -> its crack width band, e.g. {1: '0.1-1 mm'}; {} for a scale not known here. `under` and
+    `over` word the open ends ('<0.1 mm' on a map legend, 'under 0.1 mm' in a report)."""
+    bands, lower = {}, None
+    for category, (upper, _) in enumerate(SCALES.get(scale_name) or []):
+        if lower is None:
+            bands[category] = f"{under}{upper:g} mm"
+        elif upper == float("inf"):
+            bands[category] = f"{over}{lower:g} mm"
+        else:
+            bands[category] = f"{lower:g}-{upper:g} mm"
+        lower = upper
+    return bands
+
+
+def label_name(label: str) -> str:
+    """'1 very slight' -> 'very slight': legends and tables put the category number in front themselves."""
+    head, _, rest = label.partition(" ")
+    return rest if head.isdigit() and rest else label

@@ -4,28 +4,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence
 
-from edge.frame.severity import SCALES
+from edge.frame.severity import SCALES, label_name, width_bands
 from edge.report.colours import severity_hex
-
-
-def width_bands(scale_name: str) -> Dict[int, str]:
-    """Category -> its crack width band, e.g. {1: '0.1-1 mm'}; {} for a scale the edge does not know."""
-    bands, lower = {}, None
-    for category, (upper, _) in enumerate(SCALES.get(scale_name) or []):
-        if lower is None:
-            bands[category] = f"under {upper:g} mm"
-        elif upper == float("inf"):
-            bands[category] = f"over {lower:g} mm"
-        else:
-            bands[category] = f"{lower:g}-{upper:g} mm"
-        lower = upper
-    return bands
-
-
-def _label(text: str) -> str:
-    """'1 very slight' -> 'very slight'."""
-    head, _, rest = text.partition(" ")
-    return rest if head.isdigit() and rest else text
 
 
 def severity_rows(categories: Sequence, scale_name: str) -> List[dict]:
@@ -35,8 +15,8 @@ def severity_rows(categories: Sequence, scale_name: str) -> List[dict]:
     for category in categories:
         counts[category] = counts.get(category, 0) + 1
     table = SCALES.get(scale_name) or []
-    bands = width_bands(scale_name)
-    rows = [{"category": c, "label": _label(label), "band": bands[c], "colour": severity_hex(c),
+    bands = width_bands(scale_name, under="under ", over="over ")
+    rows = [{"category": c, "label": label_name(label), "band": bands[c], "colour": severity_hex(c),
              "count": counts.pop(c, 0)} for c, (_, label) in enumerate(table)]
     unmeasured = counts.pop(None, 0)
     for category, count in sorted(counts.items(), key=lambda kv: str(kv[0])):
