@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shlex
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 from edge.errors import CrackbotError
@@ -20,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train and evaluate crackbot crack classifiers and segmenters.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="{fit,evaluate}")
+    sub = parser.add_subparsers(dest="command", metavar="{fit,evaluate,gate}")
     sub.required = True
 
     fit = sub.add_parser(
@@ -66,6 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
                     "with --synthetic, give the run's count and seed); default all")
     ev.add_argument("--figures", metavar="DIR", help="write grid.png (and confusion.png for classifiers) here")
     ev.add_argument("--json", metavar="OUT.json", help="write the metrics here")
+
+    gate = sub.add_parser(
+        "gate",
+        help="calibrate a classifier bundle's threshold on labelled patches, per source",
+        description="Sweep the int8 classifier over the data folders' patches and choose the lowest threshold "
+        "(the most cracks found) that keeps each named source's crack-free patches passed within its limit.",
+    )
+    gate.add_argument("--model", required=True, metavar="BUNDLE", help="classifier bundle folder")
+    gate.add_argument("--data", action="append", required=True, metavar="DIR", help="data folder (repeatable)")
+    gate.add_argument("--max-false-alarms", action="append", required=True, metavar="SOURCE=RATE",
+                      help="largest share of SOURCE's crack-free patches that may pass, e.g. brickwork_crackcv=0.02")
+    gate.add_argument("--threads", type=int, default=2, help="interpreter threads")
+    gate.add_argument("--write", action="store_true", help="record the threshold and its sweep in model.json")
+    gate.add_argument("--json", metavar="OUT.json", help="write the sweep here")
     return parser
 
 
@@ -114,6 +130,21 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _gate(args) -> int:
+    from .gate import calibrate, gate_lines, parse_limits, write_gate
+
+    result = calibrate(args.model, args.data, parse_limits(args.max_false_alarms), args.threads)
+    for line in gate_lines(result):
+        print(line)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    if args.write and result["threshold"] is not None:
+        write_gate(args.model, result)
+        print(f"wrote {args.model}/model.json")
+    return 0 if result["threshold"] is not None else 1
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
@@ -124,7 +155,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger("tensorflow").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     _quiet_tensorflow()
     try:
-        return _fit(args) if args.command == "fit" else _evaluate(args)
+        return {"fit": _fit, "evaluate": _evaluate, "gate": _gate}[args.command](args)
     except CrackbotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
