@@ -72,8 +72,9 @@ class LocalBroker:
     """A broker child process on 127.0.0.1:port. Use :func:`start_broker` to get a started one."""
 
     def __init__(self, kind: str, port: int, host: str = "127.0.0.1", start_timeout: float = 10.0,
-                 persistent: bool = False):
+                 persistent: bool = False, stock_autosave: bool = False):
         self.kind = resolve_kind(kind)
+        self.stock_autosave = stock_autosave  # persistent with mosquitto's own autosave (every 1800 s, and at exit)
         if persistent and self.kind != "mosquitto":
             raise MonitorError("a persistent broker needs mosquitto (the embedded broker keeps no state on disk)")
         self.persistent = persistent
@@ -153,8 +154,8 @@ class LocalBroker:
             conf = self._tmp / "mosquitto.conf"
             # persistent: sessions and queued messages are saved after every change, so a broker killed
             # and restarted still knows a subscriber's persistent session (nothing published meanwhile is lost).
-            persistence = (f"persistence true\npersistence_location {self._tmp}/\n"
-                           "autosave_on_changes true\nautosave_interval 1\n"
+            autosave = "" if self.stock_autosave else "autosave_on_changes true\nautosave_interval 1\n"
+            persistence = (f"persistence true\npersistence_location {self._tmp}/\n{autosave}"
                            # started as root it would drop to user mosquitto, who cannot write our folder
                            f"user {getpass.getuser()}\n") if self.persistent else "persistence false\n"
             conf.write_text(
@@ -200,15 +201,16 @@ class LocalBroker:
 
 
 def start_broker(port: int | None = None, kind: str = "auto", *, host: str = "127.0.0.1",
-                 start_timeout: float = 10.0, persistent: bool = False) -> LocalBroker:
+                 start_timeout: float = 10.0, persistent: bool = False, stock_autosave: bool = False) -> LocalBroker:
     """Start a broker on host:port (a free port when None) and return it once it accepts connections.
 
     kind: "mosquitto", "embedded" (amqtt) or "auto" (mosquitto where installed).
-    persistent: mosquitto saves sessions to disk after every change (survives kill + restart).
+    persistent: mosquitto saves sessions to disk after every change (survives kill + restart); with
+    stock_autosave, only as mosquitto does by default (every 1800 s and at a clean exit: a kill loses the rest).
     Raises MonitorError when it cannot start (with the broker's own error output).
     """
     broker = LocalBroker(kind, port if port is not None else free_port(host), host=host,
-                         start_timeout=start_timeout, persistent=persistent)
+                         start_timeout=start_timeout, persistent=persistent, stock_autosave=stock_autosave)
     try:
         return broker.start()
     except BaseException:

@@ -10,6 +10,7 @@ Payloads are expected to be schema-valid already (the subscriber validates them)
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -66,6 +67,11 @@ CREATE TABLE IF NOT EXISTS cracks (
     merged_into       TEXT,     -- set when the robot found this crack to be part of another one
     trace_mm          TEXT,     -- JSON: the newest centreline polylines on the wall, [x, y, width] mm
     PRIMARY KEY (robot_id, crack_id)
+);
+CREATE TABLE IF NOT EXISTS evidence_seen (  -- sha256 of every evidence JPEG taken: a re-sent old one changes nothing
+    robot_id    TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    PRIMARY KEY (robot_id, sha256)
 );
 CREATE TABLE IF NOT EXISTS evidence (  -- the newest evidence JPEG of each crack, received over MQTT
     robot_id    TEXT NOT NULL,
@@ -167,7 +173,7 @@ class Registry:
             if self.path != ":memory:":
                 # WAL: readers (a report script) never block the subscriber's writes.
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA synchronous=FULL")  # a receipt to the robot promises the event is on disk
             self._db.executescript(_SCHEMA)
             have = {row[1] for row in self._db.execute("PRAGMA table_info(cracks)")}
             for name, sql_type in _ADDED_COLUMNS.items():
@@ -255,13 +261,19 @@ class Registry:
                 (robot_id, state, float(ts), received_at),
             )
 
-    def add_evidence(self, robot_id: str, crack_id: str, jpeg: bytes, received_at: float | None = None) -> None:
-        """Keep a crack's evidence JPEG (checked by monitor/evidence.py): it replaces the one before."""
+    def add_evidence(self, robot_id: str, crack_id: str, jpeg: bytes, received_at: float | None = None) -> bool:
+        """Keep a crack's evidence JPEG (checked by monitor/evidence.py): it replaces the one before. False (and no
+        change) for a JPEG seen before (by sha256), so a re-sent older one never replaces a newer one."""
         received_at = time.time() if received_at is None else received_at
         with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            if not self._db.execute("INSERT OR IGNORE INTO evidence_seen (robot_id, sha256) VALUES (?, ?)",
+                                    (robot_id, hashlib.sha256(jpeg).hexdigest())).rowcount:
+                return False
             self._db.execute("INSERT OR REPLACE INTO evidence (robot_id, crack_id, received_at, jpeg)"
                              " VALUES (?, ?, ?, ?)", (robot_id, crack_id, received_at, sqlite3.Binary(jpeg)))
             self._touch_robot(robot_id, received_at)
+            return True
 
     # -- reads ---------------------------------------------------------------------------------
     def evidence_jpeg(self, robot_id: str, crack_id: str) -> Optional[bytes]:

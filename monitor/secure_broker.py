@@ -47,10 +47,11 @@ def acl_text(topic_root: str = "crackbot", monitor_user: str = MONITOR_USER) -> 
         "# robots: user name = robot id; read and write only under their own id\n"
         f"pattern readwrite {topic_root}/%u/#\n"
         "\n"
-        "# the monitor reads every robot and may send commands\n"
+        "# the monitor reads every robot, may send commands and sends receipts\n"
         f"user {monitor_user}\n"
         f"topic read {topic_root}/#\n"
         f"topic write {topics.robot_topic(topic_root, '+', topics.command_set('+'))}\n"
+        f"topic write {topics.robot_topic(topic_root, '+', topics.RECEIPTS)}\n"  # what the registry holds
     )
 
 

@@ -3,9 +3,12 @@
 paho-mqtt runs callbacks on its network thread; the registry takes its own lock and the counters
 here take another, so callers may read ``summary()`` from any thread while messages arrive.
 A bad payload is logged (one line) and counted, never raised: the subscriber keeps running.
+Each event and evidence JPEG the registry holds (new or a duplicate) is confirmed to its robot with a
+receipt (monitor/receipts.py), so the robot may delete it from its outbox.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -19,6 +22,7 @@ from typing import Any, Callable
 from edge.comms import topics
 from monitor import MonitorError
 from monitor.evidence import InvalidEvidence, check_evidence
+from monitor.receipts import ReceiptSender
 from monitor.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -119,7 +123,7 @@ class Subscriber:
                  clean_session: bool = True, keepalive: int = 30,
                  reconnect_min_s: float = 0.5, reconnect_max_s: float = 15.0,
                  topic_root: str = TOPIC_ROOT, username: str | None = None, password: str | None = None,
-                 tls: TlsFiles | None = None):
+                 tls: TlsFiles | None = None, receipts: bool = True):
         self.host, self.port = host, int(port)
         self.topic_root = topic_root
         self._auth = (username, password)
@@ -133,6 +137,8 @@ class Subscriber:
         self._keepalive = keepalive
         self._reconnect = (reconnect_min_s, reconnect_max_s)
         self._client = None
+        self._send_receipts = receipts  # False: a read-only listener, robots keep re-sending until a monitor confirms
+        self._receipts: ReceiptSender | None = None
         self._lock = threading.RLock()
         self._connected = threading.Event()
         self._status_changed = threading.Condition(self._lock)
@@ -176,6 +182,9 @@ class Subscriber:
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
         self._client = client
+        if self._send_receipts:
+            self._receipts = ReceiptSender(lambda topic, data: client.publish(topic, data, qos=1),
+                                           self.topic_root).start()
         self.started_at = time.time()
         try:
             client.connect_async(self.host, self.port, keepalive=self._keepalive)
@@ -190,6 +199,8 @@ class Subscriber:
         client, self._client = self._client, None
         if client is None:
             return
+        if self._receipts is not None:
+            self._receipts.stop()  # the last receipts go out before the disconnect
         client.disconnect()
         client.loop_stop()
         self._connected.clear()
@@ -257,6 +268,8 @@ class Subscriber:
                 "robots": sorted({r for r, _ in self._session_cracks} | set(self._status)),
                 "events_by_type": {t: self._events_by_type.get(t, 0) for t in ("new", "update", "end")},
                 "evidence_received": self._counts["evidence_received"],
+                "evidence_duplicates_dropped": self._counts["evidence_duplicates_dropped"],
+                "receipts_sent": self._receipts.sent if self._receipts else 0,
                 "status": {r: {"state": s.state, "ts": s.ts, "live": s.live} for r, s in self._status.items()},
                 "stopped": sorted(self._live_stopped),
                 "connects": self._connects,
@@ -317,7 +330,10 @@ class Subscriber:
         key = (event["robot_id"], event["crack_id"])
         with self._lock:
             is_new_crack = self.registry.crack(*key) is None
-            if not self.registry.add_event(event):
+            stored = self.registry.add_event(event)
+            if self._receipts is not None:  # committed now or before: either way the registry holds it
+                self._receipts.event(event["robot_id"], event["event_id"])
+            if not stored:
                 self._counts["duplicates_dropped"] += 1
                 log.debug("duplicate event %s dropped", event["event_id"])
                 return
@@ -335,9 +351,11 @@ class Subscriber:
         with self._lock:
             self._counts["messages"] += 1
         robot, crack_id = check_evidence(topic, payload, self.topic_root)
-        self.registry.add_evidence(robot, crack_id, payload)
+        stored = self.registry.add_evidence(robot, crack_id, payload)
+        if self._receipts is not None:
+            self._receipts.evidence(robot, hashlib.sha256(payload).hexdigest())
         with self._lock:
-            self._counts["evidence_received"] += 1
+            self._counts["evidence_received" if stored else "evidence_duplicates_dropped"] += 1
 
     def _handle_status(self, topic: str, payload: bytes, retained: bool) -> None:
         if not payload:  # an empty retained message clears the topic; nothing to record

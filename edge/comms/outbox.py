@@ -1,7 +1,12 @@
-"""A disk outbox: messages wait here until the broker acknowledges them.
+"""A disk outbox: messages wait here until their delivery is confirmed.
 
-SQLite in WAL mode survives a power cut; rows leave only through ack(), so a crash or a lost
+SQLite in WAL mode survives a power cut; rows leave only through ack() (the broker's acknowledgement,
+outbox.confirm puback) or confirm() (the registry's receipt, outbox.confirm receipt), so a crash or a lost
 connection re-sends them (at least once: subscribers drop duplicates by event_id).
+
+Each event and evidence row carries its receipt key (the event_id; the JPEG's sha256) and, once the
+broker acknowledged it, when (`delivered`): a row delivered but unconfirmed is due again after a while
+(due()) or at a reconnect (all_due()); a new process sends every row it holds, so it forgets `delivered`.
 
 The outbox is bounded by `max_messages`, with one policy: when it is full, the oldest telemetry
 rows are dropped to make room; crack events and evidence JPEGs are never dropped. If only events are left, the
@@ -15,6 +20,8 @@ in memory at close is logged as lost, never dropped silently.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import sqlite3
 import threading
@@ -39,7 +46,8 @@ class Outbox:
         self.max_messages = int(max_messages)
         self.dropped_telemetry = 0  # telemetry rows dropped by the bound, this process
         self.write_failures = 0  # puts the disk refused (each message is kept and retried)
-        self._unwritten: Deque[Tuple[str, bytes, int, float, str]] = deque()  # waiting for the disk, in order
+        # (topic, payload, qos, created, kind, receipt key) waiting for the disk, in order
+        self._unwritten: Deque[Tuple[str, bytes, int, float, str, Optional[str]]] = deque()
         self._over_bound_warned = False
         self._lock = threading.Lock()
         try:
@@ -65,13 +73,21 @@ class Outbox:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
         if "kind" not in columns:  # an outbox written before telemetry was queued: every row is an event
             self._db.execute("ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'event'")
+        if "receipt_key" not in columns:  # written before receipts: give its rows their keys
+            self._db.execute("ALTER TABLE outbox ADD COLUMN receipt_key TEXT")
+            self._db.execute("ALTER TABLE outbox ADD COLUMN delivered REAL")
+            for row_id, payload, kind in self._db.execute("SELECT id, payload, kind FROM outbox").fetchall():
+                self._db.execute("UPDATE outbox SET receipt_key = ? WHERE id = ?", (receipt_key(kind, payload), row_id))
+        self._db.execute("CREATE INDEX IF NOT EXISTS outbox_by_receipt ON outbox (receipt_key)")
+        self._db.execute("UPDATE outbox SET delivered = NULL")  # this process sends every row it finds
 
     def put(self, topic: str, payload: bytes, qos: int = 1, kind: str = EVENT) -> Optional[int]:
         """Queue one message; its row id, or None while the disk refuses it (it waits in memory)."""
         if kind not in KINDS:
             raise ValueError(f"outbox kind must be one of {KINDS}, got {kind!r}")
+        key = receipt_key(kind, payload)
         with self._lock:
-            self._unwritten.append((topic, payload, qos, time.time(), kind))
+            self._unwritten.append((topic, payload, qos, time.time(), kind, key))
             return self._flush()
 
     def _flush(self) -> Optional[int]:
@@ -80,7 +96,8 @@ class Outbox:
         while self._unwritten:
             try:
                 self._make_room()
-                cur = self._db.execute("INSERT INTO outbox (topic, payload, qos, created, kind) VALUES (?, ?, ?, ?, ?)",
+                cur = self._db.execute("INSERT INTO outbox (topic, payload, qos, created, kind, receipt_key) "
+                                       "VALUES (?, ?, ?, ?, ?, ?)",
                                        self._unwritten[0])
             except sqlite3.Error as exc:  # read-only, disk full, I/O error
                 self.write_failures += 1
@@ -128,6 +145,50 @@ class Outbox:
             except sqlite3.Error as exc:  # the row stays and goes again next start: a duplicate, not a loss
                 log.warning("outbox %s: cannot delete acknowledged row %d (%s)", self.path, row_id, exc)
 
+    def mark_delivered(self, row_id: int) -> None:
+        """The broker acknowledged the row; it stays until a receipt names it (outbox.confirm receipt)."""
+        self._write("UPDATE outbox SET delivered = ? WHERE id = ?", (time.time(), row_id))
+
+    def confirm(self, kind: str, keys) -> int:
+        """Delete the rows of `kind` whose receipt keys a registry confirmed; how many went (unknown keys: none)."""
+        keys = list(keys)
+        if not keys:
+            return 0
+        marks = ",".join("?" * len(keys))
+        with self._lock:
+            try:
+                return self._db.execute(f"DELETE FROM outbox WHERE kind = ? AND receipt_key IN ({marks})",
+                                        (kind, *keys)).rowcount
+            except sqlite3.Error as exc:  # they stay and go again: duplicates, not losses
+                log.warning("outbox %s: cannot delete confirmed rows (%s)", self.path, exc)
+                return 0
+
+    def take_due(self, delivered_before: float, limit: int) -> List[Tuple[int, str, bytes, int, str]]:
+        """Delivered rows no receipt confirmed since `delivered_before`, oldest first, marked as sent again."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, topic, payload, qos, kind FROM outbox WHERE delivered IS NOT NULL "
+                                    "AND delivered <= ? ORDER BY id LIMIT ?", (delivered_before, limit)).fetchall()
+            for row in rows:
+                self._db.execute("UPDATE outbox SET delivered = NULL WHERE id = ?", (row[0],))
+        return rows
+
+    def all_due(self) -> int:
+        """Make every delivered, unconfirmed row due now (a reconnect: the broker may have lost them)."""
+        with self._lock:
+            return self._db.execute("UPDATE outbox SET delivered = 0 WHERE delivered IS NOT NULL").rowcount
+
+    def unconfirmed(self) -> int:
+        """Rows the broker acknowledged that no receipt has confirmed yet."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered IS NOT NULL").fetchone()[0])
+
+    def _write(self, sql: str, args: tuple) -> None:
+        with self._lock:
+            try:
+                self._db.execute(sql, args)
+            except sqlite3.Error as exc:  # the row is sent again: a duplicate, not a loss
+                log.warning("outbox %s: cannot update (%s)", self.path, exc)
+
     def track_open(self, crack_id: str, payload: Optional[bytes]) -> None:
         """Remember the newest event of an open crack (payload), or forget an ended one (None)."""
         with self._lock:
@@ -167,3 +228,15 @@ class Outbox:
                     log.error("outbox %s: %d %s(s) never reached the disk and are lost with this process",
                               self.path, lost, kind)
             self._db.close()
+
+
+def receipt_key(kind: str, payload: bytes) -> Optional[str]:
+    """What a registry receipt names a row by: an event's event_id, an evidence JPEG's sha256 (hex)."""
+    if kind == EVIDENCE:
+        return hashlib.sha256(payload).hexdigest()
+    if kind == EVENT:
+        try:
+            return str(json.loads(payload)["event_id"])
+        except (ValueError, KeyError, TypeError):  # not ours to judge here; it is simply never confirmed
+            return None
+    return None

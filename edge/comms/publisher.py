@@ -1,7 +1,8 @@
 """MQTT publisher (paho-mqtt 2 callback API): retained status, last will, events from the outbox.
 
-Events are sent in outbox order at QoS 1 and deleted from the outbox only in on_publish, i.e.
-when the broker acknowledged them. Within a process paho re-sends its unacknowledged messages
+Events are sent in outbox order at QoS 1 and leave the outbox only when their delivery is confirmed:
+by the registry's receipt (outbox.confirm receipt; re-sent when none comes, edge/comms/receipts.py) or
+by the broker's acknowledgement (puback). Within a process paho re-sends its unacknowledged messages
 after a reconnect (persistent session, client id per robot); after a restart of the process the
 outbox sends every row it still holds, oldest first. Evidence JPEGs ride it like events (QoS 1, kept
 until acknowledged), each right after its event. Telemetry rides the same outbox at QoS 0: when the outbox
@@ -33,14 +34,17 @@ from edge.comms.client import is_v5, last_word, new_client
 from edge.comms.events import status_payload
 from edge.comms.homeassistant import discovery_configs
 from edge.comms.outbox import EVENT, EVIDENCE, KEPT, TELEMETRY, Outbox
+from edge.comms.receipts import PUBACK, Confirmations
 from edge.comms import topics
 
 log = logging.getLogger(__name__)
 
 
 class Publisher:
-    def __init__(self, mqtt_cfg, robot_id: str, outbox: Outbox, home_assistant=None):
-        """home_assistant: the config's home_assistant section; with discovery on, the configs go out too."""
+    def __init__(self, mqtt_cfg, robot_id: str, outbox: Outbox, home_assistant=None,
+                 confirmations: Optional[Confirmations] = None):
+        """home_assistant: the config's home_assistant section; with discovery on, the configs go out too.
+        confirmations: when a row leaves the outbox (the runtime passes outbox.confirm; bare: at the PUBACK)."""
         self.cfg = mqtt_cfg
         self.robot_id = robot_id
         self.outbox = outbox
@@ -54,7 +58,7 @@ class Publisher:
         self._answered = False  # the broker sent a CONNACK on the current connection
         self._connected = threading.Event()
         self._lock = threading.Lock()
-        self._inflight: Dict[int, Tuple[int, str]] = {}  # paho mid -> (outbox row id, kind)
+        self._inflight: Dict[int, Tuple[int, str, bool]] = {}  # paho mid -> (outbox row id, kind, first send)
         self._early_acks: Dict[int, Optional[str]] = {}  # mid acknowledged before publish() returned -> refusal or None
         self.refused_rows: set = set()  # outbox rows of events the broker refused (MQTT 5): kept for the next start
         self._untracked_mids: set = set()  # status and command-state messages, which are not outbox rows
@@ -63,6 +67,9 @@ class Publisher:
         self._stop = threading.Event()
         self._pump: Optional[threading.Thread] = None
         self._handlers: Dict[str, Callable[[str, bytes], None]] = {}  # full topic -> handler
+        self.confirmations = confirmations or Confirmations(outbox, robot_id, PUBACK)
+        if self.confirmations.by_receipt:
+            self.subscribe(topics.RECEIPTS, self.confirmations.on_receipt)
 
         client_id = mqtt_cfg.client_id or f"crackbot-{robot_id}"
         # A persistent session, so the broker keeps our QoS 1 state (and commands sent to us) across drop-outs;
@@ -103,6 +110,7 @@ class Publisher:
         for topic in list(self._handlers):  # (re)subscribe: a persistent session may not hold them
             client.subscribe(topic, qos=1)
         self._publish_status("online")
+        self.confirmations.reconnected()  # a restarted broker may have lost what it acknowledged
         self._connected.set()
         self._wake.set()
 
@@ -120,7 +128,7 @@ class Publisher:
         self._answered = False
         # QoS 0 telemetry not yet written is gone with the link: take it off the books (best effort by design).
         with self._lock:
-            lost = [(mid, row) for mid, (row, kind) in self._inflight.items() if kind == TELEMETRY]
+            lost = [(mid, row) for mid, (row, kind, _) in self._inflight.items() if kind == TELEMETRY]
             for mid, _ in lost:
                 del self._inflight[mid]
         for _, row in lost:
@@ -150,10 +158,10 @@ class Publisher:
         if entry is not None:
             self._settle(*entry, refusal)
 
-    def _settle(self, row_id: int, kind: str, refusal: Optional[str]) -> None:
-        """The broker answered for an outbox row: gone when accepted; a refused event or JPEG stays."""
+    def _settle(self, row_id: int, kind: str, first: bool, refusal: Optional[str]) -> None:
+        """The broker answered for an outbox row: delivered when accepted; a refused event or JPEG stays."""
         if refusal is None or kind not in KEPT:  # refused telemetry is not worth keeping
-            self._ack(row_id, kind)
+            self._ack(row_id, kind, first)
             return
         self.refused_rows.add(row_id)
         self.last_error = f"broker refused an event: {refusal}"
@@ -204,11 +212,11 @@ class Publisher:
                 self._untracked_mids.add(info.mid)
         return info
 
-    def _ack(self, row_id: int, kind: str) -> None:
-        self.outbox.ack(row_id)
-        if kind == EVENT:
+    def _ack(self, row_id: int, kind: str, first: bool) -> None:
+        self.confirmations.delivered(row_id, kind)
+        if kind == EVENT and first:  # a re-send for want of a receipt was counted the first time
             self.acked += 1
-        elif kind == EVIDENCE:
+        elif kind == EVIDENCE and first:
             self.evidence_acked += 1
         self._wake.set()
 
@@ -242,21 +250,28 @@ class Publisher:
             after = self._last_sent
         if room <= 0:
             return
-        for row_id, topic, payload, qos, kind in self.outbox.pending(after, room):
-            # If the link dropped just now, paho keeps the QoS 1 message and sends it on reconnect.
-            info = self.client.publish(topic, payload, qos=qos)
-            refusal = None
-            with self._lock:
+        rows = self.outbox.pending(after, room)
+        for row in rows:
+            self._send_row(*row, advance=True)
+        for row in self.confirmations.due(room - len(rows)):  # acknowledged long ago, never confirmed
+            self._send_row(*row, advance=False)
+
+    def _send_row(self, row_id: int, topic: str, payload: bytes, qos: int, kind: str, advance: bool) -> None:
+        # If the link dropped just now, paho keeps the QoS 1 message and sends it on reconnect.
+        info = self.client.publish(topic, payload, qos=qos)
+        refusal = None
+        with self._lock:
+            if advance:
                 self._last_sent = row_id
-                acked_already = info.mid in self._early_acks
-                if acked_already:
-                    refusal = self._early_acks.pop(info.mid)
-                elif qos == 0 and info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    acked_already = True  # QoS 0 refused by a dropped link: best effort, let it go
-                else:
-                    self._inflight[info.mid] = (row_id, kind)
+            acked_already = info.mid in self._early_acks
             if acked_already:
-                self._settle(row_id, kind, refusal)
+                refusal = self._early_acks.pop(info.mid)
+            elif qos == 0 and info.rc != mqtt.MQTT_ERR_SUCCESS:
+                acked_already = True  # QoS 0 refused by a dropped link: best effort, let it go
+            else:
+                self._inflight[info.mid] = (row_id, kind, advance)
+        if acked_already:
+            self._settle(row_id, kind, advance, refusal)
 
     def publish_event(self, payload: dict) -> None:
         """Queue an event on disk first; the pump sends it when it can. An event with a number JSON
@@ -306,6 +321,15 @@ class Publisher:
     def backlog(self) -> int:
         """Messages in the outbox that the broker has not acknowledged yet."""
         return len(self.outbox)
+
+    @property
+    def confirmed(self) -> int:
+        """Events a registry receipt took out of the outbox (0 with outbox.confirm puback)."""
+        return self.confirmations.confirmed
+
+    @property
+    def evidence_confirmed(self) -> int:
+        return self.confirmations.evidence_confirmed
 
     @property
     def write_failures(self) -> int:

@@ -6,6 +6,7 @@ build and read them here.
     <root>/<robot_id>/events                 crack events, QoS 1
     <root>/<robot_id>/telemetry              QoS 0
     <root>/<robot_id>/evidence/<crack_id>    a JPEG of a new or updated crack (raw bytes, no JSON), QoS 1
+    <root>/<robot_id>/receipts               from the monitor: event ids and evidence sha256s its registry holds, QoS 1
     <root>/<robot_id>/pose                   poses from the robot controller (pose.source mqtt)
     <root>/<robot_id>/cmd/<command>/set      a request to the robot
     <root>/<robot_id>/cmd/<command>/state    the robot's answer, retained
@@ -23,6 +24,7 @@ AVAILABLE, NOT_AVAILABLE = "online", "offline"
 DEFAULT_DISCOVERY_PREFIX = "homeassistant"
 COMMAND_STATE = "command_state"  # the kind topic_kind() gives a command's state topic
 EVIDENCE = "evidence"
+RECEIPTS = "receipts"  # the registry's receipts to the robot: what may leave its outbox
 # Crack ids that may name a topic level (the tracker's all do); never only dots, so no id reads as a path.
 CRACK_ID = re.compile(r"(?!\.+$)[A-Za-z0-9_.-]{1,128}")
 

@@ -249,6 +249,12 @@ class OutboxConfig(_Strict):
     )
     max_messages: int = Field(100_000, ge=10, description="Bound of the outbox: when full the oldest telemetry is "
                               "dropped first; crack events are never dropped")
+    confirm: Literal["receipt", "puback"] = Field(
+        "receipt", description="When an event or evidence JPEG leaves the outbox. receipt: when a crackbot monitor's "
+        "registry confirms it on <root>/<robot_id>/receipts (a broker that dies before saving loses nothing); "
+        "puback: at the broker's acknowledgement, for subscribers that send no receipts (Node-RED, Home Assistant)")
+    resend_after_s: float = Field(30.0, ge=1, le=86400, description="receipt only: an event the broker acknowledged "
+                                  "is sent again when no receipt came within this time (and at every reconnect)")
 
 
 class TrackingConfig(_Strict):

@@ -15,6 +15,7 @@ from edge.comms.commands import RobotControls
 from edge.comms.evidence import EvidenceStore
 from edge.comms.outbox import Outbox
 from edge.comms.publisher import Publisher
+from edge.comms.receipts import Confirmations
 from edge.config import MIN_STRIDE, EdgeConfig
 from edge.errors import ConfigError, ModelError
 from edge.frame.cascade import FrameAnalyzer, SegmentFn
@@ -99,8 +100,10 @@ def compose(cfg: EdgeConfig, camera=None, segment_fn: Optional[SegmentFn] = None
     )
     # The outbox first: a disk that cannot take events is refused before a camera is opened.
     if sink is None:
-        sink = Publisher(cfg.mqtt, cfg.robot_id, Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages),
-                         home_assistant=cfg.home_assistant)
+        outbox = Outbox(cfg.outbox.path, max_messages=cfg.outbox.max_messages)
+        confirmations = Confirmations(outbox, cfg.robot_id, cfg.outbox.confirm, cfg.outbox.resend_after_s)
+        sink = Publisher(cfg.mqtt, cfg.robot_id, outbox, home_assistant=cfg.home_assistant,
+                         confirmations=confirmations)
     if camera is None:
         camera = open_camera(cfg.camera, mm_per_px=mm_per_px(cfg.scale))
     camera.max_pixels = cfg.pipeline.max_frame_pixels  # the folder camera checks file headers before decoding

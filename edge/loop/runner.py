@@ -113,7 +113,8 @@ def run_robot(robot: Robot, max_frames: Optional[int] = None, stop: Optional[thr
         outbox = {"outbox_backlog_at_start": backlog_at_start, "cracks_ended_from_killed_run": len(closed),
                   "outbox_backlog": sink.backlog, "outbox_write_failures": sink.write_failures,
                   "evidence_mqtt": {"sent": feed.sent if feed else 0, "dropped": feed.dropped if feed else 0,
-                                    "acked": sink.evidence_acked, "largest_bytes": feed.largest if feed else 0}}
+                                    "acked": sink.evidence_acked,
+                                    "confirmed": sink.evidence_confirmed, "largest_bytes": feed.largest if feed else 0}}
         sink.close()  # logs any event the disk never took
     if pipeline.errors:
         raise pipeline.errors[0]
@@ -140,6 +141,7 @@ def summary(robot: Robot, pipeline: Pipeline, counts: dict, elapsed: float, outb
         "events_published": counts.get("events_published", 0),
         "events_by_type": {t: counts.get(f"events_{t}", 0) for t in ("new", "update", "end")},
         "events_acked": sink.acked,
+        "events_confirmed": sink.confirmed,  # by a registry receipt (outbox.confirm receipt)
         "events_unencodable": sink.unencodable,
         **outbox,
         "evidence_saved": robot.evidence.saved if robot.evidence else 0,

@@ -12,6 +12,8 @@ class MemorySink:
     backlog = 0
     acked = 0
     evidence_acked = 0
+    confirmed = 0
+    evidence_confirmed = 0
     unencodable = 0
     write_failures = 0
 

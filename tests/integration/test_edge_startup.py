@@ -59,7 +59,8 @@ def test_corrupt_model_file_is_refused(tmp_path, shipped_bundle):
 def test_unreachable_broker_at_start_is_retried(tmp_path, shipped_bundle, free_port):
     config = write_sim_config(tmp_path, port=free_port, bundle=shipped_bundle)
     summary = tmp_path / "s.json"
-    cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary)]
+    cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary),
+           "--set", "outbox.confirm=puback"]  # no monitor here: the broker's acknowledgement is the end
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: [lines.append(line) for line in proc.stderr], daemon=True)

@@ -1,6 +1,7 @@
 """A robot killed with SIGKILL mid-run: the next start ends the cracks it left open."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -53,6 +54,39 @@ def test_cracks_of_a_killed_robot_are_ended_on_its_next_start(tmp_path, mqtt_bro
         proc = edge_run(config, tmp_path / "s2.json", "--max-frames", "1")
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert wait_until(lambda: all(registry.crack("rb-k", c)["state"] == "ended" for c in open_before), 20)
+    finally:
+        sub.stop()
+        registry.close()
+
+
+@pytest.mark.slow
+def test_a_robot_killed_with_events_in_flight_loses_none_and_doubles_none(tmp_path, mqtt_broker, shipped_bundle):
+    """Killed while events wait for their receipt: the next start sends them again, the registry keeps each once."""
+    from tests.integration.helpers import outbox_events
+
+    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="rb-f", cracks=4)
+    outbox = tmp_path / "outbox-rb-f.sqlite"
+    registry = Registry(tmp_path / "reg.sqlite")
+    sub = Subscriber(mqtt_broker.host, mqtt_broker.port, registry, robot_id="rb-f").start()
+    try:
+        assert sub.wait_connected(10)
+        cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--set", "camera.realtime=true",
+               "--set", "camera.fps=4"]
+        robot = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert wait_until(lambda: registry.counts("rb-f")["events"] >= 2, 120), "no event arrived"
+        finally:
+            os.kill(robot.pid, signal.SIGKILL)
+            robot.wait()
+        written = {event_id for _, event_id in outbox_events(outbox)} | {e["event_id"] for e in registry.events("rb-f")}
+        proc = edge_run(config, tmp_path / "s2.json", "--max-frames", "2")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        run2 = json.loads((tmp_path / "s2.json").read_text())
+        expected = len(written) + run2["cracks_ended_from_killed_run"] + run2["events_published"]
+        assert run2["outbox_backlog"] == 0
+        ids = [e["event_id"] for e in registry.events("rb-f")]
+        assert written <= set(ids)  # nothing the killed run wrote is lost
+        assert len(ids) == len(set(ids)) == expected == sub.summary()["events_received"]  # each once
     finally:
         sub.stop()
         registry.close()
