@@ -28,14 +28,18 @@ mqtt:
   drain_timeout_s: 20
 outbox:
   path: {outbox}
+  confirm: {confirm}
 """
 
 
 def write_sim_config(tmp_path: Path, port: int, bundle: Path, robot_id="sim-t1", width=2400, height=1400,
-                     cracks=3, seed=3) -> Path:
+                     cracks=3, seed=3, confirm="receipt") -> Path:
+    """A small simulated wall. confirm: `puback` where no registry monitor runs (the test's own subscriber
+    sends no receipts, so a robot waiting for them would wait out its drain timeout at exit)."""
     path = tmp_path / f"{robot_id}.yaml"
     path.write_text(SMALL_WALL.format(robot_id=robot_id, width=width, height=height, cracks=cracks, seed=seed,
-                                      bundle=bundle, port=port, outbox=tmp_path / f"outbox-{robot_id}.sqlite"))
+                                      bundle=bundle, port=port, outbox=tmp_path / f"outbox-{robot_id}.sqlite",
+                                      confirm=confirm))
     return path
 
 

@@ -57,10 +57,9 @@ def test_corrupt_model_file_is_refused(tmp_path, shipped_bundle):
 @pytest.mark.slow
 @pytest.mark.broker
 def test_unreachable_broker_at_start_is_retried(tmp_path, shipped_bundle, free_port):
-    config = write_sim_config(tmp_path, port=free_port, bundle=shipped_bundle)
+    config = write_sim_config(tmp_path, port=free_port, bundle=shipped_bundle, confirm="puback")
     summary = tmp_path / "s.json"
-    cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary),
-           "--set", "outbox.confirm=puback"]  # no monitor here: the broker's acknowledgement is the end
+    cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: [lines.append(line) for line in proc.stderr], daemon=True)
@@ -86,7 +85,7 @@ def test_unreachable_broker_at_start_is_retried(tmp_path, shipped_bundle, free_p
 
 def test_device_side_runs_without_tensorflow(tmp_path, shipped_bundle, mqtt_broker):
     """The edge in a fresh interpreter where importing tensorflow would fail outright."""
-    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle)
+    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, confirm="puback")
     code = (
         "import sys, json\n"
         "sys.modules['tensorflow'] = None  # any import of tensorflow now raises ImportError\n"

@@ -164,8 +164,17 @@ def test_pause_and_resume_reach_the_running_robot(tmp_path, shipped_bundle, mqtt
     from tests.integration.helpers import ROOT, write_sim_config
 
     operator = _Operator(mqtt_broker, "rb-live")
-    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="rb-live",
-                              width=3600, height=1400, cracks=3, seed=9)
+    config = write_sim_config(
+        tmp_path,
+        port=mqtt_broker.port,
+        bundle=shipped_bundle,
+        confirm="puback",
+        robot_id="rb-live",
+        width=3600,
+        height=1400,
+        cracks=3,
+        seed=9,
+    )
     summary = tmp_path / "s.json"
     robot = subprocess.Popen([sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary),
                               "--set", "camera.realtime=true", "--set", "camera.fps=6"],

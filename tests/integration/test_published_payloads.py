@@ -9,7 +9,9 @@ from tests.integration.helpers import edge_run, write_sim_config
 
 def test_status_events_and_telemetry_match_their_schemas(tmp_path, shipped_bundle, mqtt_broker, mqtt_collector):
     got = mqtt_collector(mqtt_broker, "crackbot/schema-bot/#")
-    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="schema-bot")
+    config = write_sim_config(
+        tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, confirm="puback", robot_id="schema-bot"
+    )
     proc = edge_run(config, tmp_path / "s.json", "--set", "telemetry.interval_s=0.05")
     assert proc.returncode == 0, proc.stderr
     assert wait_until(lambda: robot_stopped(got))

@@ -53,7 +53,9 @@ def test_segmenter_follows_model_json(seg_bundle, shipped_bundle):
 @pytest.mark.slow
 def test_cascade_publishes_measured_cracks(tmp_path, shipped_bundle, seg_bundle, mqtt_broker, mqtt_collector):
     got = mqtt_collector(mqtt_broker, "crackbot/seg-bot/#")
-    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="seg-bot")
+    config = write_sim_config(
+        tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, confirm="puback", robot_id="seg-bot"
+    )
     proc = edge_run(config, tmp_path / "s.json", "--set", f"models.segmenter={seg_bundle}",
                     "--set", "telemetry.interval_s=0.05", "--set", f"evidence.dir={tmp_path / 'ev'}")
     assert proc.returncode == 0, proc.stderr
@@ -80,8 +82,16 @@ def test_cascade_publishes_measured_cracks(tmp_path, shipped_bundle, seg_bundle,
 @pytest.mark.slow
 def test_sigterm_drains_and_publishes_stopped(tmp_path, shipped_bundle, mqtt_broker, mqtt_collector):
     got = mqtt_collector(mqtt_broker, "crackbot/term-bot/#")
-    config = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="term-bot",
-                              width=4000, height=2000, cracks=5)
+    config = write_sim_config(
+        tmp_path,
+        port=mqtt_broker.port,
+        bundle=shipped_bundle,
+        confirm="puback",
+        robot_id="term-bot",
+        width=4000,
+        height=2000,
+        cracks=5,
+    )
     summary_path = tmp_path / "s.json"
     cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--summary", str(summary_path),
            "--set", "camera.realtime=true", "--set", "camera.fps=4"]

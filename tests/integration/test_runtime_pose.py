@@ -39,7 +39,7 @@ models: {{classifier: {bundle}}}
 pose: {{source: {pose}, csv_path: {tmp_path / 'poses.csv'}, max_gap_s: 0.5}}
 scale: {{mm_per_px: {MM}}}
 mqtt: {{host: 127.0.0.1, port: {port}, drain_timeout_s: 20}}
-outbox: {{path: {tmp_path / f'outbox-{pose}.sqlite'}}}
+outbox: {{path: {tmp_path / f'outbox-{pose}.sqlite'}, confirm: puback}}
 """)
     return path
 
@@ -64,8 +64,17 @@ def test_csv_pose_places_folder_frames_where_the_simulator_does(tmp_path, shippe
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["frames_without_pose"] == 0 and events
     # The same frames from the simulator, which knows its own pose exactly: the same cracks in the same places.
-    sim = write_sim_config(tmp_path, port=mqtt_broker.port, bundle=shipped_bundle, robot_id="pose-bot",
-                           width=2400, height=1400, cracks=3, seed=3)
+    sim = write_sim_config(
+        tmp_path,
+        port=mqtt_broker.port,
+        bundle=shipped_bundle,
+        confirm="puback",
+        robot_id="pose-bot",
+        width=2400,
+        height=1400,
+        cracks=3,
+        seed=3,
+    )
     sim_events = _events(mqtt_broker, lambda: edge_run(sim, tmp_path / "sim.json"))
     assert _final_boxes(events) == _final_boxes(sim_events) != []
 
