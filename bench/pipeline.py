@@ -51,6 +51,7 @@ def bench_config(folder: Path, video: Path, port: int, realtime: bool, fps: floa
     cfg["pose"] = {"source": "none"}  # a video has no wall position: events carry frame boxes and mm sizes
     cfg["mqtt"]["port"] = port
     cfg["outbox"]["path"] = str(folder / "outbox.sqlite")
+    cfg["outbox"]["confirm"] = "puback"  # no registry monitor runs here to send receipts
     cfg["models"]["classifier"] = str(ROOT / "models" / "crack_classifier")
     cfg["models"]["segmenter"] = str(ROOT / segmenter) if segmenter else None  # the written config lives elsewhere
     cfg["models"]["segment_zoom"] = zoom
