@@ -105,7 +105,8 @@ def test_robot_runs_on_the_compiled_model(compiled, tmp_path, mqtt_broker):
     sys.path.insert(0, str(ROOT / "tests" / "integration"))
     from helpers import edge_run, write_sim_config
 
-    config = write_sim_config(tmp_path, mqtt_broker.port, compiled, robot_id="native-1", width=1600, height=900)
+    config = write_sim_config(tmp_path, mqtt_broker.port, compiled, robot_id="native-1", width=1600, height=900,
+                              confirm="puback")  # no registry monitor here: the broker's ack is the end
     summary = tmp_path / "summary.json"
     proc = edge_run(config, summary, "--set", "models.backend=native", "--max-frames", "4")
     assert proc.returncode == 0, proc.stderr[-2000:]
