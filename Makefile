@@ -50,29 +50,30 @@ $(VENV)/.all: $(VENV)/.device
 	$(PIP) -e ".[device,broker,monitor,train,mcu,dev,check]"
 	touch $@
 
+# $(call apt_install,PACKAGE,TEST,WITHOUT): install a Debian package where we may (as root, or by sudo without a
+# password) unless TEST finds it; WITHOUT says what happens when it cannot be had.
+define apt_install
+	@if $(2); then :; else \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+			SUDO=sudo; else SUDO=none; fi; \
+		if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null 2>&1; then echo "$(1) not installed (no root): $(3)"; \
+		else ($$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) \
+			>/dev/null) || echo "$(1) could not be installed: $(3)"; fi; \
+	fi
+endef
+
 # mosquitto where we may install it; otherwise tests and the demo use the embedded broker.
+MOSQUITTO_FOUND = command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]
 mosquitto:
-	@if command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) \
-		|| echo "mosquitto could not be installed: using the embedded broker"; \
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) \
-		|| echo "mosquitto could not be installed: using the embedded broker"; \
-	else echo "mosquitto not installed (no root): using the embedded broker"; fi
+	$(call apt_install,mosquitto,$(MOSQUITTO_FOUND),using the embedded broker)
 
 # Headless Chromium prints the inspection report to PDF and lets its test look at it in a real browser
 # (Debian's package is chromium); where it cannot be installed those tests skip and --pdf says so.
+CHROMIUM_FOUND = command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	|| command -v google-chrome >/dev/null 2>&1
+CHROMIUM_WITHOUT = the report's browser tests skip and --pdf writes the HTML only
 chromium:
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
-		|| command -v google-chrome >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "chromium could not be installed: the report's browser tests skip, --pdf writes the HTML only"; \
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "chromium could not be installed: the report's browser tests skip, --pdf writes the HTML only"; \
-	else echo "chromium not installed (no root): the report's browser tests skip, --pdf writes the HTML only"; fi
+	$(call apt_install,chromium,$(CHROMIUM_FOUND),$(CHROMIUM_WITHOUT))
 
 setup: $(VENV)/.all mosquitto chromium
 
