@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Optional
+from typing import Dict, Optional, Sequence
 
 from edge.comms.schemas import SCHEMA_VERSION
 from edge.frame.severity import classify_width
@@ -79,3 +79,14 @@ def crack_trace(track: Track) -> Optional[dict]:
 
 def status_payload(robot_id: str, state: str) -> dict:
     return {"schema_version": SCHEMA_VERSION, "robot_id": robot_id, "state": state, "ts": time.time()}
+
+
+def final_reports(events: Sequence[dict]) -> Dict[str, dict]:
+    """The latest event of every crack_id (by seq): the whole crack as last measured. A crack that
+    ended as part of another (merged_into) is that other crack's now, not a report of its own."""
+    latest: Dict[str, dict] = {}
+    for ev in events:
+        cur = latest.get(ev["crack_id"])
+        if cur is None or ev["seq"] >= cur["seq"]:
+            latest[ev["crack_id"]] = ev
+    return {crack_id: ev for crack_id, ev in latest.items() if not ev.get("merged_into")}

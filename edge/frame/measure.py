@@ -67,13 +67,15 @@ def sure_pixels(levels: np.ndarray) -> np.ndarray:
     return levels > 0
 
 
-def _distance(crop: np.ndarray) -> np.ndarray:
+def distance_to_edge(crop: np.ndarray) -> np.ndarray:
+    """Each mask pixel's Euclidean distance to the nearest background pixel centre."""
     padded = np.pad(crop, 1).astype(np.uint8)  # the background around the crack must exist for the transform
     return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
 
 
-def _skeleton_and_distance(crop: np.ndarray):
-    dist = _distance(crop)
+def skeleton_and_distance(crop: np.ndarray):
+    """(the mask's skeleton with its spurs pruned, distance_to_edge): what lengths and widths are read from."""
+    dist = distance_to_edge(crop)
     skel = skeletonize(crop)
     if not skel.any():  # a blob thinned to nothing cannot happen, but never divide by zero
         skel = crop.copy()
@@ -90,13 +92,13 @@ def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tup
         return None
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     crop = levels[y0:y1, x0:x1] > 0
-    skel, dist = _skeleton_and_distance(crop)
+    skel, dist = skeleton_and_distance(crop)
     length_px = skeleton_length(skel)
     # A skeleton stops half a width short of each tip; add it back at every free end.
     length_px += float(sum(max(0.0, dist[y, x] - 0.5) for y, x in endpoints(skel)))
     sure = sure_pixels(levels[y0:y1, x0:x1])
     if not np.array_equal(sure, crop):  # faint pixels: the widths come from the sure ones alone
-        skel, dist = _skeleton_and_distance(sure)
+        skel, dist = skeleton_and_distance(sure)
     widths_px = local_widths(skel, dist, width_window_px)
     sy, sx = np.nonzero(skel)
     # Where branches meet, the mask is the union of two cracks and is wider than either: leave the

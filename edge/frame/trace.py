@@ -1,7 +1,8 @@
 """A crack's shape for the wire: its centreline as a few polylines, each vertex with the full width there.
 
-The skeleton (edge/frame/skeleton.py) is cut into paths between its free ends and junctions, each path is
-simplified by Douglas-Peucker (cv2.approxPolyDP), and the width at a vertex is the median of the full
+The skeleton the crack is measured on (edge/frame/measure.py skeleton_and_distance, spurs pruned) is cut
+into paths between its free ends and junctions, each path is simplified by Douglas-Peucker
+(cv2.approxPolyDP), and the width at a vertex is the median of the full
 widths (edge/frame/measure.py local_widths, from the sure pixels) along the path within WIDTH_SPAN_PX.
 The trace is bounded: the longest paths first, at most `max_lines` of them and `max_vertices` vertices in
 all, the tolerance loosened until they fit, so an event never grows with the crack.
@@ -13,8 +14,8 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from edge.frame.measure import local_widths, sure_pixels
-from edge.frame.skeleton import neighbour_total, skeletonize
+from edge.frame.measure import distance_to_edge, local_widths, skeleton_and_distance, sure_pixels
+from edge.frame.skeleton import neighbour_total
 
 MAX_VERTICES = 64  # per trace, all polylines together: ~1.3 KB of JSON in wall mm
 MAX_LINES = 16
@@ -92,14 +93,11 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
     crop = levels > 0
     if not crop.any() or max_vertices < 2:
         return []
-    skel = skeletonize(crop)
-    if not skel.any():
-        skel = crop.copy()
+    skel, _ = skeleton_and_distance(crop)  # the skeleton the crack was measured on
     sure = sure_pixels(levels)
     width_img = np.zeros(skel.shape, np.float32)
     ys, xs = np.nonzero(skel)
-    dist = cv2.distanceTransform(np.pad(sure, 1).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-    width_img[ys, xs] = local_widths(skel, dist)
+    width_img[ys, xs] = local_widths(skel, distance_to_edge(sure))
     width_img[ys, xs] *= sure[ys, xs]  # a faint-only stretch has no width to report
     paths = sorted(_paths(skel), key=len, reverse=True)[: min(max_lines, max_vertices // 2)]
     epsilon = float(epsilon_px)

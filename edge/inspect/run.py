@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from edge.config import EdgeConfig, ScaleConfig
+from edge.config import EdgeConfig
+from edge.comms.events import final_reports
+from edge.config.photos import for_photos
 from edge.errors import ConfigError
 from edge.inspect.camera import PhotoCamera
 from edge.inspect.recorder import MaskRecorder
@@ -38,21 +40,7 @@ def photo_config(cfg: EdgeConfig, mm_per_px: Optional[float]) -> EdgeConfig:
     sizes are pixels), no evidence files (the overlays are the evidence), no frame dropped."""
     if not cfg.models.segmenter:
         raise ConfigError("inspect needs models.segmenter: the overlays and sizes come from its mask")
-    return cfg.model_copy(update={
-        "pose": cfg.pose.model_copy(update={"source": "none"}),
-        "scale": ScaleConfig(mm_per_px=mm_per_px or 1.0),
-        "evidence": cfg.evidence.model_copy(update={"dir": None}),
-        "pipeline": cfg.pipeline.model_copy(update={"drop_when_late": False}),
-    })
-
-
-def final_reports(events: Sequence[dict]) -> Dict[str, dict]:
-    """The latest event of every crack (by seq), leaving out cracks merged into another."""
-    latest: Dict[str, dict] = {}
-    for ev in events:
-        if ev["crack_id"] not in latest or ev["seq"] >= latest[ev["crack_id"]]["seq"]:
-            latest[ev["crack_id"]] = ev
-    return {k: ev for k, ev in latest.items() if not ev.get("merged_into")}
+    return for_photos(cfg, mm_per_px or 1.0)
 
 
 def inspect_photos(cfg: EdgeConfig, files: Sequence[Path], mm_per_px: Optional[float]) -> Inspection:

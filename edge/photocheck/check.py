@@ -10,8 +10,9 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from edge.frame.cascade import cracks_from_mask
-from edge.config import EdgeConfig, FolderCameraConfig, ScaleConfig
-from edge.sim.scancheck import final_reports
+from edge.config import EdgeConfig, FolderCameraConfig
+from edge.config.photos import for_photos
+from edge.comms.events import final_reports
 from edge.photocheck.photos import PhotoSet, find_sets, photo_files, read_mask, readable
 from edge.photocheck.reference import measure_mask
 from edge.photocheck.score import Figures, figures, score_photo, summarize
@@ -22,13 +23,7 @@ log = logging.getLogger(__name__)
 def photo_config(cfg: EdgeConfig, folder: Path) -> EdgeConfig:
     """The robot's config with its camera swapped for a folder of photos: no pose (every photo is a
     scene of its own), 1 mm per pixel (so every figure is in pixels), no evidence crops, no frame dropped."""
-    return cfg.model_copy(update={
-        "camera": FolderCameraConfig(type="folder", path=str(folder), fps=10.0),
-        "pose": cfg.pose.model_copy(update={"source": "none"}),
-        "scale": ScaleConfig(mm_per_px=1.0),
-        "evidence": cfg.evidence.model_copy(update={"dir": None, "mqtt": False}),
-        "pipeline": cfg.pipeline.model_copy(update={"drop_when_late": False}),
-    })
+    return for_photos(cfg).model_copy(update={"camera": FolderCameraConfig(type="folder", path=str(folder), fps=10.0)})
 
 
 def _report_dicts(reports: Sequence[dict]) -> List[dict]:

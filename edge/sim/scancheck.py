@@ -10,6 +10,8 @@ from __future__ import annotations
 import statistics
 from typing import Dict, List, Sequence
 
+from edge.comms.events import final_reports
+
 LENGTH_REL = 0.10
 WIDTH_ABS_MM, WIDTH_REL = 0.5, 0.20
 POSITION_MM = 20.0
@@ -22,17 +24,6 @@ def _overlaps(a, b) -> bool:
 
 def _area(a, b) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
-def final_reports(events: Sequence[dict]) -> Dict[str, dict]:
-    """The latest event of every crack_id (by seq): the whole crack as last measured. A crack that
-    ended as part of another (merged_into) is that other crack's now, not a report of its own."""
-    latest: Dict[str, dict] = {}
-    for ev in events:
-        cur = latest.get(ev["crack_id"])
-        if cur is None or ev["seq"] >= cur["seq"]:
-            latest[ev["crack_id"]] = ev
-    return {crack_id: ev for crack_id, ev in latest.items() if not ev.get("merged_into")}
 
 
 def score_wall(reports: Dict[str, dict], wall, margin_mm: float = POSITION_MM) -> dict:

@@ -177,10 +177,10 @@ def test_spurs_shorter_than_the_width_are_pruned():
     for x in range(40, 260, 20):
         mask[26:30, x : x + 3] = 255  # bumps on the edge, 4 px high: each would grow a spur
     skel = skeletonize(mask > 0)
-    from edge.frame.measure import _distance
+    from edge.frame.measure import distance_to_edge
     from edge.frame.skeleton import prune_spurs
 
-    pruned = prune_spurs(skel, _distance(mask > 0))
+    pruned = prune_spurs(skel, distance_to_edge(mask > 0))
     assert skeleton_length(pruned) < skeleton_length(skel)
     (m,) = measure_mask(mask, mm_per_px=1.0)
     assert m.length_mm == pytest.approx(260, rel=0.03)

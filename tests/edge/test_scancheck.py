@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from edge.sim.scancheck import final_reports, parse_seeds, score_wall, summarize
+from edge.comms.events import final_reports
+from edge.sim.scancheck import parse_seeds, score_wall, summarize
 from edge.sim import SyntheticWall, WallCrack
 from monitor.scoring import measurement_scores
 
