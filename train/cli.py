@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--data", action="append", required=True, metavar="DIR", help="data folder (repeatable)")
     gate.add_argument("--max-false-alarms", action="append", required=True, metavar="SOURCE=RATE",
                       help="largest share of SOURCE's crack-free patches that may pass, e.g. brickwork_crackcv=0.02")
+    gate.add_argument("--split", choices=("all", "val"), default="all",
+                      help="val: only the files the model's training held out (rebuilt from its recorded config)")
     gate.add_argument("--threads", type=int, default=2, help="interpreter threads")
     gate.add_argument("--write", action="store_true", help="record the threshold and its sweep in model.json")
     gate.add_argument("--json", metavar="OUT.json", help="write the sweep here")
@@ -133,7 +135,7 @@ def _evaluate(args) -> int:
 def _gate(args) -> int:
     from .gate import calibrate, gate_lines, parse_limits, write_gate
 
-    result = calibrate(args.model, args.data, parse_limits(args.max_false_alarms), args.threads)
+    result = calibrate(args.model, args.data, parse_limits(args.max_false_alarms), args.threads, args.split)
     for line in gate_lines(result):
         print(line)
     if args.json:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -85,6 +84,8 @@ def describe(ps: PatchSet) -> List[str]:
         extra = ps.info.get(name, {})
         skipped = extra.get("skipped", 0) + extra.get("ambiguous", 0)
         note = f", {skipped} skipped" if skipped else ""
+        if extra.get("look_alikes"):
+            note += f", {extra['look_alikes']} of them cracks painted out"
         lines.append(f"{name}: {b['n']} patches ({b['crack']} crack / {b['no_crack']} no crack{note})")
     return lines
 
@@ -271,13 +272,17 @@ def _patches_of(image: np.ndarray, mask: np.ndarray, size: int) -> Iterable[Tupl
 
 
 def read_segmentation_folder(
-    folder, size: int = 227, center_fraction: float = 0.5, min_crack_pixels: int = 20
+    folder, size: int = 227, center_fraction: float = 0.5, min_crack_pixels: int = 20, look_alikes: bool = False
 ) -> PatchSet:
+    """Patches cut along the masks; with `look_alikes`, also every cracked patch again with its (thin) crack
+    painted out, as a crack-free patch of the same surface (train/hardneg.py), in the same split group."""
+    from .hardneg import paint_out
+
     folder = Path(folder)
     name = source_name(folder)
     masks = {p.stem: p for p in _image_files(folder / "masks")}
     images, labels, groups, bad, unpaired = [], [], [], [], []
-    ambiguous = 0
+    ambiguous = look_alike_count = 0
     files = _image_files(folder / "images")
     photos = manifest_photos(folder)
     photo_ids: Dict[str, int] = {}  # source photo -> group id: all crops of a photo split together
@@ -293,6 +298,7 @@ def read_segmentation_folder(
         if mask.shape != rgb.shape[:2]:
             bad.append(f"{path.name} (mask size differs)")
             continue
+        group = photo_ids.setdefault(photos.get(path.stem) or photo_id(path.stem), len(photo_ids))
         for img, msk in _patches_of(rgb, mask, size):
             label = label_from_mask(msk, center_fraction, min_crack_pixels)
             if label is None:
@@ -300,7 +306,15 @@ def read_segmentation_folder(
                 continue
             images.append(img)
             labels.append(label)
-            groups.append(photo_ids.setdefault(photos.get(path.stem) or photo_id(path.stem), len(photo_ids)))
+            groups.append(group)
+        painted = paint_out(rgb, mask) if look_alikes else None
+        if painted is not None:
+            for (img, _), (_, msk) in zip(_patches_of(painted, mask, size), _patches_of(rgb, mask, size)):
+                if msk.any():  # a patch that held a crack, now without it
+                    images.append(img)
+                    labels.append(0)
+                    groups.append(group)
+                    look_alike_count += 1
     _warn_skipped(folder, bad, "unreadable")
     _warn_skipped(folder, unpaired, "image without a mask")
     if ambiguous:
@@ -313,18 +327,20 @@ def read_segmentation_folder(
         "files": len(files),
         "skipped": len(bad) + len(unpaired),
         "ambiguous": ambiguous,
+        "look_alikes": look_alike_count,
     }
     return _patch_set(images, labels, groups, name, info)
 
 
 def read_folder(
-    folder, size: int = 227, center_fraction: float = 0.5, min_crack_pixels: int = 20, split_block: int = 1
+    folder, size: int = 227, center_fraction: float = 0.5, min_crack_pixels: int = 20, split_block: int = 1,
+    look_alikes: bool = False,
 ) -> PatchSet:
     """Patches from one folder in either convention."""
     kind = convention(Path(folder))
     if kind == "classification":
         return read_classification_folder(folder, size, split_block)
-    return read_segmentation_folder(folder, size, center_fraction, min_crack_pixels)
+    return read_segmentation_folder(folder, size, center_fraction, min_crack_pixels, look_alikes)
 
 
 def synthetic_patches(n: int, size: int = 227, seed: int = 0) -> PatchSet:
@@ -350,11 +366,12 @@ def load_data(
     center_fraction: float = 0.5,
     min_crack_pixels: int = 20,
     split_block: int = 1,
+    look_alikes: bool = False,
 ) -> PatchSet:
     """Every folder (either convention) plus `synthetic` generated patches, as one PatchSet."""
     sets, names = [], set()
     for folder in folders:
-        ps = read_folder(folder, size, center_fraction, min_crack_pixels, split_block)
+        ps = read_folder(folder, size, center_fraction, min_crack_pixels, split_block, look_alikes)
         name = ps.source_names()[0]
         if name in names:  # two folders with the same name: keep them apart
             raise DataError(f"{folder}: a data folder named {name!r} was given twice")
@@ -368,33 +385,3 @@ def load_data(
     for line in describe(data):
         log.info("data %s", line)
     return data
-
-
-# --- splitting ---------------------------------------------------------------------------------
-
-
-def _source_rng(seed: int, source: str) -> np.random.Generator:
-    # Seeded per source, so a folder splits the same way whatever else is loaded with it.
-    return np.random.default_rng([int(seed), zlib.crc32(source.encode())])
-
-
-def split_by_file(ps: PatchSet, val_fraction: float = 0.15, seed: int = 0) -> Tuple[PatchSet, PatchSet]:
-    """(train, validation): a seeded share of each source's files (all patches of a file go the
-    same way), drawn separately from files with and without cracks to keep the balance."""
-    if not 0.0 <= val_fraction < 1.0:
-        raise DataError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    val_mask = np.zeros(len(ps), bool)
-    for name in ps.source_names():
-        in_source = ps.sources == name
-        rng = _source_rng(seed, name)
-        groups = ps.groups[in_source]
-        cracked = set(ps.groups[in_source & (ps.labels == 1)].tolist())
-        for stratum in (sorted(cracked), sorted(set(groups.tolist()) - cracked)):
-            if not stratum or val_fraction == 0:
-                continue
-            n_val = int(round(len(stratum) * val_fraction))
-            if n_val == 0 and len(stratum) >= 2:
-                n_val = 1
-            chosen = rng.permutation(np.asarray(stratum))[:n_val]
-            val_mask |= in_source & np.isin(ps.groups, chosen)
-    return ps.subset(np.flatnonzero(~val_mask)), ps.subset(np.flatnonzero(val_mask))

@@ -14,7 +14,8 @@ import numpy as np
 from edge.models.bundle import Bundle, load_bundle
 from edge.errors import DataError, ModelError
 
-from .data import PatchSet, load_data, split_by_file
+from .data import PatchSet, load_data
+from .split import split_by_file
 from .metrics import classification_metrics
 from .modelfiles import default_model_info, load_keras
 from .runs import run_threshold

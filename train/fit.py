@@ -14,7 +14,8 @@ import numpy as np
 from edge.errors import ConfigError, DataError
 
 from .augment import motion_blur_kernel
-from .data import LABELS, PatchSet, load_data, split_by_file
+from .data import LABELS, PatchSet, load_data
+from .split import split_by_file
 from .evaluate import metrics_by_source, predict_probs
 from .losses import get_loss
 from .models import build_model, task_of
@@ -133,6 +134,7 @@ def prepare_data(config: Dict[str, Any]):
         center_fraction=config["center_fraction"],
         min_crack_pixels=config["min_crack_pixels"],
         split_block=config["split_block"],
+        look_alikes=config["look_alikes"],
     )
     train, val = split_by_file(data, config["val_fraction"], config["seed"])
     return data, train, val

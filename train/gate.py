@@ -60,22 +60,34 @@ def choose(table: Dict[str, Dict[str, Any]], limits: Dict[str, float],
     return None
 
 
-def calibrate(model, folders: Sequence, limits: Dict[str, float], threads: int = 2) -> Dict[str, Any]:
+def calibrate(model, folders: Sequence, limits: Dict[str, float], threads: int = 2,
+              split: str = "all") -> Dict[str, Any]:
     """Sweep the int8 bundle `model` over the patches of `folders` (either convention; segmentation sets give
-    crack and crack-free tiles cut along their masks) and choose its threshold."""
+    crack and crack-free tiles cut along their masks) and choose its threshold. `split` "val" keeps the files
+    the model's training held out (its recorded config rebuilds the split), "all" every file."""
     from edge.models.classifier import Classifier
 
     from .data import load_data
+    from .runs import training_config
+    from .split import split_by_file
 
     bundle = load_bundle(model)
-    data = load_data(folders, size=bundle.info.tile.size)
+    config = training_config(model) if split == "val" else {}
+    if split == "val" and not config:
+        raise DataError(f"{model}: its model.json records no training config to rebuild the held-out split")
+    data = load_data(folders, size=bundle.info.tile.size, split_block=int(config.get("split_block", 1)),
+                     center_fraction=float(config.get("center_fraction", 0.5)),
+                     min_crack_pixels=int(config.get("min_crack_pixels", 20)),
+                     look_alikes=bool(config.get("look_alikes", False)))
+    if split == "val":
+        data = split_by_file(data, float(config["val_fraction"]), int(config["seed"]))[1]
     classifier = Classifier(bundle, threads)
     probs = np.concatenate([classifier.classify(data.images[i : i + 256]) for i in range(0, len(data), 256)])
     table = sweep(data.labels, probs, data.sources)
     index = choose(table, limits)
     at = {name: {"found": row["found"][index], "false_alarms": row["false_alarms"][index]}
           for name, row in table.items()} if index is not None else {}
-    return {"model": str(model), "threshold": float(THRESHOLDS[index]) if index is not None else None,
+    return {"model": str(model), "split": split, "threshold": float(THRESHOLDS[index]) if index is not None else None,
             "was": bundle.info.threshold, "limits": limits, "at_threshold": at,
             "thresholds": [float(t) for t in THRESHOLDS], "sweep": table}
 
@@ -85,7 +97,7 @@ def write_gate(model, result: Dict[str, Any]) -> None:
     path = Path(model) / "model.json"
     info = json.loads(path.read_text())
     info["threshold"] = result["threshold"]
-    info.setdefault("training", {})["gate"] = {k: result[k] for k in ("limits", "at_threshold", "was")}
+    info.setdefault("training", {})["gate"] = {k: result.get(k) for k in ("limits", "split", "at_threshold", "was")}
     path.write_text(json.dumps(info, indent=2) + "\n")
     load_bundle(model)  # still a valid bundle
 

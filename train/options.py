@@ -113,6 +113,7 @@ class TrainOptions(BaseModel):
     threshold: Annotated[Float, Field(ge=0.0)]
     center_fraction: Annotated[Float, Field(ge=0.01)]
     min_crack_pixels: Annotated[Int, Field(ge=1)]
+    look_alikes: Flag
 
 
 _EXPECTED = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",

@@ -18,7 +18,6 @@ from edge.errors import DataError
 
 from .data import (
     _image_files,
-    _source_rng,
     convention,
     manifest_photos,
     photo_id,
@@ -27,6 +26,7 @@ from .data import (
     resize,
     source_name,
 )
+from .split import source_rng
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ def split_seg_by_photo(data: SegSet, val_fraction: float = 0.15, seed: int = 0) 
         n_val = int(round(len(photos) * val_fraction))
         if val_fraction > 0 and n_val == 0 and len(photos) >= 2:
             n_val = 1
-        chosen = set(_source_rng(seed, name).permutation(np.asarray(photos, dtype=object))[:n_val].tolist())
+        chosen = set(source_rng(seed, name).permutation(np.asarray(photos, dtype=object))[:n_val].tolist())
         val |= in_source & np.asarray([g in chosen for g in data.groups], bool)
     return data.subset(np.flatnonzero(~val)), data.subset(np.flatnonzero(val))
 

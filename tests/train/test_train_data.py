@@ -7,6 +7,7 @@ import pytest
 
 from edge.errors import DataError
 from train import data
+from train.split import split_by_file
 
 
 def _write(path, rgb):
@@ -118,21 +119,45 @@ def test_several_folders_and_synthetic_at_once(class_dir, tmp_path):
 
 def test_split_is_seeded_by_file_and_per_source(class_dir):
     ps = data.read_folder(class_dir, split_block=1)
-    train_a, val_a = data.split_by_file(ps, 0.3, seed=3)
-    train_b, val_b = data.split_by_file(ps, 0.3, seed=3)
+    train_a, val_a = split_by_file(ps, 0.3, seed=3)
+    train_b, val_b = split_by_file(ps, 0.3, seed=3)
     assert len(train_a) + len(val_a) == len(ps)
     assert np.array_equal(val_a.groups, val_b.groups)
     assert not set(train_a.groups.tolist()) & set(val_a.groups.tolist())
     assert set(val_a.labels.tolist()) == {0, 1}  # both classes held out
     # the same folder splits the same way when loaded alongside synthetic patches
     both = data.concat([ps, data.synthetic_patches(4, size=227, seed=0)])
-    _, val_both = data.split_by_file(both, 0.3, seed=3)
+    _, val_both = split_by_file(both, 0.3, seed=3)
     assert np.array_equal(val_both.by_source()["walls"].groups, val_a.groups)
 
 
 def test_split_blocks_keep_neighbouring_files_together(class_dir):
     ps = data.read_folder(class_dir, split_block=3)
-    _, val = data.split_by_file(ps, 0.3, seed=0)
+    _, val = split_by_file(ps, 0.3, seed=0)
     # every held-out positive block of 3 consecutive names is held out whole
     for g in set(val.groups.tolist()):
         assert np.sum(ps.groups == g) == np.sum(val.groups == g)
+
+
+def test_look_alikes_paint_thin_cracks_out_in_the_same_group(tmp_path):
+    from train.hardneg import max_crack_width, paint_out
+
+    root = tmp_path / "thin"
+    grey = np.full((224, 224, 3), 150, np.uint8)
+    grey[60:64, :] = 60  # a grout joint: not labelled, stays
+    img, mask = grey.copy(), np.zeros((224, 224), np.uint8)
+    cv2.line(img, (20, 200), (200, 110), (20, 20, 20), 3)
+    cv2.line(mask, (20, 200), (200, 110), 255, 3)
+    _write(root / "images" / "a_0_1.png", img)
+    (root / "masks").mkdir()
+    cv2.imwrite(str(root / "masks" / "a_0_1.png"), mask)
+    ps = data.read_folder(root, size=227, look_alikes=True)
+    assert ps.labels.tolist() == [1, 0] and ps.groups[0] == ps.groups[1]
+    assert ps.info["thin"]["look_alikes"] == 1
+    painted = ps.images[1].astype(int)
+    assert painted[120:160, 80:120].min() > 100  # the crack is gone ...
+    assert painted[61:65, :, 0].mean() < 90  # ... the joint is not
+    assert data.read_folder(root, size=227).labels.tolist() == [1]  # off by default
+    wide = np.zeros((100, 100), bool)
+    wide[:, 30:60] = True
+    assert max_crack_width(wide) > 20 and paint_out(np.zeros((100, 100, 3), np.uint8), wide) is None

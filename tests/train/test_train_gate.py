@@ -53,3 +53,18 @@ def test_gate_on_the_shipped_classifier_writes_model_json(tmp_path, capsys):
     info = load_bundle(bundle).info  # still a valid bundle, its sha256 unchanged
     assert info.threshold == result["threshold"] and info.training["gate"]["limits"] == {"drawn": 0.05}
     assert "threshold" in capsys.readouterr().out
+
+
+def test_gate_on_the_held_out_split_sweeps_fewer_patches(tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    from edge.sim import save_classification_folder
+    from train.gate import calibrate
+
+    drawn = tmp_path / "drawn"
+    save_classification_folder(drawn, 80, size=227, seed=4)
+    model = ROOT / "models" / "crack_classifier"
+    every = calibrate(model, [drawn], {"drawn": 0.05}, split="all")
+    held_out = calibrate(model, [drawn], {"drawn": 0.05}, split="val")
+    n_all = every["sweep"]["drawn"]["cracks"] + every["sweep"]["drawn"]["crack_free"]
+    n_val = held_out["sweep"]["drawn"]["cracks"] + held_out["sweep"]["drawn"]["crack_free"]
+    assert held_out["split"] == "val" and 0 < n_val < n_all
