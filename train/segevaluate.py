@@ -153,6 +153,8 @@ def evaluate_segmenter(model_path, folders: Sequence, split_config: Dict[str, An
         data = data.subset(keep)
     result = evaluate_segmentation(predictor, data, threshold, faint_threshold, zoom)
     probs = result.pop("_probs")
+    for name, share in look_alikes_called_crack(data, probs, result["threshold"]).items():
+        result["per_source"][name]["look_alike_called_crack"] = share
     result.update({"model": str(model_path), "variant": predictor.kind, "task": "segmentation", "split": split,
                    "input_size": predictor.input_size})
     if figures:
@@ -163,12 +165,44 @@ def evaluate_segmenter(model_path, folders: Sequence, split_config: Dict[str, An
     return result
 
 
+LOOK_ALIKE_DIRS = ("planking",)  # beside images/ and masks/: 255 = a labelled look-alike, never a crack
+
+
+def look_alikes_called_crack(data: SegSet, probs: List[np.ndarray], threshold: float) -> Dict[str, float]:
+    """{source: share of its labelled look-alike pixels (UAV75's formwork joints in planking/) that the model
+    calls crack}, for the sources whose folder labels look-alikes."""
+    from .data import read_mask
+
+    out = {}
+    for name in data.source_names():
+        folder = Path(data.info.get(name, {}).get("path", ""))
+        sub = next((folder / d for d in LOOK_ALIKE_DIRS if (folder / d).is_dir()), None)
+        if sub is None:
+            continue
+        hit = total = 0
+        for i in np.flatnonzero(data.sources == name):
+            path = sub / (Path(data.names[i]).stem + ".png")
+            look_alike = read_mask(path) if path.is_file() else None
+            if look_alike is None or look_alike.shape != probs[i].shape:
+                continue
+            look_alike &= ~data.masks[i]
+            hit += int(np.count_nonzero(probs[i][look_alike] >= threshold))
+            total += int(look_alike.sum())
+        if total:
+            out[name] = round(hit / total, 5)
+    return out
+
+
 def evaluate_lines(result: Dict[str, Any]) -> List[str]:
     """The table `python -m train evaluate` prints: one row per source and one for all, then what the
     numbers mean."""
     lines = [f"{'source':24s} {'n':>5s} " + " ".join(f"{SHORT_NAMES.get(k, k):>9s}" for k in TABLE_KEYS)]
     for name, m in list(result["per_source"].items()) + [("all", result)]:
         lines.append(f"{name:24s} {m['n']:5d} " + " ".join(f"{m[k]:9.4f}" for k in TABLE_KEYS))
+    for name, m in result["per_source"].items():
+        if "look_alike_called_crack" in m:
+            lines.append(f"{name}: {100 * m['look_alike_called_crack']:.2f} % of the labelled look-alike pixels "
+                         "(formwork joints) called crack")
     faint = f", faint threshold {result['faint_threshold']:.2f}" if result.get("faint_threshold") is not None else ""
     zoom = f", segmented at {result['segment_zoom']}x" if result.get("segment_zoom", 1) != 1 else ""
     lines.append(f"pixel threshold {result['threshold']:.2f}{faint}{zoom}; ods/ois_0px: exact pixels; f1_dil: "

@@ -141,3 +141,25 @@ def test_exact_ods_ois_and_dais_f1_dil_by_hand():
     assert m["ods_f1"] >= m["ods_f1_exact"]
     curve = m["pr_curve"]["exact"]
     assert curve["precision"] == [0.5, 1.0] and curve["recall"] == [0.5, 0.5]
+
+
+def test_look_alike_pixels_called_crack_are_counted_per_source(tmp_path):
+    import cv2
+
+    from train.segdata import read_seg_folder
+    from train.segevaluate import look_alikes_called_crack
+
+    root = tmp_path / "drone"
+    for sub in ("images", "masks", "planking"):
+        (root / sub).mkdir(parents=True)
+    cv2.imwrite(str(root / "images" / "a.png"), np.full((40, 40, 3), 128, np.uint8))
+    crack, joint = np.zeros((40, 40), np.uint8), np.zeros((40, 40), np.uint8)
+    crack[:, 5] = 255
+    joint[:, 20:22] = 255  # 80 look-alike pixels
+    cv2.imwrite(str(root / "masks" / "a.png"), crack)
+    cv2.imwrite(str(root / "planking" / "a.png"), joint)
+    data = read_seg_folder(root)
+    probs = np.zeros((40, 40), np.float32)
+    probs[:20, 20:22] = 0.9  # half the joint called crack
+    assert look_alikes_called_crack(data, [probs], 0.5) == {"drone": 0.5}
+    assert look_alikes_called_crack(read_seg_folder(root).subset([]), [], 0.5) == {}
