@@ -3,7 +3,7 @@ pruned. Pure numpy + OpenCV (no contrib build, no scikit-image), so it runs on a
 from __future__ import annotations
 
 import math
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -134,10 +134,11 @@ def skeleton_length(skel: np.ndarray) -> float:
     return float(ortho + math.sqrt(2.0) * (np.count_nonzero(diag_dr) + np.count_nonzero(diag_dl)))
 
 
-def prune_spurs(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def prune_spurs(skel: np.ndarray, dist: np.ndarray, joints: Optional[list] = None) -> np.ndarray:
     """The skeleton without its spurs: a branch from a free end to a junction that is shorter than the
     crack is wide there is the trace of a bump in a ragged edge, not a branch of the crack. Repeated
-    until none is left (a pruned spur can leave its neighbour a spur of its own)."""
+    until none is left (a pruned spur can leave its neighbour a spur of its own). `joints`, when given,
+    collects the junction each pruned spur left from."""
     skel = skel.copy()
     longest = 2.0 * float(dist.max())  # no spur is longer than the widest width
     while True:
@@ -151,6 +152,8 @@ def prune_spurs(skel: np.ndarray, dist: np.ndarray) -> np.ndarray:
             if length < 2.0 * float(dist[jy, jx]) - 1.0:
                 for p in trail:
                     skel[p] = False
+                if joints is not None:
+                    joints.append((jy, jx))
                 pruned = True
         if not pruned:
             return skel

@@ -1,10 +1,11 @@
 """Measurement on drawn shapes of known size: length, full width, orientation, box, resolution flag."""
 import math
 
+import cv2
 import numpy as np
 import pytest
 
-from edge.frame.measure import measure_component, measure_mask
+from edge.frame.measure import measure_component, measure_mask, skeleton_and_distance
 from edge.frame.skeleton import skeleton_length, skeletonize
 
 
@@ -184,6 +185,17 @@ def test_spurs_shorter_than_the_width_are_pruned():
     assert skeleton_length(pruned) < skeleton_length(skel)
     (m,) = measure_mask(mask, mm_per_px=1.0)
     assert m.length_mm == pytest.approx(260, rel=0.03)
+
+
+def test_a_bulge_whose_spur_is_pruned_is_left_out_of_the_max_width():
+    mask = np.zeros((60, 200), np.uint8)
+    mask[27:33, 10:190] = 255  # 6 px wide
+    cv2.circle(mask, (100, 33), 5, 255, -1)  # a bump on one edge: its spur is shorter than the width there
+    joints = []
+    skeleton_and_distance(mask > 0, joints)
+    assert len(joints) == 1 and abs(joints[0][1] - 100) <= 2
+    (m,) = measure_mask(mask, mm_per_px=1.0)
+    assert m.width_max_mm == pytest.approx(6.0, abs=0.6)
 
 
 def test_a_branch_longer_than_the_width_is_kept():
