@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -104,13 +104,14 @@ def make_dataset(ps: PatchSet, config: Dict[str, Any], training: bool, sample_we
     return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def sample_weights_for(ps: PatchSet, mode: str) -> Optional[np.ndarray]:
+def sample_weights_for(ps: PatchSet, mode: str, crack_free_weight: Sequence[str] = ()) -> Optional[np.ndarray]:
     """Per-patch loss weights. balanced: each class weighs half. source: within each class, each
     source's patches weigh by 1/sqrt(their count), so a small source (250 crack-free brick patches
     beside 2000 synthetic ones) is not drowned out, yet a handful of patches is not blown up either;
-    the classes still weigh half each. none: all 1."""
+    the classes still weigh half each. none: all 1 (unless crack_free_weight). crack_free_weight: 'SOURCE=FACTOR'
+    items multiplying that source's crack-free patches within their class."""
     labels = ps.labels.astype(np.int64)
-    if mode == "none" or len(np.unique(labels)) < 2:
+    if (mode == "none" and not crack_free_weight) or len(np.unique(labels)) < 2:
         return None
     weights = np.ones(len(labels))
     if mode == "source":
@@ -118,6 +119,14 @@ def sample_weights_for(ps: PatchSet, mode: str) -> Optional[np.ndarray]:
             for label in (0, 1):
                 cell = (ps.sources == source) & (labels == label)
                 weights[cell] = 1.0 / math.sqrt(max(int(cell.sum()), 1))
+    for item in crack_free_weight:
+        source, _, factor = item.partition("=")
+        if source not in ps.source_names():
+            raise ConfigError(f"config key crack_free_weight: no data source named {source!r} "
+                              f"(sources: {', '.join(ps.source_names())})")
+        weights[(ps.sources == source) & (labels == 0)] *= float(factor)
+    if mode == "none":
+        return weights
     for label in (0, 1):  # each class carries half of the total weight
         cls = labels == label
         weights[cls] *= 0.5 * len(labels) / weights[cls].sum()
@@ -172,7 +181,7 @@ def fit(config: Dict[str, Any], out="runs", name: Optional[str] = None, data=Non
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=config["threshold"])],
         jit_compile=False,  # XLA made these small convnets slower on CPU (measured: 0.27 vs 0.33-0.44 s/step)
     )
-    weights = sample_weights_for(train, config["class_weight"])
+    weights = sample_weights_for(train, config["class_weight"], config["crack_free_weight"])
     stopper, callbacks = run_callbacks(run_dir, config)
     t0 = time.monotonic()
     history = model.fit(

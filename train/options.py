@@ -75,6 +75,24 @@ Flag = Annotated[bool, Field(strict=True)]
 Folders = Annotated[List[Annotated[str, Field(strict=True)]], BeforeValidator(_list_from_text)]
 
 
+def _source_factors(value: Any) -> Any:
+    """'SOURCE=FACTOR' items, or a comma-separated string of them (--set key=a=2,b=3)."""
+    items = value.split(",") if isinstance(value, str) else value
+    for item in items or []:
+        name, _, factor = str(item).partition("=")
+        try:
+            ok = bool(name) and float(factor) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise PydanticCustomError("choice", "{text}",
+                                      {"text": f"{item!r} is not SOURCE=FACTOR with a factor above 0"})
+    return [str(i) for i in items or []]
+
+
+SourceFactors = Annotated[List[str], BeforeValidator(_source_factors)]
+
+
 class TrainOptions(BaseModel):
     """Every training key; what each means and its default are in train/defaults.yaml."""
 
@@ -114,6 +132,7 @@ class TrainOptions(BaseModel):
     center_fraction: Annotated[Float, Field(ge=0.01)]
     min_crack_pixels: Annotated[Int, Field(ge=1)]
     look_alikes: Flag
+    crack_free_weight: SourceFactors
 
 
 _EXPECTED = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",

@@ -2,6 +2,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 import yaml
 
@@ -158,3 +159,18 @@ def test_init_starts_from_a_saved_models_weights_and_refuses_a_misfit(tmp_path):
     wider = build_model("small_cnn_lean", input_size=64, width=0.5)
     with pytest.raises(ConfigError, match="does not fit this model"):
         load_init(wider, str(tmp_path / "first.keras"))
+
+
+def test_crack_free_weight_multiplies_one_sources_crack_free_patches():
+    from train.data import PatchSet
+    from train.fit import sample_weights_for
+
+    labels = np.array([1, 1, 0, 0, 0, 0])
+    sources = np.array(["a", "b", "a", "a", "b", "b"], dtype=object)
+    ps = PatchSet(np.zeros((6, 4, 4, 3), np.uint8), labels, sources, np.arange(6))
+    plain = sample_weights_for(ps, "balanced")
+    heavy = sample_weights_for(ps, "balanced", ["b=3"])
+    assert plain[2] == plain[4] and heavy[4] == pytest.approx(3 * heavy[2])
+    assert heavy[labels == 0].sum() == pytest.approx(plain[labels == 0].sum())  # the class still weighs half
+    with pytest.raises(ConfigError, match="no data source named 'c'"):
+        sample_weights_for(ps, "balanced", ["c=2"])

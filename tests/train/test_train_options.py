@@ -20,6 +20,7 @@ def test_set_text_is_coerced_to_each_keys_type():
     assert config["augment"] is True and config["weights"] == "imagenet"
     assert len(config["data"]) == 1 and config["data"][0].endswith("some/dir")
     assert validate({**defaults(), "epochs": "7"})["epochs"] == 7
+    assert resolve_config(sets=["crack_free_weight=brick=4,stone=0.5"])["crack_free_weight"] == ["brick=4", "stone=0.5"]
 
 
 @pytest.mark.parametrize("item, message", [
@@ -32,6 +33,8 @@ def test_set_text_is_coerced_to_each_keys_type():
     ("batch_size=0", "config key batch_size: 0 is below the minimum 1"),
     ("val_fraction=1", "config key val_fraction: 1 must be below 1.0"),
     ("class_weight=even", "config key class_weight: 'even' is not one of balanced, source, none"),
+    ("crack_free_weight=brick", "config key crack_free_weight: 'brick' is not SOURCE=FACTOR"),
+    ("crack_free_weight=brick=0", "config key crack_free_weight: 'brick=0' is not SOURCE=FACTOR"),
 ])
 def test_bad_values_are_one_line_errors_naming_the_key(item, message):
     with pytest.raises(ConfigError) as err:
