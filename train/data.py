@@ -309,8 +309,8 @@ def read_segmentation_folder(
             groups.append(group)
         painted = paint_out(rgb, mask) if look_alikes else None
         if painted is not None:
-            for (img, _), (_, msk) in zip(_patches_of(painted, mask, size), _patches_of(rgb, mask, size)):
-                if msk.any():  # a patch that held a crack, now without it
+            for img, msk in _patches_of(painted, mask, size):  # msk: the crack the patch held before painting
+                if msk.any():
                     images.append(img)
                     labels.append(0)
                     groups.append(group)
