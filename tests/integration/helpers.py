@@ -59,3 +59,27 @@ def outbox_events(path) -> list[tuple[int, str]]:
     finally:
         db.close()
     return [(row_id, json.loads(payload)["event_id"]) for row_id, payload in rows]
+
+
+def kill_robot_once(config: Path, fps: float, ready, timeout_s: float, what: str) -> None:
+    """Start the robot at a real-time camera pace, wait until `ready()` holds, then SIGKILL it (a power cut)."""
+    import os
+    import signal
+
+    from tests.helpers import wait_until
+
+    cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--set", "camera.realtime=true",
+           "--set", f"camera.fps={fps:g}"]
+    robot = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(ready, timeout_s), what
+    finally:
+        os.kill(robot.pid, signal.SIGKILL)
+        robot.wait()
+
+
+def kill_if_running(proc) -> None:
+    """A robot process a test started and may have left running (None when it never started)."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()

@@ -19,7 +19,7 @@ from monitor.broker import find_mosquitto, start_broker
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber
 from tests.helpers import wait_until
-from tests.integration.helpers import ROOT, write_sim_config
+from tests.integration.helpers import ROOT, kill_if_running, write_sim_config
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,7 @@ def test_a_killed_broker_loses_no_event(tmp_path, shipped_bundle, persistence, w
         assert edge["events_confirmed"] == published and edge["outbox_backlog"] == 0
         assert edge["evidence_mqtt"]["confirmed"] == edge["evidence_mqtt"]["sent"] > 0
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
         sub.stop()
         registry.close()
         broker.stop()

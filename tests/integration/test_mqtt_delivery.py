@@ -20,7 +20,7 @@ from monitor.broker import find_mosquitto, free_port, start_broker
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber
 from tests.helpers import wait_until
-from tests.integration.helpers import ROOT, edge_run, outbox_events, write_sim_config
+from tests.integration.helpers import ROOT, edge_run, kill_if_running, outbox_events, write_sim_config
 
 log = logging.getLogger(__name__)  # the counts, for `pytest -o log_cli=true --log-cli-level=INFO`
 
@@ -71,9 +71,7 @@ def test_broker_killed_mid_run_every_event_arrives_exactly_once(tmp_path, shippe
         assert summary["events_received"] == edge["events_published"]
         assert summary["connects"] >= 2  # the subscriber did lose the broker and came back
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
         sub.stop()
         registry.close()
         broker.stop()

@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
@@ -15,7 +11,7 @@ from edge.config import MqttConfig
 from monitor.registry import Registry
 from monitor.subscriber import Subscriber
 from tests.helpers import wait_until
-from tests.integration.helpers import ROOT, edge_run, write_sim_config
+from tests.integration.helpers import edge_run, kill_robot_once, write_sim_config
 
 
 def test_open_cracks_are_remembered_and_ended_once(tmp_path):
@@ -41,14 +37,7 @@ def test_cracks_of_a_killed_robot_are_ended_on_its_next_start(tmp_path, mqtt_bro
     try:
         assert sub.wait_connected(10)
         # A slow robot (real time, 2 frames a second), so it is killed with cracks in view.
-        cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--set", "camera.realtime=true",
-               "--set", "camera.fps=2"]
-        robot = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            assert wait_until(lambda: any(c["state"] != "ended" for c in registry.cracks()), 120), "no crack seen"
-        finally:
-            os.kill(robot.pid, signal.SIGKILL)
-            robot.wait()
+        kill_robot_once(config, 2, lambda: any(c["state"] != "ended" for c in registry.cracks()), 120, "no crack seen")
         open_before = {c["crack_id"] for c in registry.cracks() if c["state"] != "ended"}
         assert open_before
         proc = edge_run(config, tmp_path / "s2.json", "--max-frames", "1")
@@ -70,14 +59,7 @@ def test_a_robot_killed_with_events_in_flight_loses_none_and_doubles_none(tmp_pa
     sub = Subscriber(mqtt_broker.host, mqtt_broker.port, registry, robot_id="rb-f").start()
     try:
         assert sub.wait_connected(10)
-        cmd = [sys.executable, "-m", "edge", "run", "--config", str(config), "--set", "camera.realtime=true",
-               "--set", "camera.fps=4"]
-        robot = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            assert wait_until(lambda: registry.counts("rb-f")["events"] >= 2, 120), "no event arrived"
-        finally:
-            os.kill(robot.pid, signal.SIGKILL)
-            robot.wait()
+        kill_robot_once(config, 4, lambda: registry.counts("rb-f")["events"] >= 2, 120, "no event arrived")
         written = {event_id for _, event_id in outbox_events(outbox)} | {e["event_id"] for e in registry.events("rb-f")}
         proc = edge_run(config, tmp_path / "s2.json", "--max-frames", "2")
         assert proc.returncode == 0, proc.stderr[-2000:]
