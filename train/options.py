@@ -133,6 +133,7 @@ class TrainOptions(BaseModel):
     min_crack_pixels: Annotated[Int, Field(ge=1)]
     look_alikes: Flag
     crack_free_weight: SourceFactors
+    source_weight: SourceFactors
 
 
 _EXPECTED = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from edge.errors import DataError
+from edge.errors import ConfigError, DataError
 
 from .augment import AugmentOptions, augment_pair, deepcrack_protocol
 from .data import resize, tile_origins
@@ -59,18 +59,33 @@ def expand_deepcrack(data: SegSet) -> SegSet:
     return SegSet(images, masks, np.asarray(sources, dtype=object), np.asarray(groups, dtype=object), names, data.info)
 
 
-def sample_batches(data: SegSet, size: int, batch: int, opts: AugmentOptions, seed: int
-                   ) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+def source_odds(data: SegSet, source_weight: Sequence[str] = ()) -> np.ndarray:
+    """Chance of each of data.source_names() being drawn for a sample: equal, times the FACTOR of
+    its 'SOURCE=FACTOR' item in source_weight (a set the robot meets more, or one the others drown)."""
+    names = data.source_names()
+    odds = np.ones(len(names))
+    for item in source_weight:
+        source, _, factor = item.partition("=")
+        if source not in names:
+            raise ConfigError(f"config key source_weight: no data source named {source!r} "
+                              f"(sources: {', '.join(names)})")
+        odds[names.index(source)] *= float(factor)
+    return odds / odds.sum()
+
+
+def sample_batches(data: SegSet, size: int, batch: int, opts: AugmentOptions, seed: int,
+                   source_weight: Sequence[str] = ()) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
     """Endless (images float32 0-255, masks float32 0/1) batches of random crops. Each sample
-    first draws a source uniformly, then an image of it: every data set weighs the same,
-    however many files it has."""
+    first draws a source, then an image of it: every data set weighs the same, however many
+    files it has, unless source_weight says otherwise (source_odds)."""
     rng = np.random.default_rng(seed)
     by_source = [np.flatnonzero(data.sources == n) for n in data.source_names()]
+    odds = source_odds(data, source_weight)
     while True:
         xs = np.zeros((batch, size, size, 3), np.float32)
         ys = np.zeros((batch, size, size, 1), np.float32)
         for b in range(batch):
-            pool = by_source[int(rng.integers(len(by_source)))]
+            pool = by_source[int(rng.choice(len(by_source), p=odds))]
             i = int(pool[int(rng.integers(len(pool)))])
             img, msk = augment_pair(data.images[i], data.masks[i], size, rng, opts)
             xs[b], ys[b, ..., 0] = img, msk
@@ -139,7 +154,7 @@ def fit_segmenter(config: Dict[str, Any], out="runs", name: Optional[str] = None
 
     opts = augment_options(config)
     train_ds = tf.data.Dataset.from_generator(
-        lambda: sample_batches(train, crop, batch, opts, config["seed"]),
+        lambda: sample_batches(train, crop, batch, opts, config["seed"], config["source_weight"]),
         output_signature=(tf.TensorSpec((batch, crop, crop, 3), tf.float32),
                           tf.TensorSpec((batch, crop, crop, 1), tf.float32)),
     ).prefetch(2)

@@ -16,7 +16,7 @@ import numpy as np
 
 from edge.frame.tile_groups import group_crack_tiles
 from edge.frame.measure import FAINT, SURE, measure_component, own_levels
-from edge.frame.tiler import tile_frame
+from edge.frame.tiler import TileGrid
 from edge.types import Crack, Frame, Patch
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,9 @@ class FrameAnalyzer:
         return np.array(order, np.int64), np.stack([probs[i] for i in order])
 
     def tiles(self, frame: Frame):
-        return tile_frame(frame.rgb, self.tile_size, self.stride)
+        """(TileGrid: the tiles as views of the frame, their patches, (rows, cols))."""
+        grid = TileGrid(frame.rgb, self.tile_size, self.stride)
+        return grid, grid.patches, (grid.rows, grid.cols)
 
     def analyze(self, frame: Frame, threshold: float, timer=None) -> FrameResult:
         t0 = time.perf_counter()

@@ -11,7 +11,10 @@ the widths, so a faint rim never widens a crack.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -73,14 +76,39 @@ def distance_to_edge(crop: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
 
 
+_SKELETONS: "OrderedDict[tuple, tuple]" = OrderedDict()  # the last few masks' (skeleton, distance, joints)
+_SKELETONS_KEPT = 8
+_skeletons_lock = threading.Lock()
+
+
 def skeleton_and_distance(crop: np.ndarray, joints: Optional[list] = None):
     """(the mask's skeleton with its spurs pruned, distance_to_edge): what lengths and widths are read from.
-    `joints` collects where each pruned spur met the line."""
-    dist = distance_to_edge(crop)
-    skel = skeletonize(crop)
-    if not skel.any():  # a blob thinned to nothing cannot happen, but never divide by zero
-        skel = crop.copy()
-    return prune_spurs(skel, dist, joints), dist
+    `joints` collects where each pruned spur met the line. Both arrays are read-only: a crack is measured,
+    then traced for its event (edge/frame/trace.py) from the same mask, and thinning is the costly part, so
+    the last few masks' skeletons are kept (by content) and handed out again."""
+    crop = np.asarray(crop) > 0
+    key = (crop.shape, hashlib.blake2b(np.packbits(crop).tobytes(), digest_size=16).digest())
+    with _skeletons_lock:
+        kept = _SKELETONS.get(key)
+        if kept is not None:
+            _SKELETONS.move_to_end(key)
+    if kept is None:
+        dist = distance_to_edge(crop)
+        skel = skeletonize(crop)
+        if not skel.any():  # a blob thinned to nothing cannot happen, but never divide by zero
+            skel = crop.copy()
+        found: list = []
+        skel = prune_spurs(skel, dist, found)
+        skel.setflags(write=False)
+        dist.setflags(write=False)
+        kept = (skel, dist, found)
+        with _skeletons_lock:
+            _SKELETONS[key] = kept
+            while len(_SKELETONS) > _SKELETONS_KEPT:
+                _SKELETONS.popitem(last=False)
+    if joints is not None:
+        joints.extend(kept[2])
+    return kept[0], kept[1]
 
 
 def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tuple[int, int] = (0, 0),

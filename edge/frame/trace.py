@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 
 from edge.frame.measure import distance_to_edge, local_widths, skeleton_and_distance, sure_pixels
-from edge.frame.skeleton import neighbour_total
 
 MAX_VERTICES = 64  # per trace, all polylines together: ~1.3 KB of JSON in wall mm
 MAX_LINES = 16
@@ -29,25 +28,25 @@ _STEPS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
 
 def _paths(skel: np.ndarray) -> List[List[Pixel]]:
     """The skeleton cut into paths (pixel lists) between free ends and junctions; closed loops whole."""
-    h, w = skel.shape
-    count = neighbour_total(skel)
-    on = {(int(y), int(x)) for y, x in zip(*np.nonzero(skel))}
-
-    def neighbours(p: Pixel) -> List[Pixel]:
-        return [(p[0] + dy, p[1] + dx) for dy, dx in _STEPS if (p[0] + dy, p[1] + dx) in on]
-
-    is_node = {p for p in on if count[p] != 2}
-    used: set = set()  # pixels inside a path already walked (nodes are never used up)
+    ys, xs = np.nonzero(skel)  # row-major: a pixel's number orders pixels as (y, x) tuples do
+    ids = np.full((skel.shape[0] + 2, skel.shape[1] + 2), -1, np.int64)
+    ids[ys + 1, xs + 1] = np.arange(len(ys))
+    around = np.stack([ids[ys + 1 + dy, xs + 1 + dx] for dy, dx in _STEPS], axis=1).tolist()
+    neighbours = [[j for j in row if j >= 0] for row in around]  # in _STEPS order
+    is_node = [len(nbs) != 2 for nbs in neighbours]
+    used = [False] * len(ys)  # pixels inside a path already walked (nodes are never used up)
     paths = []
 
-    def walk(start: Pixel, first: Pixel) -> List[Pixel]:
+    def walk(start: int, first: int) -> List[int]:
         path, prev, cur = [start], start, first
+        on_path = {start}
         while True:
             path.append(cur)
-            if cur in is_node:
+            on_path.add(cur)
+            if is_node[cur]:
                 return path
-            used.add(cur)
-            nxt = [p for p in neighbours(cur) if p != prev and p not in used and (p not in path or p == start)]
+            used[cur] = True
+            nxt = [p for p in neighbours[cur] if p != prev and not used[p] and (p not in on_path or p == start)]
             if not nxt:
                 return path
             prev, cur = cur, nxt[0]
@@ -55,17 +54,18 @@ def _paths(skel: np.ndarray) -> List[List[Pixel]]:
                 path.append(cur)
                 return path
 
-    for node in sorted(is_node):
-        for nb in neighbours(node):
-            if nb in used or (nb in is_node and nb < node):
+    for node in (i for i in range(len(ys)) if is_node[i]):
+        for nb in neighbours[node]:
+            if used[nb] or (is_node[nb] and nb < node):
                 continue  # walked already, or a node-to-node link counted from its other end
             paths.append(walk(node, nb))
-    for p in sorted(on - used - is_node):  # loops without a free end or junction
-        if p not in used:
-            used.add(p)
-            nxt = neighbours(p)
-            if nxt:
-                paths.append(walk(p, nxt[0]))
+    for p in range(len(ys)):  # loops without a free end or junction
+        if not used[p] and not is_node[p]:
+            used[p] = True
+            if neighbours[p]:
+                paths.append(walk(p, neighbours[p][0]))
+    yx = list(zip(ys.tolist(), xs.tolist()))
+    paths = [[yx[i] for i in path] for path in paths]
     return [path for path in paths if len(path) >= MIN_PATH_PX] or paths[:1]
 
 
@@ -81,8 +81,13 @@ def _simplify(path: List[Pixel], epsilon: float) -> List[int]:
 
 
 def _vertex_widths(path: List[Pixel], picks: List[int], width_img: np.ndarray) -> List[float]:
-    along = np.array([width_img[p] for p in path], np.float64)
-    return [float(np.median(along[max(0, i - WIDTH_SPAN_PX) : i + WIDTH_SPAN_PX + 1])) for i in picks]
+    """The median width along the path within WIDTH_SPAN_PX of each pick (the window cut at the path's ends)."""
+    ys, xs = np.array(path).T
+    along = np.pad(width_img[ys, xs].astype(np.float64), WIDTH_SPAN_PX, constant_values=np.nan)
+    windows = np.sort(np.lib.stride_tricks.sliding_window_view(along, 2 * WIDTH_SPAN_PX + 1)[picks], axis=1)
+    k = np.count_nonzero(~np.isnan(windows), axis=1)  # the sort put a cut window's NaNs last
+    rows = np.arange(len(picks))
+    return ((windows[rows, k // 2] + windows[rows, (k - 1) // 2]) / 2).tolist()
 
 
 def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: int = MAX_LINES,
@@ -90,14 +95,17 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
     """Polylines of the centreline of `levels` (bool or uint8 levels, non-zero = crack), in its pixels:
     each vertex (x, y, full width) at a pixel centre (x, y are column and row). [] for an empty mask."""
     levels = np.asarray(levels)
-    crop = levels > 0
-    if not crop.any() or max_vertices < 2:
+    ys, xs = np.nonzero(levels)
+    if len(ys) == 0 or max_vertices < 2:
         return []
-    skel, _ = skeleton_and_distance(crop)  # the skeleton the crack was measured on
+    oy, ox = int(ys.min()), int(xs.min())  # the crack's own box: where its measurement thinned it too
+    levels = levels[oy : ys.max() + 1, ox : xs.max() + 1]
+    crop = levels > 0
+    skel, dist = skeleton_and_distance(crop)  # the skeleton the crack was measured on
     sure = sure_pixels(levels)
     width_img = np.zeros(skel.shape, np.float32)
     ys, xs = np.nonzero(skel)
-    width_img[ys, xs] = local_widths(skel, distance_to_edge(sure))
+    width_img[ys, xs] = local_widths(skel, dist if np.array_equal(sure, crop) else distance_to_edge(sure))
     width_img[ys, xs] *= sure[ys, xs]  # a faint-only stretch has no width to report
     paths = sorted(_paths(skel), key=len, reverse=True)[: min(max_lines, max_vertices // 2)]
     epsilon = float(epsilon_px)
@@ -109,7 +117,7 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
     out = []
     for path, pick in zip(paths, picks):
         widths = _vertex_widths(path, pick, width_img)
-        out.append([(float(path[i][1]), float(path[i][0]), w) for i, w in zip(pick, widths)])
+        out.append([(float(path[i][1] + ox), float(path[i][0] + oy), w) for i, w in zip(pick, widths)])
     return out
 
 

@@ -5,13 +5,14 @@ from typing import Tuple
 
 import numpy as np
 
+from edge.frame.tiler import TileGrid
 from edge.models.engines import TileModel
 from edge.models.preprocess import dequantize
 
 
 class Classifier(TileModel):
-    """classify(): preprocess, run, dequantize; with LiteRT a frame's tiles go in one invoke (up to 64,
-    edge/models/batched.py)."""
+    """classify(): preprocess, run, dequantize; with LiteRT a frame's tiles go in a few invokes of up to 9
+    (edge/models/batched.py)."""
 
     task = "classification"
 
@@ -24,11 +25,16 @@ class Classifier(TileModel):
     def input_size(self) -> Tuple[int, int]:
         return self.info.input.shape[1], self.info.input.shape[2]
 
-    def classify(self, patches: np.ndarray) -> np.ndarray:
-        """(N, H, W, 3) uint8 RGB patches -> (N,) crack probabilities."""
-        if patches.ndim == 3:
-            patches = patches[None]
-        if patches.shape[1:3] != self.input_size:
-            raise ValueError(f"patches are {patches.shape[1:3]}, model wants {self.input_size}")
-        q = self.engine.run(self.feed(patches))
+    def classify(self, patches) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB patches, or a frame's TileGrid -> (N,) crack probabilities."""
+        if isinstance(patches, TileGrid):
+            if (patches.size, patches.size) != self.input_size:
+                raise ValueError(f"tiles are {patches.size} px, model wants {self.input_size}")
+            q = self.run_grid(patches)
+        else:
+            if patches.ndim == 3:
+                patches = patches[None]
+            if patches.shape[1:3] != self.input_size:
+                raise ValueError(f"patches are {patches.shape[1:3]}, model wants {self.input_size}")
+            q = self.run_pixels(patches)
         return dequantize(q.reshape(-1, q.shape[-1])[:, -1], self.info.output)  # the last class: crack

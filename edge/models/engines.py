@@ -11,6 +11,7 @@ import logging
 import numpy as np
 
 from edge.errors import ModelError
+from edge.frame.tiler import TileGrid
 from edge.models.batched import BatchedRunner
 from edge.models.bundle import Bundle, TensorInfo
 from edge.models.interpreter import load_interpreter
@@ -84,6 +85,18 @@ class TileModel:
         self.check_info(bundle)
         self.feed = PixelFeed(bundle.info)  # pixels -> this model's input
         self.engine = ENGINES[backend](bundle, threads, self.may_batch)
+
+    def run_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 pixels -> (N, ...) raw model outputs; LiteRT takes them converted straight
+        into its input buffer."""
+        run = getattr(self.engine, "run_pixels", None)
+        return run(pixels, self.feed) if run is not None else self.engine.run(self.feed(pixels))
+
+    def run_grid(self, grid: TileGrid) -> np.ndarray:
+        """A frame's TileGrid -> (N, ...) raw outputs: LiteRT reads each row of tiles from the frame into
+        its input buffer; other engines get the tiles gathered."""
+        run = getattr(self.engine, "run_rows", None)
+        return run(grid.rows_of_tiles(), self.feed) if run is not None else self.run_pixels(np.asarray(grid))
 
     def check_info(self, bundle: Bundle) -> None:
         """Refuse a model.json this kind of model cannot be fed by (ModelError)."""

@@ -64,8 +64,7 @@ class PixelFeed:
         self.flip = self.lookup and info.color_order == "RGB" and _offset_table(self.table)
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
-        if pixels.dtype != np.uint8 or pixels.ndim < 3 or pixels.shape[-1] != 3 or pixels.size == 0 \
-                or not self.lookup:
+        if self._arithmetic(pixels):
             return quantize(normalize(pixels, self.info), self.info.input)
         if self.flip:
             out = np.empty(pixels.shape, np.uint8)
@@ -75,6 +74,18 @@ class PixelFeed:
             pixels = pixels[..., ::-1]
         flat = np.ascontiguousarray(pixels).reshape(-1, pixels.shape[-2], 3)  # cv2.LUT takes 2-D images
         return cv2.LUT(flat, self.table.reshape(1, 256, 3)).reshape(pixels.shape)
+
+    def _arithmetic(self, pixels: np.ndarray) -> bool:
+        return pixels.dtype != np.uint8 or pixels.ndim < 3 or pixels.shape[-1] != 3 or pixels.size == 0 \
+            or not self.lookup
+
+    def into(self, pixels: np.ndarray, out: np.ndarray) -> None:
+        """The same conversion written into `out` (an interpreter's input buffer): the flip goes
+        straight there, in one pass and no array in between."""
+        if self.flip and not self._arithmetic(pixels) and out.dtype == np.int8:
+            np.bitwise_xor(pixels, np.uint8(0x80), out=out.view(np.uint8))
+        else:
+            out[...] = self(pixels)
 
 
 def to_model_input(pixels: np.ndarray, info: ModelInfo) -> np.ndarray:

@@ -48,7 +48,7 @@ class Segmenter(TileModel):
             shrink = cv2.INTER_AREA if sh < t else cv2.INTER_LINEAR
             tiles = np.stack([cv2.resize(tile, (sw, sh), interpolation=shrink) for tile in tiles]) if n else \
                 np.empty((0, sh, sw, 3), np.uint8)
-        probs = dequantize(self.engine.run(self.feed(tiles))[..., 0], self.info.output)
+        probs = dequantize(self.run_pixels(tiles)[..., 0], self.info.output)
         if (sh, sw) == (t, t):
             return probs
         out = np.empty((n, t, t), np.float32)

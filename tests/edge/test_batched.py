@@ -89,3 +89,16 @@ def test_inputs_beyond_one_batch_are_padded_not_replanned(tmp_path, monkeypatch)
     got = np.concatenate([classifier.classify(images), classifier.classify(images)])  # 8 + 8 + 3 (padded), twice
     assert resizes == [8]
     assert np.array_equal(got, np.concatenate([_one_at_a_time(bundle, images)] * 2))
+
+
+@pytest.mark.parametrize("arch", ["small_cnn_lean", "small_cnn"])
+def test_a_frames_tile_grid_gives_what_its_tiles_give(tmp_path, arch):
+    from edge.frame.tiler import TileGrid
+
+    bundle = _bundle(tmp_path, arch)
+    frame = np.random.default_rng(2).integers(0, 256, (75, 110, 3), dtype=np.uint8)  # 3 x 4 tiles, both borders padded
+    grid = TileGrid(frame, SIZE, SIZE)
+    assert (grid.rows, grid.cols) == (3, 4)
+    classifier = Classifier(bundle, threads=2)
+    got = classifier.classify(grid)  # row by row, read from the frame
+    assert np.array_equal(got, _one_at_a_time(bundle, np.asarray(grid)))

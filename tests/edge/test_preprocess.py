@@ -40,3 +40,13 @@ def test_the_shipped_models_input_is_a_top_bit_flip():
     assert not PixelFeed(_info("RGB", [0, 0, 0], [1, 1, 1], "int8", 1.0, -127)).flip
     pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1).repeat(3, axis=3)
     assert np.array_equal(feed(pixels), pixels.astype(np.int16) - 128)
+
+
+def test_into_writes_the_same_input_into_a_given_buffer():
+    pixels = np.random.default_rng(3).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    for info in (_info("RGB", [0, 0, 0], [1, 1, 1], "int8", 1.0, -128),  # the flip
+                 _info("BGR", [120, 110, 100], [60, 60, 60], "int8", 0.02, 3)):  # the table
+        feed = PixelFeed(info)
+        out = np.full((5, 8, 8, 3), 7, np.int8)  # one row more than the pixels: left as it was
+        feed.into(pixels, out[:4])
+        assert np.array_equal(out[:4], feed(pixels)) and (out[4] == 7).all()

@@ -18,6 +18,20 @@ def test_tiles_cover_the_frame_with_mirrored_padding():
     np.testing.assert_array_equal(tiles[4][73], rgb[298, 227:454])
 
 
+def test_tiles_equal_those_of_the_whole_frame_mirrored():
+    import cv2
+
+    rng = np.random.default_rng(4)
+    for h, w, size, stride in [(300, 500, 227, 227), (1080, 1920, 227, 227), (240, 250, 227, 100), (20, 9, 16, 5),
+                               (230, 460, 227, 227), (5, 300, 16, 16), (64, 64, 16, 16)]:
+        rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        tiles, patches, (rows, cols) = tile_frame(rgb, size, stride)
+        need_h, need_w = (rows - 1) * stride + size, (cols - 1) * stride + size
+        whole = cv2.copyMakeBorder(rgb, 0, need_h - h, 0, need_w - w, cv2.BORDER_REFLECT_101)
+        expected = np.stack([whole[p.y : p.y + size, p.x : p.x + size] for p in patches])
+        np.testing.assert_array_equal(tiles, expected, err_msg=f"{h} x {w}, tile {size} stride {stride}")
+
+
 def test_overlapping_stride():
     rgb = np.zeros((227, 453, 3), np.uint8)
     _, patches, grid = tile_frame(rgb, 227, 113)
@@ -69,3 +83,18 @@ def test_bre_digest_251_boundaries():
     cats = {w: classify_width(w)["category"] for w in (0.05, 0.1, 1.0, 1.01, 5.0, 15.0, 25.0, 30.0)}
     assert cats == {0.05: 0, 0.1: 1, 1.0: 1, 1.01: 2, 5.0: 2, 15.0: 3, 25.0: 4, 30.0: 5}
     assert classify_width(None) == {"scale": "BRE-Digest-251", "category": None, "label": None}
+
+
+def test_tile_grid_rows_and_picks_are_its_tiles():
+    from edge.frame.tiler import TileGrid
+
+    rgb = np.random.default_rng(6).integers(0, 256, (100, 120, 3), dtype=np.uint8)
+    grid = TileGrid(rgb, 32, 30)  # 4 x 4 tiles, overlapping, the last row and column mirrored
+    tiles = np.asarray(grid)
+    assert tiles.shape == grid.shape == (16, 32, 32, 3) and len(grid) == 16
+    rows = grid.rows_of_tiles()
+    assert len(rows) == 4
+    np.testing.assert_array_equal(np.concatenate([np.concatenate(row) for row in rows]), tiles)
+    np.testing.assert_array_equal(grid[[15, 0, 6]], tiles[[15, 0, 6]])
+    np.testing.assert_array_equal(grid[3], tiles[3])
+    np.testing.assert_array_equal(grid[2:5], tiles[2:5])

@@ -31,6 +31,34 @@ def test_branches_are_polylines_of_their_own():
     assert any(abs(x - 150) <= 4 and abs(y - 190) <= 4 for x, y in ends)
 
 
+def test_the_trace_follows_the_crack_wherever_it_lies_in_its_mask():
+    mask = np.zeros((200, 300), np.uint8)
+    cv2.line(mask, (10, 20), (150, 100), 1, 5)
+    cv2.line(mask, (150, 100), (290, 30), 1, 3)
+    cv2.line(mask, (150, 100), (150, 190), 1, 2)
+    moved = trace_mask(np.pad(mask, ((7, 30), (3, 20))) > 0)
+    assert moved == [[(x + 3, y + 7, w) for x, y, w in line] for line in trace_mask(mask > 0)]
+
+
+def test_a_crack_measured_then_traced_is_thinned_once():
+    from edge.frame import measure
+
+    mask = np.zeros((90, 160), bool)
+    mask[40:46, 5:150] = True
+    mask[20:40, 70:73] = True
+    calls = []
+    real = measure.skeletonize
+    measure.skeletonize = lambda crop: calls.append(1) or real(crop)
+    try:
+        figures = measure.measure_component(mask)
+        lines = trace_mask(mask)
+    finally:
+        measure.skeletonize = real
+    assert calls == [1] and figures.length_mm > 150 and len(lines) == 3
+    skel, dist = measure.skeleton_and_distance(mask)
+    assert not skel.flags.writeable and not dist.flags.writeable  # shared: nobody may change them
+
+
 def test_the_trace_is_bounded_whatever_the_crack():
     mask = np.zeros((400, 2000), np.uint8)
     xs = np.arange(10, 1990)

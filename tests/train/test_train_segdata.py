@@ -139,3 +139,21 @@ def test_wall_tiles_show_cracks_of_whole_walls_one_group_per_wall():
     assert len(train) == len(val) == 20 and not set(train.groups) & set(val.groups)
     both = load_seg_data(synthetic=8, synthetic_walls=1, seed=0)
     assert both.source_names() == ["synthetic", "synthetic_walls"]
+
+
+def test_source_weight_draws_a_source_that_many_times_as_often():
+    from edge.errors import ConfigError
+    from train.segdata import SegSet
+    from train.segfit import sample_batches, source_odds
+
+    images = [np.full((32, 32, 3), 10, np.uint8)] * 4 + [np.full((32, 32, 3), 200, np.uint8)]
+    data = SegSet(images, [np.zeros((32, 32), bool)] * 5, np.array(["a"] * 4 + ["b"], object),
+                  np.array(list("pqrst"), object))
+    assert source_odds(data).tolist() == [0.5, 0.5]  # equal by default, however many photos each has
+    assert source_odds(data, ["b=3"]).tolist() == [0.25, 0.75]
+    with pytest.raises(ConfigError, match="no data source named 'c'"):
+        source_odds(data, ["c=2"])
+    opts = AugmentOptions(flips=False, brightness=0, contrast=0, colour=0, blur=0, noise=0)
+    xs, _ = next(sample_batches(data, 32, 400, opts, seed=0, source_weight=["b=3"]))
+    from_b = float((xs.mean(axis=(1, 2, 3)) > 100).mean())
+    assert 0.68 < from_b < 0.82
