@@ -76,63 +76,99 @@ def check_count(name: str, value: int) -> int:
 
 def noise(h: int, w: int, cell: float, rng: np.random.Generator) -> np.ndarray:
     """Smooth value noise with features about `cell` px across, roughly unit variance."""
-    if cell <= 1.0:
-        return rng.standard_normal((h, w), dtype=np.float32)
-    gh = int(math.ceil(h / cell)) + 4
-    gw = int(math.ceil(w / cell)) + 4
-    grid = rng.standard_normal((gh, gw), dtype=np.float32)
-    if cell > 12:
-        # Coarse fields: interpolate to 1/4 resolution with cubic, then linear to full size,
-        # which costs far less than one cubic pass at full size and looks the same.
-        hq, wq = max(1, -(-h // 4)), max(1, -(-w // 4))
-        cq = cell / 4.0
-        big = cv2.resize(grid, (int(round(gw * cq)), int(round(gh * cq))), interpolation=cv2.INTER_CUBIC)
-        oy = int(rng.integers(0, max(1, int(cq)))) + int(round(cq))
-        ox = int(rng.integers(0, max(1, int(cq)))) + int(round(cq))
-        small = big[oy : oy + hq, ox : ox + wq]
-        out = cv2.resize(small, (wq * 4, hq * 4), interpolation=cv2.INTER_LINEAR)[:h, :w]
-    else:
-        # Fine grain looks the same with linear interpolation, which is about twice as fast.
-        interp = cv2.INTER_CUBIC if cell > 5 else cv2.INTER_LINEAR
-        big = cv2.resize(grid, (int(round(gw * cell)), int(round(gh * cell))), interpolation=interp)
-        oy = int(rng.integers(0, max(1, int(cell)))) + int(round(cell))
-        ox = int(rng.integers(0, max(1, int(cell)))) + int(round(cell))
-        out = big[oy : oy + h, ox : ox + w]
-    # Cubic interpolation of white noise shrinks the variance; bring it back near 1. In place: a whole
-    # wall's field is 72 MB, and every copy of one counts against the simulator's memory.
-    # The crop is a view into the interpolated field: scaled where it lies, never copied.
-    out *= np.float32(1.45)
-    return out
+    return NoiseRows(h, w, cell, rng).rows(0, h)
+
+
+# Interpolating white noise shrinks its variance; this brings it back near 1.
+_RESTORE_VARIANCE = np.float32(1.45)
+
+
+class NoiseRows:
+    """noise() made a band of rows at a time where that saves memory: the random draws are made here, in
+    noise()'s order, and rows(top, bottom) gives those rows of the very same field. A coarse field's rows
+    come from its quarter-resolution grid alone (a whole-wall field is 72 MB)."""
+
+    def __init__(self, h: int, w: int, cell: float, rng: np.random.Generator):
+        self.h, self.w = h, w
+        self.small = self.full = None
+        if cell <= 1.0:  # white noise: unit variance already
+            self.full = rng.standard_normal((h, w), dtype=np.float32)
+            return
+        gh = int(math.ceil(h / cell)) + 4
+        gw = int(math.ceil(w / cell)) + 4
+        grid = rng.standard_normal((gh, gw), dtype=np.float32)
+        if cell > 12:
+            # Coarse fields: interpolate to 1/4 resolution with cubic, then linear to full size,
+            # which costs far less than one cubic pass at full size and looks the same.
+            hq, wq = max(1, -(-h // 4)), max(1, -(-w // 4))
+            cq = cell / 4.0
+            big = cv2.resize(grid, (int(round(gw * cq)), int(round(gh * cq))), interpolation=cv2.INTER_CUBIC)
+            oy = int(rng.integers(0, max(1, int(cq)))) + int(round(cq))
+            ox = int(rng.integers(0, max(1, int(cq)))) + int(round(cq))
+            self.small = big[oy : oy + hq, ox : ox + wq]
+        else:
+            # Fine grain looks the same with linear interpolation, which is about twice as fast.
+            interp = cv2.INTER_CUBIC if cell > 5 else cv2.INTER_LINEAR
+            big = cv2.resize(grid, (int(round(gw * cell)), int(round(gh * cell))), interpolation=interp)
+            oy = int(rng.integers(0, max(1, int(cell)))) + int(round(cell))
+            ox = int(rng.integers(0, max(1, int(cell)))) + int(round(cell))
+            self.full = big[oy : oy + h, ox : ox + w]
+        if self.full is not None:
+            # In place: a whole wall's field is 72 MB, and every copy of one counts against the simulator's
+            # memory. The crop is a view into the interpolated field: scaled where it lies, never copied.
+            self.full *= _RESTORE_VARIANCE
+
+    def rows(self, top: int, bottom: int) -> np.ndarray:
+        """Rows top..bottom of the field: a view into it where it is whole, else new."""
+        bottom = min(bottom, self.h)
+        if self.small is None:
+            return self.full[top:bottom]
+        # The linear 4x upsampling reads source rows next to the ones under these rows: cut the source one row
+        # wider on each side (its own border, where there is one), upsample, keep these rows.
+        hq, wq = self.small.shape
+        s0, s1 = max(0, top // 4 - 1), min(hq, -(-bottom // 4) + 1)
+        block = cv2.resize(self.small[s0:s1], (wq * 4, (s1 - s0) * 4), interpolation=cv2.INTER_LINEAR)
+        out = block[top - 4 * s0 : bottom - 4 * s0, : self.w]
+        out *= _RESTORE_VARIANCE
+        return out
 
 
 def smoothstep(x: np.ndarray, lo: float, hi: float, overwrite: bool = False) -> np.ndarray:
-    """3t^2 - 2t^3 of t = (x - lo) / (hi - lo) clipped to 0..1; overwrite: x is used for the work (and lost)."""
+    """3t^2 - 2t^3 of t = (x - lo) / (hi - lo) clipped to 0..1; overwrite: x is used for the work (and lost).
+    Worked a band of rows at a time: the only temporary is a band's, not another whole field."""
     t = x if overwrite else x.copy()
-    t -= np.float32(lo)
-    t *= np.float32(1.0 / (hi - lo))
-    np.clip(t, 0.0, 1.0, out=t)
-    square = t * t
-    t *= np.float32(-2.0)
-    t += np.float32(3.0)  # 3 - 2t
-    square *= t
-    return square
+    for top in range(0, max(1, len(t)), _BAND_ROWS):
+        band = t[top : top + _BAND_ROWS]
+        band -= np.float32(lo)
+        band *= np.float32(1.0 / (hi - lo))
+        np.clip(band, 0.0, 1.0, out=band)
+        square = band * band
+        band *= np.float32(-2.0)
+        band += np.float32(3.0)  # 3 - 2t
+        square *= band
+        band[...] = square
+    return t
 
 
-def _illumination(h: int, w: int, rng: np.random.Generator, strength: float) -> np.ndarray:
-    """Gentle light gradient plus a soft vignette, as a multiplicative field near 1."""
+def _illuminate(img: np.ndarray, rng: np.random.Generator, strength: float) -> None:
+    """Multiply img (h, w) in place by a gentle light gradient plus a soft vignette, a field near 1 made a band
+    of rows at a time (the whole field would be another array the size of the wall)."""
+    h, w = img.shape[:2]
     ang = rng.uniform(0, 2 * math.pi)
     gx, gy = math.cos(ang), math.sin(ang)
     amp = rng.uniform(0.3, 1.0) * strength
-    ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
-    xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
-    field = xs * np.float32(gx) + ys * np.float32(gy)
-    field *= np.float32(amp)
-    field += np.float32(1.0)
     vig = np.float32(rng.uniform(0.0, 0.5) * strength)
-    radius = xs * xs + ys * ys
-    radius *= vig
-    field -= radius
-    return field
+    ys_all = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
+    xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
+    for top in range(0, h, _BAND_ROWS):
+        ys = ys_all[top : top + _BAND_ROWS]
+        field = xs * np.float32(gx) + ys * np.float32(gy)
+        field *= np.float32(amp)
+        field += np.float32(1.0)
+        radius = xs * xs + ys * ys
+        radius *= vig
+        field -= radius
+        img[top : top + _BAND_ROWS] *= field
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
@@ -189,6 +225,9 @@ def _concrete(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarra
     agg_cell = rng.uniform(1.5, 3.5) * ppm
     ragged = noise(h, w, max(1.0, agg_cell * 0.35), rng)
     ragged *= np.float32(0.6)
+    # Kept in half precision: beside the wall's luminance and the next field it was the third whole-wall
+    # float array, the render's peak (a 6000 x 3000 wall: 237 -> 200 MB); a fleck's edge moves by < 0.002.
+    ragged = ragged.astype(np.float16)
     field = noise(h, w, agg_cell, rng)
     _add_flecks(lum, field, ragged, True, np.float32(rng.uniform(0.03, 0.07)), (1.5, 2.3))
     del field  # before the next field is made, not after
@@ -215,17 +254,18 @@ def _concrete(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarra
         st *= np.float32(rng.uniform(0.015, 0.045))
         lum -= st
         del st
-    lum *= _illumination(h, w, rng, 0.18)
+    _illuminate(lum, rng, 0.18)
     # Concrete is near-neutral grey, from slightly cool to slightly warm (sandy).
     tint = np.float32(1.0 + rng.normal(0, 0.004)) + np.float32(rng.uniform(-0.01, 0.045)) * np.array(
         [1.0, 0.3, -0.9], np.float32)
     out = np.empty((h, w, 3), np.uint8)
-    chroma = noise(h, w, 80.0 * ppm, rng)
-    chroma *= np.float32(0.006)
+    chroma = NoiseRows(h, w, 80.0 * ppm, rng)
     for top in range(0, h, _BAND_ROWS):  # a band of rows at a time: the colour work needs no whole-wall copies
         rows = slice(top, top + _BAND_ROWS)
+        band = chroma.rows(top, top + _BAND_ROWS)
+        band *= np.float32(0.006)
         for c in range(3):
-            channel = chroma[rows] * np.float32((1.0, 0.0, -1.0)[c])
+            channel = band * np.float32((1.0, 0.0, -1.0)[c])
             channel += tint[c]
             channel *= lum[rows]
             out[rows, :, c] = to_uint8(channel)
@@ -285,7 +325,7 @@ def _masonry(h: int, w: int, rng: np.random.Generator, ppm: float) -> np.ndarray
     mcol = np.array([1.0, 0.97, 0.92], np.float32) + rng.normal(0, 0.015, 3).astype(np.float32)
     # Dirt, efflorescence and light over the whole wall.
     glob = np.float32(1.0) + np.float32(0.05) * noise(h, w, 150.0 * ppm, rng)
-    glob *= _illumination(h, w, rng, 0.18)
+    _illuminate(glob, rng, 0.18)
     if rng.random() < 0.4:
         glob -= np.float32(rng.uniform(0.04, 0.12)) * smoothstep(noise(h, w, 80.0 * ppm, rng), 0.6, 1.8)
     out = np.empty((h, w, 3), np.uint8)

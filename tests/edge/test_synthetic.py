@@ -50,6 +50,25 @@ def test_render_texture_shape_and_determinism(kind):
     assert 40 < a.mean() < 220  # a plausible surface, not black or blown out
 
 
+@pytest.mark.parametrize("cell", [0.8, 3.0, 7.5, 40.0])  # white, linear, cubic, coarse (quarter grid)
+def test_noise_made_a_band_of_rows_at_a_time_is_the_same_field(cell):
+    from edge.sim.textures import NoiseRows, noise
+
+    whole = noise(301, 157, cell, np.random.default_rng(4))
+    rows = NoiseRows(301, 157, cell, np.random.default_rng(4))
+    bands = np.concatenate([rows.rows(top, top + 64) for top in range(0, 301, 64)])
+    assert bands.shape == whole.shape and np.array_equal(bands, whole)
+
+
+def test_smoothstep_in_bands_is_the_curve():
+    from edge.sim.textures import smoothstep
+
+    x = np.linspace(-1, 3, 700 * 3, dtype=np.float32).reshape(700, 3)
+    t = np.clip((x - 0.5) / 1.5, 0, 1)
+    np.testing.assert_allclose(smoothstep(x, 0.5, 2.0), 3 * t * t - 2 * t ** 3, atol=1e-6)
+    assert x[0, 0] == -1  # not overwritten unless asked
+
+
 def test_render_texture_bad_kind():
     with pytest.raises(ValueError, match="kind"):
         syn.render_texture(32, 32, "marble", np.random.default_rng(0))
