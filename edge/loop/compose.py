@@ -20,6 +20,7 @@ from edge.config import MIN_STRIDE, EdgeConfig
 from edge.errors import ConfigError, ModelError
 from edge.frame.cascade import FrameAnalyzer, SegmentFn
 from edge.models.bundle import load_bundle
+from edge.models.engines import check_model_file
 from edge.models.classifier import Classifier
 from edge.models.segmenter import Segmenter
 from edge.models.zoom import zoomed
@@ -96,6 +97,9 @@ def compose(cfg: EdgeConfig, camera=None, segment_fn: Optional[SegmentFn] = None
     # Missing or mismatched model files are refused before anything starts.
     bundle = load_bundle(cfg.models.classifier)
     seg_bundle = load_bundle(cfg.models.segmenter) if segment_fn is None and cfg.models.segmenter else None
+    for checked in (bundle, seg_bundle):
+        if checked is not None:
+            check_model_file(checked, cfg.models.backend)
     pose_buffer = None
     if cfg.pose.source in ("mqtt", "csv"):
         pose_buffer = PoseBuffer(cfg.pose.max_gap_s, cfg.pose.buffer)

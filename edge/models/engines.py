@@ -41,18 +41,37 @@ def check_tensor(where: str, detail: dict, expected: TensorInfo, model_path) -> 
         raise ModelError(f"{model_path}: {where} " + "; ".join(problems))
 
 
-def litert(bundle: Bundle, threads: int, batches: bool):
+def check_model_file(bundle: Bundle, backend: str) -> None:
+    """Refuse (ModelError) a .tflite whose tensors disagree with its model.json, without planning an
+    interpreter's memory: the robot checks its models before it opens the camera, and builds their
+    interpreters after (edge/loop/compose.py)."""
+    if backend == "litert":
+        _refuse_library(bundle)
+        _checked(bundle, load_interpreter(bundle.model_path, 1, allocate=False))
+
+
+def _refuse_library(bundle: Bundle) -> None:
     from edge.models.native import is_native_bundle
 
     if is_native_bundle(bundle):
         raise ModelError(f"{bundle.folder}: holds a compiled library ({bundle.info.file}); set models.backend: native")
-    interp = load_interpreter(bundle.model_path, threads)
+
+
+def _checked(bundle: Bundle, interp):
+    """(input, output details) of the interpreter, refused unless they are what model.json says."""
     inp = interp.get_input_details()
     out = interp.get_output_details()
     if len(inp) != 1 or len(out) != 1:
         raise ModelError(f"{bundle.model_path}: expected one input and one output tensor")
     check_tensor("input", inp[0], bundle.info.input, bundle.model_path)
     check_tensor("output", out[0], bundle.info.output, bundle.model_path)
+    return inp, out
+
+
+def litert(bundle: Bundle, threads: int, batches: bool):
+    _refuse_library(bundle)
+    interp = load_interpreter(bundle.model_path, threads)
+    inp, out = _checked(bundle, interp)
     return BatchedRunner(interp, inp[0]["index"], out[0]["index"], bundle.info.input.shape, bundle.info.name,
                          batches=batches)
 

@@ -53,8 +53,9 @@ def _native_stderr_to_log():
                     log.warning("runtime: %s", line)
 
 
-def load_interpreter(path, threads: int = 2):
-    """An allocated interpreter for the .tflite file at `path`."""
+def load_interpreter(path, threads: int = 2, allocate: bool = True):
+    """An allocated interpreter for the .tflite file at `path` (allocate=False: its tensors described, their
+    memory not yet planned, to check a model cheaply)."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
@@ -62,7 +63,8 @@ def load_interpreter(path, threads: int = 2):
     try:
         with _native_stderr_to_log():
             interp = Interpreter(model_path=str(path), num_threads=threads)
-            interp.allocate_tensors()
+            if allocate:
+                interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path}: not a loadable TFLite model ({msg})") from None
