@@ -52,6 +52,23 @@ def _draw_scale_bar(img: np.ndarray, mm_per_px: float) -> None:
     cv2.putText(img, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.4, BAR_RGB, 1, cv2.LINE_AA)
 
 
+def evidence_cut(rgb: np.ndarray, bbox_px: Sequence[float], mm_per_px: Optional[float] = None,
+                 polylines_px: Optional[List] = None, margin_px: int = 32, hires: Optional[np.ndarray] = None):
+    """(crop, bbox, mm_per_px, polylines, margin) that evidence_jpeg(crop, bbox, max_bytes, mm_per_px, polylines,
+    margin) turns into the very JPEG it makes of the whole frame: the crack's box with its margin cut (and
+    copied) now, so what waits to be encoded holds a crop, not a frame."""
+    f = 1.0
+    if hires is not None:
+        f = hires.shape[1] / rgb.shape[1]
+        rgb = hires
+    margin = int(margin_px * f)
+    x0, y0, x1, y1 = _crop_box([v * f for v in bbox_px], margin, rgb.shape[:2])
+    crop = rgb[y0:y1, x0:x1].copy()
+    bbox = [v * f - o for v, o in zip(bbox_px, (x0, y0, x0, y0))]
+    lines = [[(x * f - x0, y * f - y0) for x, y, *_ in line] for line in polylines_px or []]
+    return crop, bbox, (mm_per_px / f if mm_per_px else mm_per_px), lines, margin
+
+
 def evidence_jpeg(rgb: np.ndarray, bbox_px: Sequence[float], max_bytes: int, mm_per_px: Optional[float] = None,
                   polylines_px: Optional[List] = None, margin_px: int = 32,
                   hires: Optional[np.ndarray] = None) -> Optional[bytes]:

@@ -1,14 +1,14 @@
-"""Evidence JPEGs over MQTT, for each new or updated crack the frame itself shows: the frame is kept with the
-event (frames are never written to after capture) and the JPEG is drawn and encoded on the publishing thread,
-right before it is handed to the sink after its event, so the encoding does not hold up the next frame's
-inference, and a subscriber that has the picture has the crack too."""
+"""Evidence JPEGs over MQTT, for each new or updated crack the frame itself shows: the crack's crop is cut from
+the frame with the event (a crop, not the whole frame, waits in the queue), and the JPEG is drawn and encoded
+on the publishing thread, right before it is handed to the sink after its event, so the encoding does not
+hold up the next frame's inference, and a subscriber that has the picture has the crack too."""
 from __future__ import annotations
 
 import logging
 from functools import partial
 from typing import Callable, Dict, Optional, Tuple
 
-from edge.comms.evidence_image import evidence_jpeg
+from edge.comms.evidence_image import evidence_cut, evidence_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,9 @@ class EvidenceFeed:
     def prepare(self, frame, ev, payload: dict) -> None:
         """Keep what the JPEG of one event's crack in `frame` needs; it is made when the event is published."""
         trace = (payload.get("trace") or {}).get("frame_px")
-        make = partial(evidence_jpeg, frame.rgb, ev.track.last.bbox_px, self.max_bytes, frame.scale, trace,
-                       self.margin, frame.hires)
+        crop, bbox, mm_per_px, lines, margin = evidence_cut(frame.rgb, ev.track.last.bbox_px, frame.scale, trace,
+                                                            self.margin, frame.hires)
+        make = partial(evidence_jpeg, crop, bbox, self.max_bytes, mm_per_px, lines, margin)
         self._waiting[payload["event_id"]] = (payload["crack_id"], make)
 
     def publish(self, sink, payload: dict) -> None:

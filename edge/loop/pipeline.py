@@ -81,7 +81,7 @@ class Stages:
 @dataclass(frozen=True)
 class LoopSettings:
     telemetry_interval_s: float = 10.0
-    frame_queue: int = 4
+    frame_queue: int = 2
     drop_when_late: bool = False  # a live camera: drop the oldest waiting frame rather than fall behind
     min_laplacian_var: float = 0.0  # blurred frames below this are counted and skipped; 0: no check
     max_pixels: Optional[int] = None  # larger frames are skipped and counted (frames_too_large)

@@ -97,6 +97,20 @@ def test_evidence_jpeg_fits_its_cap_or_is_none():
     assert img[-8:-6, 8:40].min() > 220  # the white scale bar, bottom left
 
 
+def test_the_crop_cut_ahead_makes_the_same_jpeg_as_the_frame():
+    from edge.comms.evidence_image import evidence_cut
+
+    rng = np.random.default_rng(1)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), np.uint8), (0, 0), 2)
+    hires = cv2.resize(frame, (1280, 960))  # the same view at twice the resolution
+    trace = [[[30.5, 40.5, 2.0], [300.5, 200.5, 3.0], [410.5, 230.5, 2.5]]]
+    for box, hi in (((20, 30, 420, 240), None), ((5, 2, 639, 470), None), ((20, 30, 420, 240), hires)):
+        whole = evidence_jpeg(frame, box, 40 * 1024, 0.5, trace, 32, hi)
+        crop, bbox, mm_per_px, lines, margin = evidence_cut(frame, box, 0.5, trace, 32, hi)
+        assert crop.base is None and crop.size <= frame.size * (4 if hi is not None else 1)  # its own pixels
+        assert evidence_jpeg(crop, bbox, 40 * 1024, mm_per_px, lines, margin) == whole
+
+
 def test_evidence_rows_are_kept_like_events(tmp_path):
     box = Outbox(tmp_path / "o.sqlite", max_messages=3)
     box.put("crackbot/r/evidence/c-1", b"\xff\xd8\xff jpeg", qos=1, kind=EVIDENCE)
