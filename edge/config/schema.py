@@ -359,10 +359,8 @@ class EvidenceConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    frame_queue: int = Field(
-        2, ge=1, description="Frames waiting for inference; a live camera drops the oldest beyond it. Two keep "
-        "inference busy; more only hold older frames (6 MB each at 1080p) and, on a live camera, add latency"
-    )
+    frame_queue: int = Field(2, ge=1, description="Frames waiting for inference (two keep it busy; more only hold "
+                             "older frames); a live camera drops the oldest beyond it")
     max_frame_pixels: int = Field(40_000_000, ge=1, description="A frame with more pixels is skipped and counted "
                                   "(frames_too_large); image files are checked from their header, before decoding")
     drop_when_late: Optional[bool] = Field(None, description="Drop frames when inference lags; null: yes for live "
