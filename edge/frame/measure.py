@@ -77,7 +77,7 @@ def distance_to_edge(crop: np.ndarray) -> np.ndarray:
 
 
 _SKELETONS: "OrderedDict[tuple, tuple]" = OrderedDict()  # the last few masks' (skeleton, distance, joints)
-_SKELETONS_KEPT = 8
+_SKELETONS_BYTES = 8 << 20  # what they may hold in all: a long crack on the wall is a large mask
 _skeletons_lock = threading.Lock()
 
 
@@ -104,8 +104,8 @@ def skeleton_and_distance(crop: np.ndarray, joints: Optional[list] = None):
         kept = (skel, dist, found)
         with _skeletons_lock:
             _SKELETONS[key] = kept
-            while len(_SKELETONS) > _SKELETONS_KEPT:
-                _SKELETONS.popitem(last=False)
+            while sum(k[0].nbytes + k[1].nbytes for k in _SKELETONS.values()) > _SKELETONS_BYTES:
+                _SKELETONS.popitem(last=False)  # the oldest first, this one too if it alone is over
     if joints is not None:
         joints.extend(kept[2])
     return kept[0], kept[1]

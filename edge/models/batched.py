@@ -1,10 +1,11 @@
 """Runs a batch-of-1 LiteRT model over N inputs in few invokes.
 
-The interpreter's batch is resized to min(N, MAX_BATCH) (once: a frame's tile count does not change),
-which saves the per-call overhead; the integer arithmetic per input is the same as with a batch of 1.
-A last partial batch is padded, so the interpreter is not re-planned for it. A graph that cannot take a
-batch (a Reshape written for one input, e.g. after Flatten) is run one input at a time instead.
-run_pixels() converts pixels straight into the interpreter's own input buffer: no array in between.
+The interpreter's batch is resized to min(N, MAX_BATCH), or to a row of a frame's tiles (run_rows), once:
+a frame's tile count does not change. That saves the per-call overhead; the integer arithmetic per input is
+the same as with a batch of 1. A last partial batch fills the front of the input and the rest is ignored, so
+the interpreter is not re-planned for it. A graph that cannot take a batch (a Reshape written for one input,
+e.g. after Flatten) is run one input at a time instead. Pixels are converted straight into the interpreter's
+own input buffer: no array in between.
 """
 from __future__ import annotations
 

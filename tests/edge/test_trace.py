@@ -123,3 +123,15 @@ def test_evidence_rows_are_kept_like_events(tmp_path):
     box.ack(rows[0][0])
     assert box.count(EVIDENCE) == 1
     box.close()
+
+
+def test_the_kept_skeletons_stay_within_their_bytes():
+    from edge.frame import measure
+
+    for shift in range(3):  # masks of long cracks: 12 MB of distances each, over what may be kept
+        big = np.zeros((2000, 1500), bool)
+        big[1000 + shift : 1004 + shift, 10:1490] = True
+        skel, _ = measure.skeleton_and_distance(big)
+        assert skel.sum() > 1400
+    held = sum(skel.nbytes + dist.nbytes for skel, dist, _ in measure._SKELETONS.values())
+    assert held <= measure._SKELETONS_BYTES
