@@ -151,8 +151,9 @@ def measure_component(component: np.ndarray, mm_per_px: float = 1.0, offset: Tup
     )
 
 
-def local_widths(skel: np.ndarray, dist: np.ndarray, window_px: int = 1) -> np.ndarray:
-    """Full width at each skeleton pixel (in np.nonzero order), from the distance transform.
+def local_widths(skel: np.ndarray, dist: np.ndarray, window_px: int = 1, at=None) -> np.ndarray:
+    """Full width at each skeleton pixel (in np.nonzero order), from the distance transform; `at`: only
+    at these skeleton pixels (ys, xs), each pixel's own width (window_px 1).
 
     Across the crack the distance transform is a tent of slope 1 whose peak p lies on the true
     centreline, which may fall between two pixels (even widths). From the values a and b one pixel
@@ -164,7 +165,9 @@ def local_widths(skel: np.ndarray, dist: np.ndarray, window_px: int = 1) -> np.n
     of a segmenter's mask is not the max; 1 (the default) keeps each pixel's own width, which the
     photo check found right on real cracks (config measure.width_window_px, README Measurement).
     """
-    ys, xs = np.nonzero(skel)
+    if at is not None and window_px > 1:
+        raise ValueError("widths at chosen pixels are each pixel's own (window_px 1)")
+    ys, xs = np.nonzero(skel) if at is None else at
     t = _directions(skel, ys, xs)
     nx, ny = -np.sin(t), np.cos(t)  # unit normal
 

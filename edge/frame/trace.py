@@ -102,11 +102,6 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
     levels = levels[oy : ys.max() + 1, ox : xs.max() + 1]
     crop = levels > 0
     skel, dist = skeleton_and_distance(crop)  # the skeleton the crack was measured on
-    sure = sure_pixels(levels)
-    width_img = np.zeros(skel.shape, np.float32)
-    ys, xs = np.nonzero(skel)
-    width_img[ys, xs] = local_widths(skel, dist if np.array_equal(sure, crop) else distance_to_edge(sure))
-    width_img[ys, xs] *= sure[ys, xs]  # a faint-only stretch has no width to report
     paths = sorted(_paths(skel), key=len, reverse=True)[: min(max_lines, max_vertices // 2)]
     epsilon = float(epsilon_px)
     while True:
@@ -114,6 +109,16 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
         if sum(len(p) for p in picks) <= max_vertices or epsilon > 4 * max(skel.shape):
             break  # (the second: every path is down to its two ends, which always fit)
         epsilon *= 1.5
+    # Widths where the vertices' medians read them only: the skeleton's other pixels need none.
+    near = sorted({p for path, pick in zip(paths, picks) for i in pick
+                   for p in path[max(0, i - WIDTH_SPAN_PX) : i + WIDTH_SPAN_PX + 1]})
+    if not near:  # a lone pixel: no path to trace
+        return []
+    ys, xs = (np.array(v, np.int64) for v in zip(*near))
+    sure = sure_pixels(levels)
+    width_img = np.zeros(skel.shape, np.float32)
+    width_img[ys, xs] = local_widths(skel, dist if np.array_equal(sure, crop) else distance_to_edge(sure), at=(ys, xs))
+    width_img[ys, xs] *= sure[ys, xs]  # a faint-only stretch has no width to report
     out = []
     for path, pick in zip(paths, picks):
         widths = _vertex_widths(path, pick, width_img)

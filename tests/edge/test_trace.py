@@ -68,6 +68,7 @@ def test_the_trace_is_bounded_whatever_the_crack():
         lines = trace_mask(mask > 0, max_vertices=cap)
         assert 2 <= vertex_count(lines) <= cap
     assert trace_mask(np.zeros((10, 10), bool)) == []
+    assert trace_mask(np.ones((1, 1), bool)) == []  # a lone pixel
 
 
 def test_faint_pixels_give_extent_but_no_width():
