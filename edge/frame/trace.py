@@ -69,15 +69,20 @@ def _paths(skel: np.ndarray) -> List[List[Pixel]]:
     return [path for path in paths if len(path) >= MIN_PATH_PX] or paths[:1]
 
 
-def _simplify(path: List[Pixel], epsilon: float) -> List[int]:
-    """Indices into `path` of its Douglas-Peucker vertices (both ends always kept)."""
-    pts = np.array([(x, y) for y, x in path], np.int32).reshape(-1, 1, 2)
-    kept = cv2.approxPolyDP(pts, epsilon, closed=False).reshape(-1, 2)
-    index: Dict[Pixel, int] = {}
-    for i, (y, x) in enumerate(path):
-        index.setdefault((y, x), i)
-    out = sorted({index[(int(y), int(x))] for x, y in kept} | {0, len(path) - 1})
-    return out
+class _Simplifier:
+    """A path's Douglas-Peucker vertices at any tolerance: picks(epsilon) -> indices into the path (both ends
+    always kept). The path's points and pixel index are made once for the loosening tolerances tried."""
+
+    def __init__(self, path: List[Pixel]):
+        self.last = len(path) - 1
+        self.pts = np.array([(x, y) for y, x in path], np.int32).reshape(-1, 1, 2)
+        self.index: Dict[Pixel, int] = {}
+        for i, (y, x) in enumerate(path):
+            self.index.setdefault((x, y), i)
+
+    def picks(self, epsilon: float) -> List[int]:
+        kept = cv2.approxPolyDP(self.pts, epsilon, closed=False).reshape(-1, 2)
+        return sorted({self.index[(int(x), int(y))] for x, y in kept} | {0, self.last})
 
 
 def _vertex_widths(path: List[Pixel], picks: List[int], width_img: np.ndarray) -> List[float]:
@@ -104,8 +109,9 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
     skel, dist = skeleton_and_distance(crop)  # the skeleton the crack was measured on
     paths = sorted(_paths(skel), key=len, reverse=True)[: min(max_lines, max_vertices // 2)]
     epsilon = float(epsilon_px)
+    simplifiers = [_Simplifier(path) for path in paths]
     while True:
-        picks = [_simplify(path, epsilon) for path in paths]
+        picks = [simplifier.picks(epsilon) for simplifier in simplifiers]
         if sum(len(p) for p in picks) <= max_vertices or epsilon > 4 * max(skel.shape):
             break  # (the second: every path is down to its two ends, which always fit)
         epsilon *= 1.5
