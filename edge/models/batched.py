@@ -47,13 +47,9 @@ class BatchedRunner:
             return self._resize(1)
         self._batch = batch
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """(N, ...) model inputs -> (N, ...) raw outputs (a copy)."""
-        return self.run_pixels(x, None)
-
     def run_pixels(self, pixels: np.ndarray, feed) -> np.ndarray:
         """(N, ...) pixels -> (N, ...) raw outputs (a copy); feed.into(pixels, out) writes model input
-        into the interpreter's input buffer (feed None: `pixels` are model inputs already)."""
+        into the interpreter's input buffer."""
         n = len(pixels)
         if n == 0:
             return self._empty.copy()
@@ -82,10 +78,7 @@ class BatchedRunner:
             buffer = self._interp.tensor(self._in_index)()  # a view: dropped before invoke, which refuses one held
             k = 0
             for piece in pieces:
-                if feed is None:
-                    buffer[k : k + len(piece)] = piece
-                else:
-                    feed.into(piece, buffer[k : k + len(piece)])
+                feed.into(piece, buffer[k : k + len(piece)])
                 k += len(piece)
             # A last partial chunk leaves the rows after it as they were: their outputs are dropped, and
             # the interpreter is not re-planned for it.

@@ -1,8 +1,9 @@
 """Which engine runs a model's int8 graph, and what every model on tiles shares.
 
 An engine is `litert` (the .tflite through a TFLite interpreter) or `native` (the model compiled to C by
-`python -m convert.ccode`); either gives a runner whose run((N, ...) model inputs) returns the (N, ...) raw
-outputs, so the classifier and the segmenter do their pre- and post-processing once, whatever runs the model.
+`python -m convert.ccode`); either gives a runner whose run_pixels((N, ...) pixels, feed) and run_rows(a frame's
+rows of tiles, feed) return the (N, ...) raw outputs, feed (edge/models/preprocess.py PixelFeed) making the model
+input, so the classifier and the segmenter do their pre- and post-processing once, whatever runs the model.
 """
 from __future__ import annotations
 
@@ -108,14 +109,12 @@ class TileModel:
     def run_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 pixels -> (N, ...) raw model outputs; LiteRT takes them converted straight
         into its input buffer."""
-        run = getattr(self.engine, "run_pixels", None)
-        return run(pixels, self.feed) if run is not None else self.engine.run(self.feed(pixels))
+        return self.engine.run_pixels(pixels, self.feed)
 
     def run_grid(self, grid: TileGrid) -> np.ndarray:
         """A frame's TileGrid -> (N, ...) raw outputs: LiteRT reads each row of tiles from the frame into
-        its input buffer; other engines get the tiles gathered."""
-        run = getattr(self.engine, "run_rows", None)
-        return run(grid.rows_of_tiles(), self.feed) if run is not None else self.run_pixels(np.asarray(grid))
+        its input buffer."""
+        return self.engine.run_rows(grid.rows_of_tiles(), self.feed)
 
     def check_info(self, bundle: Bundle) -> None:
         """Refuse a model.json this kind of model cannot be fed by (ModelError)."""

@@ -92,11 +92,16 @@ class NativeModel:
 
     batches = False  # the compiled model has a batch of 1
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """(N, ...) int8 inputs -> (N, ...) outputs, one run each (the compiled model has a batch of 1)."""
-        if len(x) == 0:
+    def run_pixels(self, pixels: np.ndarray, feed) -> np.ndarray:
+        """(N, ...) pixels -> (N, ...) outputs, one run each (the compiled model has a batch of 1);
+        feed(pixels) makes the int8 inputs (edge/models/preprocess.py PixelFeed)."""
+        if len(pixels) == 0:
             return np.empty((0,) + tuple(self.output_shape[1:]), np.int8)
-        return np.concatenate([self.invoke(item).reshape(self.output_shape) for item in x])
+        return np.concatenate([self.invoke(item).reshape(self.output_shape) for item in feed(pixels)])
+
+    def run_rows(self, rows, feed) -> np.ndarray:
+        """A frame's tiles as rows of views (edge/frame/tiler.py TileGrid), run one by one."""
+        return self.run_pixels(np.concatenate([piece for row in rows for piece in row]), feed)
 
 
 def native_model(bundle: Bundle) -> NativeModel:

@@ -67,9 +67,9 @@ class PixelFeed:
         if self._arithmetic(pixels):
             return quantize(normalize(pixels, self.info), self.info.input)
         if self.flip:
-            out = np.empty(pixels.shape, np.uint8)
-            np.bitwise_xor(pixels, np.uint8(0x80), out=out)
-            return out.view(np.int8)
+            out = np.empty(pixels.shape, np.int8)
+            self.into(pixels, out)
+            return out
         if self.info.color_order == "BGR":
             pixels = pixels[..., ::-1]
         flat = np.ascontiguousarray(pixels).reshape(-1, pixels.shape[-2], 3)  # cv2.LUT takes 2-D images
@@ -82,7 +82,7 @@ class PixelFeed:
     def into(self, pixels: np.ndarray, out: np.ndarray) -> None:
         """The same conversion written into `out` (an interpreter's input buffer): the flip goes
         straight there, in one pass and no array in between."""
-        if self.flip and not self._arithmetic(pixels) and out.dtype == np.int8:
+        if self.flip and not self._arithmetic(pixels):  # the flip's model input is int8
             np.bitwise_xor(pixels, np.uint8(0x80), out=out.view(np.uint8))
         else:
             out[...] = self(pixels)
