@@ -3,7 +3,7 @@ over it, a scale bar in mm, as a JPEG made to fit a byte cap: lower quality firs
 when even the smallest try is over it (the caller counts it)."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, NamedTuple, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -52,48 +52,54 @@ def _draw_scale_bar(img: np.ndarray, mm_per_px: float) -> None:
     cv2.putText(img, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.4, BAR_RGB, 1, cv2.LINE_AA)
 
 
+class EvidenceCut(NamedTuple):
+    """A crack's box with its margin cut from its frame (or the frame's hi-res view), with what is drawn on it
+    in the crop's own pixels: what a JPEG of it is made from."""
+
+    crop: np.ndarray
+    mm_per_px: Optional[float]  # of the crop's pixels; None: no scale bar
+    polylines: List  # the trace, (x, y) per vertex in crop pixels
+
+
 def evidence_cut(rgb: np.ndarray, bbox_px: Sequence[float], mm_per_px: Optional[float] = None,
-                 polylines_px: Optional[List] = None, margin_px: int = 32, hires: Optional[np.ndarray] = None):
-    """(crop, bbox, mm_per_px, polylines, margin) that evidence_jpeg(crop, bbox, max_bytes, mm_per_px, polylines,
-    margin) turns into the very JPEG it makes of the whole frame: the crack's box with its margin cut (and
-    copied) now, so what waits to be encoded holds a crop, not a frame."""
+                 polylines_px: Optional[List] = None, margin_px: int = 32,
+                 hires: Optional[np.ndarray] = None) -> EvidenceCut:
+    """The crack's box (plus margin) of an RGB frame, cut from `hires` (the same view at a higher resolution)
+    when there is one, as a copy: what waits to be encoded holds a crop, not a frame. polylines_px: the frame
+    trace (edge/comms/events.py); mm_per_px: the frame's scale (no bar without it)."""
     f = 1.0
     if hires is not None:
         f = hires.shape[1] / rgb.shape[1]
         rgb = hires
-    margin = int(margin_px * f)
-    x0, y0, x1, y1 = _crop_box([v * f for v in bbox_px], margin, rgb.shape[:2])
-    crop = rgb[y0:y1, x0:x1].copy()
-    bbox = [v * f - o for v, o in zip(bbox_px, (x0, y0, x0, y0))]
+    x0, y0, x1, y1 = _crop_box([v * f for v in bbox_px], int(margin_px * f), rgb.shape[:2])
     lines = [[(x * f - x0, y * f - y0) for x, y, *_ in line] for line in polylines_px or []]
-    return crop, bbox, (mm_per_px / f if mm_per_px else mm_per_px), lines, margin
+    return EvidenceCut(rgb[y0:y1, x0:x1].copy(), mm_per_px / f if mm_per_px else None, lines)
 
 
 def evidence_jpeg(rgb: np.ndarray, bbox_px: Sequence[float], max_bytes: int, mm_per_px: Optional[float] = None,
                   polylines_px: Optional[List] = None, margin_px: int = 32,
                   hires: Optional[np.ndarray] = None) -> Optional[bytes]:
-    """JPEG bytes of the crack's box (plus margin) of an RGB frame, cut from `hires` (the same view at a
-    higher resolution) when there is one, no larger than `max_bytes`; None when it cannot fit or is empty.
-    polylines_px: the frame trace (edge/comms/events.py); mm_per_px: the frame's scale (no bar without it)."""
-    f = 1.0
-    if hires is not None:
-        f = hires.shape[1] / rgb.shape[1]
-        rgb = hires
-    box = _crop_box([v * f for v in bbox_px], int(margin_px * f), rgb.shape[:2])
-    crop = rgb[box[1] : box[3], box[0] : box[2]]
+    """JPEG bytes of the crack's box (plus margin) of an RGB frame (see evidence_cut), no larger than
+    `max_bytes`; None when it cannot fit or is empty."""
+    return encode_cut(evidence_cut(rgb, bbox_px, mm_per_px, polylines_px, margin_px, hires), max_bytes)
+
+
+def encode_cut(cut: EvidenceCut, max_bytes: int) -> Optional[bytes]:
+    """The cut as a JPEG of at most `max_bytes`, its trace and scale bar drawn on it: lower quality first,
+    then smaller; None when even the smallest try is over, or the cut is empty."""
+    crop = cut.crop
     if crop.size == 0:
         return None
     first = min(1.0, MAX_SIDE_PX / max(crop.shape[:2]))
-    lines = [[(x * f, y * f) for x, y, *_ in line] for line in polylines_px or []]
     for step in SCALES:
         s = first * step
         h, w = int(round(crop.shape[0] * s)), int(round(crop.shape[1] * s))
         if min(h, w) < MIN_SIDE_PX and step != SCALES[0]:
             break
         img = cv2.resize(crop, (max(w, 1), max(h, 1)), interpolation=cv2.INTER_AREA) if s != 1.0 else crop.copy()
-        _draw_trace(img, lines, box[:2], s)
-        if mm_per_px:
-            _draw_scale_bar(img, mm_per_px / f / s)
+        _draw_trace(img, cut.polylines, (0, 0), s)
+        if cut.mm_per_px:
+            _draw_scale_bar(img, cut.mm_per_px / s)
         bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
         for quality in QUALITIES:
             ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])

@@ -8,7 +8,7 @@ import logging
 from functools import partial
 from typing import Callable, Dict, Optional, Tuple
 
-from edge.comms.evidence_image import evidence_cut, evidence_jpeg
+from edge.comms.evidence_image import encode_cut, evidence_cut
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,8 @@ class EvidenceFeed:
     def prepare(self, frame, ev, payload: dict) -> None:
         """Keep what the JPEG of one event's crack in `frame` needs; it is made when the event is published."""
         trace = (payload.get("trace") or {}).get("frame_px")
-        crop, bbox, mm_per_px, lines, margin = evidence_cut(frame.rgb, ev.track.last.bbox_px, frame.scale, trace,
-                                                            self.margin, frame.hires)
-        make = partial(evidence_jpeg, crop, bbox, self.max_bytes, mm_per_px, lines, margin)
+        cut = evidence_cut(frame.rgb, ev.track.last.bbox_px, frame.scale, trace, self.margin, frame.hires)
+        make = partial(encode_cut, cut, self.max_bytes)
         self._waiting[payload["event_id"]] = (payload["crack_id"], make)
 
     def publish(self, sink, payload: dict) -> None:

@@ -99,17 +99,20 @@ def test_evidence_jpeg_fits_its_cap_or_is_none():
 
 
 def test_the_crop_cut_ahead_makes_the_same_jpeg_as_the_frame():
-    from edge.comms.evidence_image import evidence_cut
+    from edge.comms.evidence_image import encode_cut, evidence_cut
 
     rng = np.random.default_rng(1)
     frame = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), np.uint8), (0, 0), 2)
     hires = cv2.resize(frame, (1280, 960))  # the same view at twice the resolution
     trace = [[[30.5, 40.5, 2.0], [300.5, 200.5, 3.0], [410.5, 230.5, 2.5]]]
-    for box, hi in (((20, 30, 420, 240), None), ((5, 2, 639, 470), None), ((20, 30, 420, 240), hires)):
-        whole = evidence_jpeg(frame, box, 40 * 1024, 0.5, trace, 32, hi)
-        crop, bbox, mm_per_px, lines, margin = evidence_cut(frame, box, 0.5, trace, 32, hi)
-        assert crop.base is None and crop.size <= frame.size * (4 if hi is not None else 1)  # its own pixels
-        assert evidence_jpeg(crop, bbox, 40 * 1024, mm_per_px, lines, margin) == whole
+    for box, with_hires in (((20, 30, 420, 240), False), ((5, 2, 639, 470), False), ((20, 30, 420, 240), True)):
+        rgb, hi = frame.copy(), hires.copy() if with_hires else None
+        whole = evidence_jpeg(rgb, box, 40 * 1024, 0.5, trace, 32, hi)
+        cut = evidence_cut(rgb, box, 0.5, trace, 32, hi)
+        rgb[:] = 0  # the frame is gone or reused: the cut holds its own pixels
+        if hi is not None:
+            hi[:] = 0
+        assert cut.crop.size <= frame.size * (4 if with_hires else 1) and encode_cut(cut, 40 * 1024) == whole
 
 
 def test_evidence_rows_are_kept_like_events(tmp_path):
