@@ -108,6 +108,8 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
     crop = levels > 0
     skel, dist = skeleton_and_distance(crop)  # the skeleton the crack was measured on
     paths = sorted(_paths(skel), key=len, reverse=True)[: min(max_lines, max_vertices // 2)]
+    if not paths:  # a lone pixel: no path to trace
+        return []
     epsilon = float(epsilon_px)
     simplifiers = [_Simplifier(path) for path in paths]
     while True:
@@ -116,10 +118,8 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
             break  # (the second: every path is down to its two ends, which always fit)
         epsilon *= 1.5
     # Widths where the vertices' medians read them only: the skeleton's other pixels need none.
-    near = sorted({p for path, pick in zip(paths, picks) for i in pick
-                   for p in path[max(0, i - WIDTH_SPAN_PX) : i + WIDTH_SPAN_PX + 1]})
-    if not near:  # a lone pixel: no path to trace
-        return []
+    near = {p for path, pick in zip(paths, picks) for i in pick
+            for p in path[max(0, i - WIDTH_SPAN_PX) : i + WIDTH_SPAN_PX + 1]}
     ys, xs = (np.array(v, np.int64) for v in zip(*near))
     sure = sure_pixels(levels)
     width_img = np.zeros(skel.shape, np.float32)
