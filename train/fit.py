@@ -19,6 +19,7 @@ from .split import split_by_file
 from .evaluate import metrics_by_source, predict_probs
 from .losses import get_loss
 from .models import build_model, task_of
+from .options import factors_by_source
 from .runs import (
     RunResult,
     data_record,
@@ -119,12 +120,8 @@ def sample_weights_for(ps: PatchSet, mode: str, crack_free_weight: Sequence[str]
             for label in (0, 1):
                 cell = (ps.sources == source) & (labels == label)
                 weights[cell] = 1.0 / math.sqrt(max(int(cell.sum()), 1))
-    for item in crack_free_weight:
-        source, _, factor = item.partition("=")
-        if source not in ps.source_names():
-            raise ConfigError(f"config key crack_free_weight: no data source named {source!r} "
-                              f"(sources: {', '.join(ps.source_names())})")
-        weights[(ps.sources == source) & (labels == 0)] *= float(factor)
+    for source, factor in factors_by_source(crack_free_weight, ps.source_names(), "crack_free_weight").items():
+        weights[(ps.sources == source) & (labels == 0)] *= factor
     if mode == "none":
         return weights
     for label in (0, 1):  # each class carries half of the total weight

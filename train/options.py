@@ -93,6 +93,17 @@ def _source_factors(value: Any) -> Any:
 SourceFactors = Annotated[List[str], BeforeValidator(_source_factors)]
 
 
+def factors_by_source(items: Sequence[str], sources: Sequence[str], key: str) -> Dict[str, float]:
+    """{source: factor} of a SourceFactors key's items, refused (ConfigError) for a source not in the data."""
+    factors: Dict[str, float] = {}
+    for item in items:
+        source, _, factor = item.partition("=")
+        if source not in sources:
+            raise ConfigError(f"config key {key}: no data source named {source!r} (sources: {', '.join(sources)})")
+        factors[source] = factors.get(source, 1.0) * float(factor)
+    return factors
+
+
 class TrainOptions(BaseModel):
     """Every training key; what each means and its default are in train/defaults.yaml."""
 

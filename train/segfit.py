@@ -13,12 +13,13 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from edge.errors import ConfigError, DataError
+from edge.errors import DataError
 
 from .augment import AugmentOptions, augment_pair, deepcrack_protocol
 from .data import resize, tile_origins
 from .losses import get_loss, pixel_f1_metric
 from .models import build_model
+from .options import factors_by_source
 from .runs import (
     RunResult,
     data_record,
@@ -63,13 +64,8 @@ def source_odds(data: SegSet, source_weight: Sequence[str] = ()) -> np.ndarray:
     """Chance of each of data.source_names() being drawn for a sample: equal, times the FACTOR of
     its 'SOURCE=FACTOR' item in source_weight (a set the robot meets more, or one the others drown)."""
     names = data.source_names()
-    odds = np.ones(len(names))
-    for item in source_weight:
-        source, _, factor = item.partition("=")
-        if source not in names:
-            raise ConfigError(f"config key source_weight: no data source named {source!r} "
-                              f"(sources: {', '.join(names)})")
-        odds[names.index(source)] *= float(factor)
+    factors = factors_by_source(source_weight, names, "source_weight")
+    odds = np.array([factors.get(name, 1.0) for name in names])
     return odds / odds.sum()
 
 
@@ -81,11 +77,16 @@ def sample_batches(data: SegSet, size: int, batch: int, opts: AugmentOptions, se
     rng = np.random.default_rng(seed)
     by_source = [np.flatnonzero(data.sources == n) for n in data.source_names()]
     odds = source_odds(data, source_weight)
+
+    def draw_source() -> int:
+        # Without weights, the same draws as before they existed: a seed still gives the same run.
+        return int(rng.choice(len(by_source), p=odds)) if source_weight else int(rng.integers(len(by_source)))
+
     while True:
         xs = np.zeros((batch, size, size, 3), np.float32)
         ys = np.zeros((batch, size, size, 1), np.float32)
         for b in range(batch):
-            pool = by_source[int(rng.choice(len(by_source), p=odds))]
+            pool = by_source[draw_source()]
             i = int(pool[int(rng.integers(len(pool)))])
             img, msk = augment_pair(data.images[i], data.masks[i], size, rng, opts)
             xs[b], ys[b, ..., 0] = img, msk
