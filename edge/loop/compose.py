@@ -119,7 +119,7 @@ def compose(cfg: EdgeConfig, camera=None, segment_fn: Optional[SegmentFn] = None
         camera = open_camera(cfg.camera, mm_per_px=mm_per_px(cfg.scale))
     camera.max_pixels = cfg.pipeline.max_frame_pixels  # the folder camera checks file headers before decoding
     # The interpreters after the camera: the simulator renders its wall on opening, and that peak of memory
-    # then does not come on top of the models' (make demo's edge process: 290 -> 265 MB).
+    # then does not come on top of the models' (the two shipped ones' interpreters: about 30 MB of RSS).
     try:
         analyzer, model_name, model_sha = _analyzer(cfg, bundle, seg_bundle, segment_fn)
     except BaseException:
