@@ -285,6 +285,9 @@ class Publisher:
             return
         self.outbox.put(self.topics[topics.EVENTS], data, qos=1, kind=EVENT)
         self._wake.set()
+        # the newest event of each open crack stays in the outbox file (see ends_for_killed_run)
+        if payload.get("crack_id") is not None:
+            self.outbox.track_open(payload["crack_id"], None if payload.get("type") == "end" else data)
 
     def publish_evidence(self, crack_id: str, jpeg: bytes) -> None:
         """Queue a crack's evidence JPEG (raw bytes) on <root>/<robot_id>/evidence/<crack_id>, QoS 1, kept
@@ -346,14 +349,6 @@ class Publisher:
                 continue
             ends.append({**last, "type": "end", "seq": int(last["seq"]) + 1, "event_id": uuid.uuid4().hex})
         return ends
-
-    def remember_open(self, payloads) -> None:
-        """Keep the newest event of each open crack in the outbox file (see ends_for_killed_run)."""
-        for payload in payloads:
-            ended = payload["type"] == "end"
-            self.outbox.track_open(
-                payload["crack_id"], None if ended else json.dumps(payload, allow_nan=False).encode()
-            )
 
     def close(self) -> None:
         """Close the outbox after stop(); logs any event the disk never took."""

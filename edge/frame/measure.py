@@ -194,12 +194,12 @@ def _directions(skel: np.ndarray, ys: np.ndarray, xs: np.ndarray, half: int = 3)
     pixels in the 7 x 7 box around it. Offsets within the box, not whole-image coordinate moments:
     those lose float precision thousands of pixels from the origin and cost arrays the crop's size."""
     padded = np.pad(skel.astype(bool), half)
-    sums = np.zeros((6, len(ys)))  # n, dx, dy, dx2, dy2, dxdy
-    for dy in range(-half, half + 1):
-        for dx in range(-half, half + 1):
-            hit = padded[ys + half + dy, xs + half + dx]
-            sums += np.outer([1, dx, dy, dx * dx, dy * dy, dx * dy], hit)
-    n, sx, sy, sxx, syy, sxy = sums
+    dy, dx = (v.ravel() for v in np.mgrid[-half:half + 1, -half:half + 1])
+    # every pixel's box in one gather, its moments (n, dx, dy, dx2, dy2, dxdy) in one product; small whole
+    # numbers, exact in float32
+    hits = padded[(ys + half)[:, None] + dy, (xs + half)[:, None] + dx].astype(np.float32)
+    weights = np.stack([np.ones_like(dx), dx, dy, dx * dx, dy * dy, dx * dy], axis=1).astype(np.float32)
+    n, sx, sy, sxx, syy, sxy = (hits @ weights).T.astype(np.float64)
     mx, my = sx / n, sy / n
     cxx, cyy, cxy = sxx / n - mx * mx, syy / n - my * my, sxy / n - mx * my
     return 0.5 * np.arctan2(2 * cxy, cxx - cyy)

@@ -1,12 +1,13 @@
 """Evidence JPEGs over MQTT, for each new or updated crack the frame itself shows: the crack's crop is cut from
 the frame with the event (a crop, not the whole frame, waits in the queue), and the JPEG is drawn and encoded
-on the publishing thread, right before it is handed to the sink after its event, so the encoding does not
-hold up the next frame's inference, and a subscriber that has the picture has the crack too."""
+on the publishing thread once all the frame's events are in the outbox (`send_due`), so the encoding holds up
+neither the next frame's inference nor the frame's other events, and a subscriber that has the picture has the
+crack too."""
 from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from edge.comms.evidence_image import encode_cut, evidence_cut
 
@@ -22,6 +23,7 @@ class EvidenceFeed:
         self.largest = 0  # bytes of the largest JPEG sent
         # event_id -> (crack_id, what makes its JPEG: bytes, or None when no crop fits the cap)
         self._waiting: Dict[str, Tuple[str, Callable[[], Optional[bytes]]]] = {}
+        self._due: List[Tuple[str, Callable[[], Optional[bytes]]]] = []  # published events' JPEGs, in order
 
     def prepare(self, frame, ev, payload: dict) -> None:
         """Keep what the JPEG of one event's crack in `frame` needs; it is made when the event is published."""
@@ -31,24 +33,27 @@ class EvidenceFeed:
         self._waiting[payload["event_id"]] = (payload["crack_id"], make)
 
     def publish(self, sink, payload: dict) -> None:
-        """Publish an event, then its JPEG when one is to be made for it."""
+        """Publish an event; its JPEG, when one is to be made for it, is sent by the next send_due()."""
         sink.publish_event(payload)
         item = self._waiting.pop(payload["event_id"], None)
-        if item is None:
-            return
-        crack_id, make = item
-        jpeg = make()
-        if jpeg is None:
-            self.dropped += 1
-            log.warning("evidence of crack %s dropped: no crop of it fits evidence.mqtt_max_kb %.0f",
-                        crack_id, self.max_bytes / 1024)
-            return
-        item = (crack_id, jpeg)
-        try:
-            sink.publish_evidence(*item)
-        except ValueError as exc:  # a crack id no topic level may hold (never the tracker's own)
-            self.dropped += 1
-            log.warning("evidence not sent: %s", exc)
-            return
-        self.sent += 1
-        self.largest = max(self.largest, len(item[1]))
+        if item is not None:
+            self._due.append(item)
+
+    def send_due(self, sink) -> None:
+        """Make and send the JPEGs of the events published since the last call, in their order."""
+        while self._due:
+            crack_id, make = self._due.pop(0)
+            jpeg = make()
+            if jpeg is None:
+                self.dropped += 1
+                log.warning("evidence of crack %s dropped: no crop of it fits evidence.mqtt_max_kb %.0f",
+                            crack_id, self.max_bytes / 1024)
+                continue
+            try:
+                sink.publish_evidence(crack_id, jpeg)
+            except ValueError as exc:  # a crack id no topic level may hold (never the tracker's own)
+                self.dropped += 1
+                log.warning("evidence not sent: %s", exc)
+                continue
+            self.sent += 1
+            self.largest = max(self.largest, len(jpeg))

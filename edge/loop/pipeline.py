@@ -3,9 +3,10 @@
 - capture: reads the camera, attaches the pose; a live camera never waits for inference: when the
   frame queue is full its oldest frame is dropped and counted, so the freshest one is analysed (files
   and the non-realtime simulator wait instead, since nothing is lost by waiting for them);
-- inference: blur check, the model cascade, placement on the wall, tracking; crack events go to
-  an unbounded queue: events are never dropped;
-- publishing (the calling thread): events into the disk outbox, telemetry every interval.
+- inference: blur check, the model cascade, placement on the wall, tracking; each frame's crack events go
+  to an unbounded queue together: events are never dropped;
+- publishing (the calling thread): a frame's events into the disk outbox, then the work that may wait for
+  them (`after_publish`: evidence JPEGs), telemetry every interval.
 `stop` (SIGTERM) ends capture; the frames already queued are analysed, open cracks get `end`,
 and every event is handed to the publisher before run() returns.
 """
@@ -65,7 +66,7 @@ class StageTimer:
 class Stages:
     """What the loop drives and reports to: the camera, the frame analyser and tracker, and callbacks for
     the pose, the live threshold and pause, turning track events into payloads (`handle_events(frame,
-    events)`), publishing one payload and sending telemetry."""
+    events)`), publishing one payload, what follows a frame's payloads and sending telemetry."""
 
     camera: object
     analyzer: object
@@ -73,6 +74,8 @@ class Stages:
     attach_pose: Callable[[Frame], Frame]
     handle_events: Callable
     publish: Callable[[dict], None]
+    # after a frame's events are all published: what may wait for them (evidence JPEGs), off the events' path
+    after_publish: Callable[[], None] = lambda: None
     telemetry: Callable[[], None] = lambda: None
     threshold_fn: Callable[[], float] = lambda: 0.5
     paused_fn: Callable[[], bool] = lambda: False
@@ -100,11 +103,12 @@ class Pipeline:
         self.threshold_fn = stages.threshold_fn
         self.handle_events = stages.handle_events
         self.publish = stages.publish
+        self.after_publish = stages.after_publish
         self.telemetry = stages.telemetry
         self.paused_fn = stages.paused_fn
         self.telemetry_interval_s = settings.telemetry_interval_s
         self.frames: "queue.Queue" = queue.Queue(maxsize=settings.frame_queue)
-        self.events: "queue.Queue" = queue.Queue()  # unbounded: an event is never dropped
+        self.events: "queue.Queue" = queue.Queue()  # a frame's payloads at a time; unbounded: never dropped
         self.drop_when_late = settings.drop_when_late
         self.min_laplacian_var = settings.min_laplacian_var
         self.max_pixels = settings.max_pixels
@@ -215,10 +219,26 @@ class Pipeline:
         self.timer.add("frame", time.perf_counter() - started)
 
     def _emit(self, frame: Optional[Frame], events, captured: Optional[float]) -> None:
-        for payload in self.handle_events(frame, events):
-            self.events.put((payload, captured))
+        payloads = self.handle_events(frame, events)
+        if payloads:
+            self.events.put((payloads, captured))
 
     # -- publishing (caller's thread)
+    def _publish_frame(self, payloads: List[dict], captured: Optional[float]) -> None:
+        """A frame's events, each timed from capture to the outbox, then what waits for them."""
+        for payload in payloads:
+            t0 = time.perf_counter()
+            self.publish(payload)
+            done = time.perf_counter()
+            self.timer.add("publish", done - t0)
+            if captured is not None:  # `end` events at shutdown belong to no frame
+                self.capture_to_publish.append(done - captured)
+            self.counts["events_published"] += 1
+            self.counts[f"events_{payload['type']}"] += 1
+        t0 = time.perf_counter()
+        self.after_publish()
+        self.timer.add("after_publish", time.perf_counter() - t0)
+
     def latency_percentiles_ms(self) -> dict:
         """p50 / p95 of capture-to-publish over the events of this run (null before the first one)."""
         values = list(self.capture_to_publish)
@@ -242,15 +262,7 @@ class Pipeline:
             if item is _END:
                 break
             if item is not None:
-                payload, captured = item
-                t0 = time.perf_counter()
-                self.publish(payload)
-                done = time.perf_counter()
-                self.timer.add("publish", done - t0)
-                if captured is not None:  # `end` events at shutdown belong to no frame
-                    self.capture_to_publish.append(done - captured)
-                self.counts["events_published"] += 1
-                self.counts[f"events_{payload['type']}"] += 1
+                self._publish_frame(*item)
             now = time.monotonic()
             if now - last_telemetry >= self.telemetry_interval_s:
                 self.telemetry()

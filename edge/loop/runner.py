@@ -55,7 +55,6 @@ def _event_handler(robot: Robot, feed: Optional[EvidenceFeed]):
             if feed is not None and own:
                 feed.prepare(frame, ev, payload)
             payloads.append(payload)
-        robot.sink.remember_open(payloads)
         return payloads
 
     return handle_events
@@ -100,8 +99,9 @@ def run_robot(robot: Robot, max_frames: Optional[int] = None, stop: Optional[thr
 
     feed = EvidenceFeed(cfg.evidence.mqtt_max_kb, cfg.evidence.margin_px) if cfg.evidence.mqtt else None
     publish = sink.publish_event if feed is None else (lambda payload: feed.publish(sink, payload))
+    after_publish = (lambda: None) if feed is None else (lambda: feed.send_due(sink))
     stages = Stages(robot.camera, robot.analyzer, robot.tracker, robot.attach_pose, _event_handler(robot, feed),
-                    publish, telemetry, lambda: controls.threshold, lambda: controls.paused)
+                    publish, after_publish, telemetry, lambda: controls.threshold, lambda: controls.paused)
     pipeline = Pipeline(stages, _settings(robot), max_frames=max_frames, stop=stop)
     try:
         with robot.camera:

@@ -41,9 +41,6 @@ class MemorySink:
     def ends_for_killed_run(self) -> list:
         return []
 
-    def remember_open(self, payloads) -> None:
-        pass
-
     def drain(self, timeout: float) -> bool:
         return True
 

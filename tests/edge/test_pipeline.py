@@ -111,3 +111,15 @@ def test_a_failing_camera_is_reported_and_events_still_flush():
     pipe.run()
     assert len(pipe.errors) == 1 and "usb gone" in str(pipe.errors[0])
     assert [p["type"] for p in published] == ["new", "end"]
+
+
+def test_a_frames_events_are_all_published_before_what_waits_for_them():
+    log = []
+    stages_kw = dict(after_publish=lambda: log.append("after"))
+    pipe, tracker = _pipeline(Camera(5, live=False), Analyzer(), [], **stages_kw)
+    pipe.publish = lambda payload: log.append(payload["type"])
+    pipe.run()
+    # without a pose each frame is a scene of its own: its crack's `new` and `end`, then the work after them
+    groups = " ".join(log).split("after")
+    assert [g.split() for g in groups[:-1]] == [["new", "end"]] * 5
+    assert groups[-1] == ""
