@@ -28,7 +28,7 @@ def measure(args) -> dict:
     from edge.frame.tiler import tile_frame, tile_grid
 
     from .ceiling import measure_ceiling
-    from .frames import SIZES, measure_frames, test_frame
+    from .frames import SIZES, frame_vs_model_alone, measure_frames, test_frame
     from .layers import measure_layers
     from .models import bundles, measure_bundle
     from .pipeline import measure_pipeline
@@ -42,7 +42,7 @@ def measure(args) -> dict:
     for folder in bundles(Path(args.models)):
         log.info("model %s", folder)
         results["models"].append(measure_bundle(folder, results["ceiling"]))
-    rows_1080p, cols_1080p = tile_grid(SIZES["1080p"][1], SIZES["1080p"][0], 227, 227)
+    _, cols_1080p = tile_grid(SIZES["1080p"][1], SIZES["1080p"][0], 227, 227)
     log.info("classifier layers, each alone (batch 1 and a row of a 1080p frame's tiles, %d)", cols_1080p)
     results["classifier_layers"] = measure_layers(Path(args.models) / "crack_classifier" / "model.tflite",
                                                   results["ceiling"], batches=(1, cols_1080p))
@@ -59,10 +59,11 @@ def measure(args) -> dict:
     ours = results["frames"]["1080p"]["classify_all"]["fps"]
     results["ratios"] = {f"classify_all_vs_{k}": ours / v["fps"] for k, v in results["seeds_1080p"].items()}
     # The frame's time over the model's own time for its tiles (one tile per invoke, 2 threads): what cutting the
-    # tiles, feeding them and grouping the crack tiles cost on top of the model.
-    alone = next(row for row in results["models"] if row["name"] == "crack_classifier")["2_threads"]["latency_ms"]
-    results["ratios"]["classify_all_frame_vs_model_alone"] = (
-        results["frames"]["1080p"]["classify_all"]["frame_ms"] / (rows_1080p * cols_1080p * alone))
+    # tiles, feeding them and grouping the crack tiles cost on top of the model; both timed in turns.
+    log.info("a 1080p frame classified whole against its tiles through the bare model, in turns")
+    turns = results["frame_vs_model_alone"] = frame_vs_model_alone(Path(args.models) / "crack_classifier")
+    results["ratios"]["classify_all_frame_vs_model_alone"] = turns["ratio_to_alone_same_input"]
+    results["ratios"]["classify_all_frame_vs_model_fed_its_tiles"] = turns["ratio_to_alone_fed"]
     if not args.no_pipeline:
         log.info("the edge process end to end")
         results["pipeline"] = measure_pipeline(frames=args.frames)
@@ -98,6 +99,10 @@ def print_table(r: dict) -> None:
     for name, row in r["seeds_1080p"].items():
         label = f"keras predict per patch, {name}"
         print(f"{label:34s} {45:6d} {1000 * row['frame_s']:8.0f} {row['fps']:7.2f}")
+    fm = r["frame_vs_model_alone"]
+    print(f"\n1080p frame classified whole {fm['frame_ms']:.2f} ms; the bare model {fm['tiles']} times at batch 1: "
+          f"{fm['alone_same_input_ms']:.2f} ms on one input left in place, {fm['alone_fed_ms']:.2f} ms fed each "
+          f"tile (medians of {fm['rounds']} rounds timed in turns)")
     for name, ratio in r["ratios"].items():
         print(f"ratio {name.replace('_', ' ')}: {ratio:.{2 if ratio < 10 else 0}f}x")
     pipeline = r.get("pipeline")

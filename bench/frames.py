@@ -8,6 +8,8 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from edge.models.bundle import load_bundle
+from edge.models.interpreter import load_interpreter
+from edge.models.preprocess import to_model_input
 from edge.frame.cascade import FrameAnalyzer
 from edge.models.classifier import Classifier
 from edge.models.segmenter import Segmenter
@@ -66,6 +68,48 @@ def measure_frames(classifier_folder, segmenter_folder: Optional[str], macs: Dic
                                   cracks=len(done.cracks))
         result[name] = row
     return result
+
+
+def frame_vs_model_alone(classifier_folder, threads: int = 2, rounds: int = 30) -> dict:
+    """A 1080p frame classified whole (FrameAnalyzer) against its tiles through the bare interpreter at batch 1,
+    timed in turns, round after round, so both see the same machine; the medians of the rounds' ratios.
+
+    Two readings of the model's own time: `alone_same_input`, 45 invokes on one input left in place (the
+    models table's latency, how the aim was set), and `alone_fed`, 45 invokes each on its own tile, cut and
+    converted beforehand and copied into the input (a model reading 45 different tiles from memory)."""
+    bundle = load_bundle(classifier_folder)
+    classifier = Classifier(bundle, threads=threads)
+    size, stride = bundle.info.tile.size, bundle.info.tile.stride
+    w, h = SIZES["1080p"]
+    frame = Frame(rgb=test_frame(w, h), ts=0.0, index=0, mm_per_px=0.5)
+    analyzer = FrameAnalyzer(classifier.classify, size, stride)
+    tiles = to_model_input(tile_frame(frame.rgb, size, stride)[0], bundle.info)
+    alone = load_interpreter(bundle.model_path, threads)
+    index = alone.get_input_details()[0]["index"]
+
+    def classify_frame():
+        analyzer.analyze(frame, bundle.info.threshold)
+
+    def same_input():
+        for _ in range(len(tiles)):
+            alone.invoke()
+
+    def fed():
+        for tile in tiles:
+            alone.tensor(index)()[0] = tile  # the input buffer itself, as the edge writes it
+            alone.invoke()
+
+    steps = {"frame": classify_frame, "alone_same_input": same_input, "alone_fed": fed}
+    times = {name: [] for name in steps}
+    for _ in range(rounds + 2):  # the first two warm up
+        for name, step in steps.items():
+            times[name].append(time_call(step, repeat=1, warmup=0)["median_s"])
+    times = {name: np.array(t[2:]) for name, t in times.items()}
+    out = {"tiles": len(tiles), "rounds": rounds}
+    out.update({f"{name}_ms": 1000 * float(np.median(t)) for name, t in times.items()})
+    for name in ("alone_same_input", "alone_fed"):
+        out[f"ratio_to_{name}"] = float(np.median(times["frame"] / times[name]))
+    return out
 
 
 def _row(seconds: float, macs: int, ceiling_gmacs: float) -> dict:

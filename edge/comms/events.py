@@ -56,7 +56,8 @@ def crack_event(robot_id: str, ev: TrackEvent, model_name: str, model_sha256: st
 def crack_trace(track: Track) -> Optional[dict]:
     """The crack's centreline (edge/frame/trace.py) as [x, y, full width] vertices: `wall_mm` from the
     stitched wall mask (frames with a pose), `frame_px` from the latest frame's mask (pixel centres at
-    +0.5); None without a segmenter's mask. The wall trace is kept until the mask changes."""
+    +0.5); None without a segmenter's mask. The wall trace is kept until the mask changes, the frame trace
+    until the crack is seen again (a photo's crack has its `new` and its `end` in the same frame)."""
     out = {}
     wall = track.wall
     if wall is not None and wall.canvas is not None:
@@ -70,10 +71,13 @@ def crack_trace(track: Track) -> Optional[dict]:
             out["wall_mm"] = track.trace_cache[1]
     crack = track.last
     if crack.mask is not None:
-        x0, y0 = crack.bbox_px[:2]
-        lines = [[[x0 + x + 0.5, y0 + y + 0.5, round(w, 2)] for x, y, w in line] for line in trace_mask(crack.mask)]
-        if lines:
-            out["frame_px"] = lines
+        if track.frame_trace_cache is None or track.frame_trace_cache[0] is not crack:
+            x0, y0 = crack.bbox_px[:2]
+            lines = [[[x0 + x + 0.5, y0 + y + 0.5, round(w, 2)] for x, y, w in line]
+                     for line in trace_mask(crack.mask)]
+            track.frame_trace_cache = (crack, lines)
+        if track.frame_trace_cache[1]:
+            out["frame_px"] = track.frame_trace_cache[1]
     return out or None
 
 

@@ -14,6 +14,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from edge.frame.components import components
 from edge.frame.tile_groups import group_crack_tiles
 from edge.frame.measure import FAINT, SURE, measure_component, own_levels
 from edge.frame.tiler import TileGrid
@@ -168,7 +169,7 @@ def cracks_from_mask(mask: np.ndarray, probs: np.ndarray, patches: Sequence[Patc
     not cracks, and are dropped. join_gap_px > 0: components that close together are pieces of one
     crack (a segmenter's gaps along it), measured together as one Crack: lengths add, the box is
     their union."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, stats = components(mask)
     kept = []  # (label, box in `mask`) of the components that are cracks
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])

@@ -21,6 +21,7 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
+from edge.frame.components import components
 from edge.frame.skeleton import endpoints, neighbour_total, prune_spurs, skeletonize, skeleton_length
 
 BELOW_RESOLUTION_PX = 2.0  # narrower than this, a width in pixels is a guess, not a measurement
@@ -248,7 +249,7 @@ def measure_mask(
     """Every 8-connected crack in `mask` (non-zero = crack; bool or uint8 levels), measured; smallest
     areas dropped."""
     mask = np.asarray(mask)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+    count, labels, stats = components(mask)
     out = []
     for label in range(1, count):
         x, y, w, h, area = stats[label]

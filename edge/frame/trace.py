@@ -22,18 +22,20 @@ WIDTH_SPAN_PX = 3  # a vertex's width: the median along the path this far either
 MIN_PATH_PX = 3  # shorter paths (the stubs between neighbouring junction pixels) are left out
 
 Vertex = Tuple[float, float, float]  # x, y, full width (mask pixels)
-Pixel = Tuple[int, int]  # y, x
 _STEPS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
 
 
-def _paths(skel: np.ndarray) -> List[List[Pixel]]:
-    """The skeleton cut into paths (pixel lists) between free ends and junctions; closed loops whole."""
+def _paths(skel: np.ndarray) -> List[np.ndarray]:
+    """The skeleton cut into paths ((n, 2) arrays of (y, x) pixels) between free ends and junctions; closed
+    loops whole."""
     ys, xs = np.nonzero(skel)  # row-major: a pixel's number orders pixels as (y, x) tuples do
     ids = np.full((skel.shape[0] + 2, skel.shape[1] + 2), -1, np.int64)
     ids[ys + 1, xs + 1] = np.arange(len(ys))
-    around = np.stack([ids[ys + 1 + dy, xs + 1 + dx] for dy, dx in _STEPS], axis=1).tolist()
-    neighbours = [[j for j in row if j >= 0] for row in around]  # in _STEPS order
-    is_node = [len(nbs) != 2 for nbs in neighbours]
+    around = np.stack([ids[ys + 1 + dy, xs + 1 + dx] for dy, dx in _STEPS], axis=1)
+    count = np.count_nonzero(around >= 0, axis=1)
+    around = np.take_along_axis(around, np.argsort(around < 0, axis=1, kind="stable"), axis=1)  # skeleton first
+    neighbours = [row[:n] for row, n in zip(around.tolist(), count.tolist())]  # in _STEPS order
+    is_node = (count != 2).tolist()
     used = [False] * len(ys)  # pixels inside a path already walked (nodes are never used up)
     paths = []
 
@@ -64,8 +66,8 @@ def _paths(skel: np.ndarray) -> List[List[Pixel]]:
             used[p] = True
             if neighbours[p]:
                 paths.append(walk(p, neighbours[p][0]))
-    yx = list(zip(ys.tolist(), xs.tolist()))
-    paths = [[yx[i] for i in path] for path in paths]
+    yx = np.stack([ys, xs], axis=1)
+    paths = [yx[path] for path in paths]
     return [path for path in paths if len(path) >= MIN_PATH_PX] or paths[:1]
 
 
@@ -73,21 +75,21 @@ class _Simplifier:
     """A path's Douglas-Peucker vertices at any tolerance: picks(epsilon) -> indices into the path (both ends
     always kept). The path's points and pixel index are made once for the loosening tolerances tried."""
 
-    def __init__(self, path: List[Pixel]):
+    def __init__(self, path: np.ndarray):
         self.last = len(path) - 1
-        self.pts = np.array([(x, y) for y, x in path], np.int32).reshape(-1, 1, 2)
-        self.index: Dict[Pixel, int] = {}
-        for i, (y, x) in enumerate(path):
-            self.index.setdefault((x, y), i)
+        self.pts = np.ascontiguousarray(path[:, ::-1], np.int32).reshape(-1, 1, 2)
+        xy = list(zip(path[:, 1].tolist(), path[:, 0].tolist()))
+        # (x, y) -> its first place on the path (a closed loop ends where it starts): the last write wins
+        self.index: Dict[Tuple[int, int], int] = dict(zip(reversed(xy), range(self.last, -1, -1)))
 
     def picks(self, epsilon: float) -> List[int]:
         kept = cv2.approxPolyDP(self.pts, epsilon, closed=False).reshape(-1, 2)
         return sorted({self.index[(int(x), int(y))] for x, y in kept} | {0, self.last})
 
 
-def _vertex_widths(path: List[Pixel], picks: List[int], width_img: np.ndarray) -> List[float]:
+def _vertex_widths(path: np.ndarray, picks: List[int], width_img: np.ndarray) -> List[float]:
     """The median width along the path within WIDTH_SPAN_PX of each pick (the window cut at the path's ends)."""
-    ys, xs = np.array(path).T
+    ys, xs = path.T
     along = np.pad(width_img[ys, xs].astype(np.float64), WIDTH_SPAN_PX, constant_values=np.nan)
     windows = np.sort(np.lib.stride_tricks.sliding_window_view(along, 2 * WIDTH_SPAN_PX + 1)[picks], axis=1)
     k = np.count_nonzero(~np.isnan(windows), axis=1)  # the sort put a cut window's NaNs last
@@ -100,11 +102,11 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
     """Polylines of the centreline of `levels` (bool or uint8 levels, non-zero = crack), in its pixels:
     each vertex (x, y, full width) at a pixel centre (x, y are column and row). [] for an empty mask."""
     levels = np.asarray(levels)
-    ys, xs = np.nonzero(levels)
-    if len(ys) == 0 or max_vertices < 2:
+    rows, cols = np.flatnonzero(levels.any(axis=1)), np.flatnonzero(levels.any(axis=0))
+    if len(rows) == 0 or max_vertices < 2:
         return []
-    oy, ox = int(ys.min()), int(xs.min())  # the crack's own box: where its measurement thinned it too
-    levels = levels[oy : ys.max() + 1, ox : xs.max() + 1]
+    oy, ox = int(rows[0]), int(cols[0])  # the crack's own box: where its measurement thinned it too
+    levels = levels[oy : rows[-1] + 1, ox : cols[-1] + 1]
     crop = levels > 0
     skel, dist = skeleton_and_distance(crop)  # the skeleton the crack was measured on
     paths = sorted(_paths(skel), key=len, reverse=True)[: min(max_lines, max_vertices // 2)]
@@ -118,9 +120,9 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
             break  # (the second: every path is down to its two ends, which always fit)
         epsilon *= 1.5
     # Widths where the vertices' medians read them only: the skeleton's other pixels need none.
-    near = {p for path, pick in zip(paths, picks) for i in pick
-            for p in path[max(0, i - WIDTH_SPAN_PX) : i + WIDTH_SPAN_PX + 1]}
-    ys, xs = (np.array(v, np.int64) for v in zip(*near))
+    near = np.concatenate([path[max(0, i - WIDTH_SPAN_PX) : i + WIDTH_SPAN_PX + 1]
+                           for path, pick in zip(paths, picks) for i in pick])
+    ys, xs = np.divmod(np.unique(near[:, 0] * skel.shape[1] + near[:, 1]), skel.shape[1])
     sure = sure_pixels(levels)
     width_img = np.zeros(skel.shape, np.float32)
     width_img[ys, xs] = local_widths(skel, dist if np.array_equal(sure, crop) else distance_to_edge(sure), at=(ys, xs))
@@ -128,7 +130,7 @@ def trace_mask(levels: np.ndarray, max_vertices: int = MAX_VERTICES, max_lines: 
     out = []
     for path, pick in zip(paths, picks):
         widths = _vertex_widths(path, pick, width_img)
-        out.append([(float(path[i][1] + ox), float(path[i][0] + oy), w) for i, w in zip(pick, widths)])
+        out.append([(float(path[i, 1] + ox), float(path[i, 0] + oy), w) for i, w in zip(pick, widths)])
     return out
 
 

@@ -45,7 +45,9 @@ class Segmenter(TileModel):
             raise ValueError(f"tiles are {tiles.shape[1:3]}, model.json tile.size is {self.tile_size}")
         sh, sw = self.model_size
         if (sh, sw) != (t, t):
-            shrink = cv2.INTER_AREA if sh < t else cv2.INTER_LINEAR
+            # Area averaging keeps a much smaller copy from aliasing; a 227 px tile fed to a 224 px model loses
+            # 1.3 %, where bilinear sampling already spans each target pixel's footprint, at an eighth of the cost.
+            shrink = cv2.INTER_AREA if sh < 0.9 * t else cv2.INTER_LINEAR
             tiles = np.stack([cv2.resize(tile, (sw, sh), interpolation=shrink) for tile in tiles]) if n else \
                 np.empty((0, sh, sw, 3), np.uint8)
         probs = dequantize(self.run_pixels(tiles)[..., 0], self.info.output)

@@ -92,6 +92,7 @@ class Track:
     reported_confidence: float = 0.0
     reported_measure: Optional[CrackMeasure] = None
     trace_cache: Optional[tuple] = None  # (mask area, wall trace) of the last event (edge/comms/events.py)
+    frame_trace_cache: Optional[tuple] = None  # (crack, its frame trace): a crack's `new` and `end` in one frame
 
 
 @dataclass(frozen=True)

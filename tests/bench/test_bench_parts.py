@@ -81,3 +81,14 @@ def test_pipeline_bench_config_is_a_valid_edge_config(tmp_path):
     assert cfg.models.segment_zoom == 1 and cfg.models.faint_threshold is None  # not desktop_sim.yaml's 2 and 0.35
     zoomed = load_config(bench_config(tmp_path, video, 1884, False, 30.0, "models/crack_segmenter", zoom=2))
     assert zoomed.models.segment_zoom == 2
+
+
+def test_frame_against_the_bare_model_is_timed_in_turns():
+    from bench.frames import frame_vs_model_alone
+
+    turns = frame_vs_model_alone("models/crack_classifier", rounds=3)
+    assert turns["tiles"] == 45 and turns["rounds"] == 3
+    for name in ("frame_ms", "alone_same_input_ms", "alone_fed_ms"):
+        assert turns[name] > 0
+    # each ratio is the median of the rounds' own ratios, so it lies within what the rounds could give
+    assert turns["ratio_to_alone_same_input"] > 0 and turns["ratio_to_alone_fed"] > 0
