@@ -70,9 +70,11 @@ def measure_frames(classifier_folder, segmenter_folder: Optional[str], macs: Dic
     return result
 
 
-def frame_vs_model_alone(classifier_folder, threads: int = 2, rounds: int = 30) -> dict:
+def frame_vs_model_alone(classifier_folder, threads: int = 2, rounds: int = 20, per_round: int = 5) -> dict:
     """A 1080p frame classified whole (FrameAnalyzer) against its tiles through the bare interpreter at batch 1,
-    timed in turns, round after round, so both see the same machine; the medians of the rounds' ratios.
+    timed in turns, round after round, so both see the same machine; each round times each step `per_round`
+    times in a row (its median: warm, as each is timed in its own loop elsewhere in the bench), and the
+    figures are the medians over the rounds, the ratios those of the rounds' own ratios.
 
     Two readings of the model's own time: `alone_same_input`, 45 invokes on one input left in place (the
     models table's latency, how the aim was set), and `alone_fed`, 45 invokes each on its own tile, cut and
@@ -101,11 +103,11 @@ def frame_vs_model_alone(classifier_folder, threads: int = 2, rounds: int = 30) 
 
     steps = {"frame": classify_frame, "alone_same_input": same_input, "alone_fed": fed}
     times = {name: [] for name in steps}
-    for _ in range(rounds + 2):  # the first two warm up
+    for _ in range(rounds):
         for name, step in steps.items():
-            times[name].append(time_call(step, repeat=1, warmup=0)["median_s"])
-    times = {name: np.array(t[2:]) for name, t in times.items()}
-    out = {"tiles": len(tiles), "rounds": rounds}
+            times[name].append(time_call(step, repeat=per_round, warmup=1)["median_s"])
+    times = {name: np.array(t) for name, t in times.items()}
+    out = {"tiles": len(tiles), "rounds": rounds, "per_round": per_round}
     out.update({f"{name}_ms": 1000 * float(np.median(t)) for name, t in times.items()})
     for name in ("alone_same_input", "alone_fed"):
         out[f"ratio_to_{name}"] = float(np.median(times["frame"] / times[name]))

@@ -86,7 +86,7 @@ def test_pipeline_bench_config_is_a_valid_edge_config(tmp_path):
 def test_frame_against_the_bare_model_is_timed_in_turns():
     from bench.frames import frame_vs_model_alone
 
-    turns = frame_vs_model_alone("models/crack_classifier", rounds=3)
+    turns = frame_vs_model_alone("models/crack_classifier", rounds=3, per_round=2)
     assert turns["tiles"] == 45 and turns["rounds"] == 3
     for name in ("frame_ms", "alone_same_input_ms", "alone_fed_ms"):
         assert turns[name] > 0
