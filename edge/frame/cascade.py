@@ -68,7 +68,7 @@ def stitch_box(prob_tiles: np.ndarray, patches: Sequence[Patch], frame_hw):
     x0, y0 = min(p.x for p in patches), min(p.y for p in patches)
     x1, y1 = max(p.x for p in patches) + size, max(p.y for p in patches) + size
     total = np.zeros((y1 - y0, x1 - x0), np.float32)
-    count = np.zeros((y1 - y0, x1 - x0), np.uint16)
+    count = np.zeros((y1 - y0, x1 - x0), np.uint8 if len(patches) < 256 else np.uint16)  # tiles over a pixel
     for prob, p in zip(prob_tiles, patches):
         total[p.y - y0 : p.y - y0 + size, p.x - x0 : p.x - x0 + size] += prob
         count[p.y - y0 : p.y - y0 + size, p.x - x0 : p.x - x0 + size] += 1
@@ -322,7 +322,9 @@ class FrameAnalyzer:
             prob_tiles = segment_some(chosen)
         t3 = time.perf_counter()
         box, inside = stitch_box(prob_tiles, [patches[i] for i in chosen], hw)
+        del prob_tiles  # each step's arrays go before the next one's come: they are frame-sized at worst
         box_mask = crack_levels(inside, level, faint)
+        del inside
         # With a pose the tracker measures each crack whole on the wall; measuring the frame's partial
         # view as well would only cost time. Without one, the frame is the whole scene: its pieces that
         # are one crack are joined and measured here.
