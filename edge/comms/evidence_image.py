@@ -76,14 +76,6 @@ def evidence_cut(rgb: np.ndarray, bbox_px: Sequence[float], mm_per_px: Optional[
     return EvidenceCut(rgb[y0:y1, x0:x1].copy(), mm_per_px / f if mm_per_px else None, lines)
 
 
-def evidence_jpeg(rgb: np.ndarray, bbox_px: Sequence[float], max_bytes: int, mm_per_px: Optional[float] = None,
-                  polylines_px: Optional[List] = None, margin_px: int = 32,
-                  hires: Optional[np.ndarray] = None) -> Optional[bytes]:
-    """JPEG bytes of the crack's box (plus margin) of an RGB frame (see evidence_cut), no larger than
-    `max_bytes`; None when it cannot fit or is empty."""
-    return encode_cut(evidence_cut(rgb, bbox_px, mm_per_px, polylines_px, margin_px, hires), max_bytes)
-
-
 def encode_cut(cut: EvidenceCut, max_bytes: int) -> Optional[bytes]:
     """The cut as a JPEG of at most `max_bytes`, its trace and scale bar drawn on it: lower quality first,
     then smaller; None when even the smallest try is over, or the cut is empty."""

@@ -3,7 +3,7 @@ the evidence JPEG made to fit its cap (edge/comms/evidence_image.py), and eviden
 import cv2
 import numpy as np
 
-from edge.comms.evidence_image import evidence_jpeg
+from edge.comms.evidence_image import encode_cut, evidence_cut
 from edge.comms.outbox import EVIDENCE, TELEMETRY, Outbox
 from edge.frame.measure import FAINT, SURE
 from edge.frame.trace import trace_mask, vertex_count
@@ -81,6 +81,10 @@ def test_faint_pixels_give_extent_but_no_width():
     assert max(w for _, _, w in line) >= 4.0
 
 
+def evidence_jpeg(rgb, box, max_bytes, *cut_args, **cut_kw):
+    return encode_cut(evidence_cut(rgb, box, *cut_args, **cut_kw), max_bytes)
+
+
 def test_evidence_jpeg_fits_its_cap_or_is_none():
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 255, (960, 1280, 3), np.uint8)  # noise: the hardest picture to compress
@@ -99,8 +103,6 @@ def test_evidence_jpeg_fits_its_cap_or_is_none():
 
 
 def test_the_crop_cut_ahead_makes_the_same_jpeg_as_the_frame():
-    from edge.comms.evidence_image import encode_cut, evidence_cut
-
     rng = np.random.default_rng(1)
     frame = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), np.uint8), (0, 0), 2)
     hires = cv2.resize(frame, (1280, 960))  # the same view at twice the resolution
